@@ -1,0 +1,80 @@
+# ktriage — build, lint and test the kubectl plugins.
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+GO ?= go
+CACHE ?= $(HOME)/.cache/ktriage
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/ktriage/ktriage/pkg/version.Version=$(VERSION)
+PKGS := ./pkg/... ./plugins/... ./cmd/...
+PKGS += ./hack/release/...
+GORELEASER = $$(hack/build-tools.sh --print-dir goreleaser | awk '{print $$2}')/goreleaser
+VALIDATE_KREW = $$(hack/build-tools.sh --print-dir validate-krew-manifest | awk '{print $$2}')/validate-krew-manifest
+
+.PHONY: all build tools lint unit e2e test bench demo clean cluster-up cluster-down
+
+all: build
+
+## build: the plugin binaries into bin/
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...
+
+## tools: control plane, etcd, kwok and linters from pinned modules (cached in $(CACHE))
+tools:
+	hack/build-tools.sh
+
+## lint: gofmt, go vet, staticcheck
+lint:
+	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
+	$(GO) vet ./...
+	hack/build-tools.sh staticcheck
+	$$(hack/build-tools.sh --print-dir staticcheck | awk '{print $$2}')/staticcheck ./...
+
+## unit: library and plugin unit tests (race detector on)
+unit:
+	$(GO) test -json -race -count=1 $(PKGS) | $(GO) run ./hack/testsummary
+
+## e2e: the real binaries against a real local control plane
+e2e: build
+	hack/build-tools.sh
+	KTRIAGE_BIN=$(CURDIR)/bin $(GO) test -json -count=1 -timeout 60m -p 1 ./test/e2e/... | $(GO) run ./hack/testsummary
+
+## test: everything CI runs
+test: lint unit e2e
+test: krew-validate
+
+.PHONY: release-snapshot krew-manifests krew-validate
+
+## release-snapshot: every plugin for linux/darwin/windows x amd64/arm64, archives and checksums into dist/ (offline; no image, no publishing)
+release-snapshot:
+	hack/build-tools.sh goreleaser
+	$(GORELEASER) release --snapshot --clean --skip=publish
+	$(GO) run ./hack/release/krew-manifests -dist dist -out dist/krew-manifests
+
+## krew-manifests: krew-manifests/*.yaml from the release in dist/
+krew-manifests:
+	$(GO) run ./hack/release/krew-manifests -dist dist -out krew-manifests
+
+## krew-validate: krew-manifests/*.yaml through krew's validate-krew-manifest (test/e2e/release installs a fresh snapshot with krew)
+krew-validate:
+	hack/build-tools.sh validate-krew-manifest
+	@for f in krew-manifests/*.yaml; do out=$$($(VALIDATE_KREW) -manifest "$$f" -skip-install 2>&1) || { echo "$$out"; exit 1; }; echo "$$f: valid"; done
+
+## rules-doc: regenerate docs/rules.md from the rules the plugins register
+rules-doc:
+	$(GO) test ./pkg/report/rulesdoc -run TestRulesDocIsFresh -count=1 -update
+
+## bench: speed and memory benchmarks
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem $(PKGS) ./test/bench/...
+
+## demo: a local cluster with broken workloads, and every plugin run against it
+demo: build
+	hack/demo.sh
+
+cluster-up:
+	hack/local-cluster up
+cluster-down:
+	hack/local-cluster down
+
+clean:
+	rm -rf bin dist

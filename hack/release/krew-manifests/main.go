@@ -1,0 +1,246 @@
+// Command krew-manifests writes one krew plugin manifest per plugin from a
+// goreleaser dist/ directory: the version from metadata.json, the archives
+// from artifacts.json, their sha256 from checksums.txt (checked against the
+// files themselves). The manifests are never edited by hand.
+//
+//	go run ./hack/release/krew-manifests -dist dist -out krew-manifests
+//
+// -base-url sets where the archives are downloaded from (default: the
+// GitHub release of the tag); tests point it at a local server.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/yaml"
+)
+
+func main() {
+	dist := flag.String("dist", "dist", "goreleaser's output directory")
+	out := flag.String("out", "krew-manifests", "directory the manifests are written to")
+	baseURL := flag.String("base-url", "", "URL the archives are downloaded from (default https://github.com/ktriage/ktriage/releases/download/<tag>)")
+	flag.Parse()
+	written, err := generate(*dist, *out, *baseURL)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "krew-manifests:", err)
+		os.Exit(1)
+	}
+	for _, f := range written {
+		fmt.Println(f)
+	}
+}
+
+// manifest is a krew index.Plugin (krew.googlecontainertools.github.com/v1alpha2).
+type manifest struct {
+	APIVersion string   `json:"apiVersion"`
+	Kind       string   `json:"kind"`
+	Metadata   metadata `json:"metadata"`
+	Spec       spec     `json:"spec"`
+}
+
+type metadata struct {
+	Name string `json:"name"`
+}
+
+type spec struct {
+	Version          string     `json:"version"`
+	Homepage         string     `json:"homepage"`
+	ShortDescription string     `json:"shortDescription"`
+	Description      string     `json:"description"`
+	Caveats          string     `json:"caveats"`
+	Platforms        []platform `json:"platforms"`
+}
+
+type platform struct {
+	Selector *metav1.LabelSelector `json:"selector"`
+	URI      string                `json:"uri"`
+	Sha256   string                `json:"sha256"`
+	Bin      string                `json:"bin"`
+}
+
+// artifact is the part of a dist/artifacts.json entry the manifests use.
+type artifact struct {
+	Name   string `json:"name"`
+	Path   string `json:"path"`
+	Goos   string `json:"goos"`
+	Goarch string `json:"goarch"`
+	Type   string `json:"type"`
+	Extra  struct {
+		ID string `json:"ID"`
+	} `json:"extra"`
+}
+
+// release is dist/metadata.json.
+type release struct {
+	Tag     string `json:"tag"`
+	Version string `json:"version"`
+}
+
+// generate writes <out>/<plugin>.yaml for every plugin and returns their paths.
+func generate(dist, out, baseURL string) ([]string, error) {
+	var rel release
+	if err := readJSON(filepath.Join(dist, "metadata.json"), &rel); err != nil {
+		return nil, err
+	}
+	if rel.Version == "" || rel.Tag == "" {
+		return nil, fmt.Errorf("%s names no version or tag: run goreleaser first", filepath.Join(dist, "metadata.json"))
+	}
+	var arts []artifact
+	if err := readJSON(filepath.Join(dist, "artifacts.json"), &arts); err != nil {
+		return nil, err
+	}
+	sums, err := readChecksums(filepath.Join(dist, "checksums.txt"))
+	if err != nil {
+		return nil, err
+	}
+	if baseURL == "" {
+		baseURL = "https://github.com/ktriage/ktriage/releases/download/" + rel.Tag
+	}
+	baseURL = strings.TrimSuffix(baseURL, "/")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	version := "v" + strings.TrimPrefix(rel.Version, "v")
+
+	var written []string
+	for _, p := range plugins {
+		m := manifest{
+			APIVersion: "krew.googlecontainertools.github.com/v1alpha2",
+			Kind:       "Plugin",
+			Metadata:   metadata{Name: p.Name},
+			Spec: spec{
+				Version:          version,
+				Homepage:         homepage,
+				ShortDescription: p.ShortDescription,
+				Description:      p.Description + "\n",
+				Caveats:          caveats(p, version),
+			},
+		}
+		for _, a := range arts {
+			if a.Type != "Archive" || a.Extra.ID != p.Name {
+				continue
+			}
+			sum, ok := sums[a.Name]
+			if !ok {
+				return nil, fmt.Errorf("%s is not in checksums.txt", a.Name)
+			}
+			if err := verify(resolve(dist, a.Path), sum); err != nil {
+				return nil, err
+			}
+			bin := p.Binary()
+			if a.Goos == "windows" {
+				bin += ".exe"
+			}
+			m.Spec.Platforms = append(m.Spec.Platforms, platform{
+				Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"os": a.Goos, "arch": a.Goarch}},
+				URI:      baseURL + "/" + a.Name,
+				Sha256:   sum,
+				Bin:      bin,
+			})
+		}
+		if len(m.Spec.Platforms) == 0 {
+			return nil, fmt.Errorf("the release has no archive of %s (archives id %q in .goreleaser.yaml)", p.Name, p.Name)
+		}
+		sort.Slice(m.Spec.Platforms, func(i, j int) bool {
+			a, b := m.Spec.Platforms[i].Selector.MatchLabels, m.Spec.Platforms[j].Selector.MatchLabels
+			if a["os"] != b["os"] {
+				return a["os"] < b["os"]
+			}
+			return a["arch"] < b["arch"]
+		})
+		body, err := yaml.Marshal(m)
+		if err != nil {
+			return nil, err
+		}
+		header := fmt.Sprintf("# Generated by hack/release/krew-manifests from the %s release; do not edit.\n", version)
+		path := filepath.Join(out, p.Name+".yaml")
+		if err := os.WriteFile(path, append([]byte(header), body...), 0o644); err != nil {
+			return nil, err
+		}
+		written = append(written, path)
+	}
+	return written, nil
+}
+
+// caveats names the access the plugin needs and how to turn on completion,
+// which krew cannot do: it links only the plugin's binary into its bin
+// directory, and kubectl looks for kubectl_complete-<plugin> on PATH.
+func caveats(p plugin, version string) string {
+	return p.RBAC + `
+
+Shell completion through kubectl (kubectl 1.26 and later, Linux and macOS)
+needs the plugin's completion helper on PATH; krew links only the plugin, so
+copy the helper once:
+  cp "${KREW_ROOT:-$HOME/.krew}/store/` + p.Name + "/" + version + "/completion/" + p.Helper() + `" "${KREW_ROOT:-$HOME/.krew}/bin/"
+`
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("reading the release: %w", err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// readChecksums parses goreleaser's checksums.txt: "<sha256>  <file name>".
+func readChecksums(path string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the release: %w", err)
+	}
+	sums := map[string]string{}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) == 0 {
+			continue
+		}
+		if len(fields) != 2 || len(fields[0]) != sha256.Size*2 {
+			return nil, fmt.Errorf("%s: malformed line %q", path, sc.Text())
+		}
+		sums[fields[1]] = fields[0]
+	}
+	return sums, sc.Err()
+}
+
+// resolve finds an artifact: artifacts.json paths are relative to the
+// directory goreleaser ran in (dist/x.tar.gz), or absolute.
+func resolve(dist, path string) string {
+	if filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(dist, filepath.Base(path))
+}
+
+func verify(path, want string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("reading the release: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return fmt.Errorf("reading %s: %w", path, err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+		return errors.New(path + ": sha256 " + got + " does not match checksums.txt (" + want + "): the dist/ directory is not one release")
+	}
+	return nil
+}

@@ -1,0 +1,103 @@
+// Package certs finds certificates in the places a cluster keeps them
+// (kubeconfigs, PKI directories, Secrets, ConfigMaps, webhook caBundles, TLS
+// handshakes) and analyses them: expiry, validity, chains, host names, key and
+// signature strength. Everything here is pure: the caller reads files and
+// dials servers, this package only looks at the bytes.
+package certs
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+)
+
+var (
+	pemCertHeader = []byte("-----BEGIN CERTIFICATE-----")
+	pemAnyHeader  = []byte("-----BEGIN ")
+	pemEndPrefix  = []byte("-----END ")
+)
+
+// HasPEMCertificate says whether data claims to hold a PEM certificate, which
+// is how values of any Secret or ConfigMap key are picked.
+func HasPEMCertificate(data []byte) bool { return bytes.Contains(data, pemCertHeader) }
+
+// Parse reads every certificate in data: PEM (any number of blocks, other
+// block types such as keys are skipped) or DER (one or several concatenated
+// certificates). It returns what it could read and an error describing the
+// rest; a block that does not parse does not stop the others.
+func Parse(data []byte) ([]*x509.Certificate, error) {
+	if bytes.Contains(data, pemAnyHeader) {
+		return parsePEM(data)
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, errors.New("empty")
+	}
+	certs, err := x509.ParseCertificates(data)
+	if err != nil {
+		return nil, fmt.Errorf("neither PEM nor DER certificate data: %v", err)
+	}
+	return certs, nil
+}
+
+func parsePEM(data []byte) ([]*x509.Certificate, error) {
+	var (
+		out  []*x509.Certificate
+		errs []error
+		n    int
+	)
+	rest := data
+	for {
+		i := bytes.Index(rest, pemAnyHeader)
+		if i < 0 {
+			break
+		}
+		rest = rest[i:]
+		// Decode one block at a time: pem.Decode would silently skip a
+		// malformed block and return the next one.
+		end := bytes.Index(rest, pemEndPrefix)
+		if end < 0 {
+			n++
+			errs = append(errs, fmt.Errorf("PEM block %d has no END line (truncated?)", n))
+			break
+		}
+		lineEnd := bytes.IndexByte(rest[end:], '\n')
+		if lineEnd < 0 {
+			lineEnd = len(rest) - end
+		} else {
+			lineEnd++
+		}
+		segment := rest[:end+lineEnd]
+		rest = rest[end+lineEnd:]
+		block, _ := pem.Decode(segment)
+		if block == nil {
+			n++
+			errs = append(errs, fmt.Errorf("PEM block %d is malformed (bad base64 or headers)", n))
+			continue
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		n++
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("PEM block %d: %v", n, err))
+			continue
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 && len(errs) == 0 {
+		errs = append(errs, errors.New("PEM data holds no CERTIFICATE block"))
+	}
+	return out, errors.Join(errs...)
+}
+
+// EncodePEM renders certificates as PEM, e.g. to pass a served chain on.
+func EncodePEM(certs []*x509.Certificate) []byte {
+	var b bytes.Buffer
+	for _, c := range certs {
+		_ = pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+	}
+	return b.Bytes()
+}

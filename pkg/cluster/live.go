@@ -1,0 +1,265 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"golang.org/x/sync/errgroup"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/ktriage/ktriage/pkg/cli"
+)
+
+// Query asks for one kind of object from the live cluster.
+type Query struct {
+	Kind Kind
+	// Namespace limits the list; "" lists all namespaces (or a cluster-scoped kind).
+	// It is ignored for cluster-scoped kinds.
+	Namespace     string
+	LabelSelector string
+	FieldSelector string
+	// Optional turns a forbidden or unavailable API into a snapshot warning
+	// instead of an error (partial results).
+	Optional bool
+	// Resource, when set, lists any resource (e.g. a custom resource) with the
+	// dynamic client into Snapshot.Other; Kind then only names it in Loaded.
+	Resource schema.GroupVersionResource
+}
+
+// Defaults for LiveOptions.
+const (
+	DefaultConcurrency = 8
+	DefaultPageSize    = 500
+)
+
+// LiveOptions tunes LoadLiveWith.
+type LiveOptions struct {
+	// Dynamic lists what has no typed client: the APIService and
+	// CustomResourceDefinition kinds and queries with a Resource. Build it
+	// with dynamic.NewForConfig from the same rest.Config (it switches to
+	// JSON by itself). Without it such queries fail.
+	Dynamic dynamic.Interface
+	// Concurrency bounds how many lists run at once (default 8).
+	Concurrency int
+	// PageSize is the Limit of each LIST page (default 500).
+	PageSize int64
+}
+
+// LoadLive lists every query in parallel (paginated, protobuf) into a Snapshot.
+// It uses only the typed clientset; see LoadLiveWith for kinds that need the
+// dynamic client.
+func LoadLive(ctx context.Context, cs kubernetes.Interface, queries ...Query) (*Snapshot, error) {
+	return LoadLiveWith(ctx, cs, LiveOptions{}, queries...)
+}
+
+// LoadLiveWith is LoadLive with options. Queries run in parallel (bounded by
+// Concurrency), each a paginated LIST; objects two queries both return are
+// kept once. A forbidden, unserved or unsupported API on an Optional query
+// becomes a Snapshot warning; any other failure, or on a required query, is
+// an error naming the verb and resource. Results keep the order of the
+// queries, whatever order the lists finish in.
+func LoadLiveWith(ctx context.Context, cs kubernetes.Interface, opts LiveOptions, queries ...Query) (*Snapshot, error) {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = DefaultConcurrency
+	}
+	if opts.PageSize <= 0 {
+		opts.PageSize = DefaultPageSize
+	}
+	plans := make([]queryPlan, len(queries))
+	for i, q := range queries {
+		p, err := planQuery(cs, opts, q)
+		if err != nil {
+			return nil, err
+		}
+		plans[i] = p
+	}
+	results := make([]queryResult, len(queries))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opts.Concurrency)
+	for i, q := range queries {
+		plan := plans[i]
+		g.Go(func() error {
+			r, err := plan.run(gctx, q, opts.PageSize)
+			if err != nil {
+				switch {
+				case errors.Is(ctx.Err(), context.DeadlineExceeded):
+					// The caller's deadline, not this list, is what failed.
+					return plan.apiError(fmt.Errorf("loading cluster state: %w", context.DeadlineExceeded))
+				case ctx.Err() != nil:
+					return fmt.Errorf("loading cluster state: %w", ctx.Err())
+				}
+				return err
+			}
+			results[i] = r
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+
+	snap := &Snapshot{Loaded: map[Kind]bool{}}
+	b := newBuilder()
+	for i, r := range results {
+		if r.warning != "" {
+			if !slices.Contains(snap.Warnings, r.warning) {
+				snap.Warnings = append(snap.Warnings, r.warning)
+			}
+			continue
+		}
+		if queries[i].Kind != "" {
+			snap.Loaded[queries[i].Kind] = true
+		}
+		for _, o := range r.objects {
+			b.put(r.kind, o, nil)
+		}
+	}
+	b.build(snap)
+	return snap, nil
+}
+
+// queryResult is what one query produced: objects, or a warning instead.
+type queryResult struct {
+	kind    Kind // "" for objects kept in Other
+	objects []runtime.Object
+	warning string
+}
+
+// queryPlan is a query resolved against the kind table.
+type queryPlan struct {
+	kind       Kind // "" when the objects go to Other
+	resource   string
+	namespaced bool
+	list       lister
+	namespace  string
+}
+
+func planQuery(cs kubernetes.Interface, opts LiveOptions, q Query) (queryPlan, error) {
+	if !q.Resource.Empty() {
+		if opts.Dynamic == nil {
+			return queryPlan{}, fmt.Errorf("cluster: listing %s needs LiveOptions.Dynamic", q.Resource)
+		}
+		name := q.Resource.Resource
+		if q.Resource.Group != "" {
+			name += "." + q.Resource.Group
+		}
+		return queryPlan{
+			resource: name, namespaced: q.Namespace != "",
+			list: dynamicLister(opts.Dynamic, q.Resource, q.Namespace), namespace: q.Namespace,
+		}, nil
+	}
+	spec, ok := kinds[q.Kind]
+	if !ok {
+		return queryPlan{}, fmt.Errorf("cluster: no way to list kind %q; set Query.Resource", q.Kind)
+	}
+	ns := q.Namespace
+	if !spec.namespaced {
+		ns = ""
+	}
+	p := queryPlan{resource: spec.resourceName(), namespaced: spec.namespaced, namespace: ns}
+	if spec.list == nil {
+		if opts.Dynamic == nil {
+			return queryPlan{}, fmt.Errorf("cluster: listing %s needs LiveOptions.Dynamic", q.Kind)
+		}
+		p.list = dynamicLister(opts.Dynamic, spec.gvr(), "")
+		return p, nil
+	}
+	p.kind = q.Kind
+	p.list = spec.list(cs, ns)
+	return p, nil
+}
+
+func dynamicLister(dc dynamic.Interface, gvr schema.GroupVersionResource, ns string) lister {
+	return func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
+		var (
+			l   *unstructured.UnstructuredList
+			err error
+		)
+		if ns != "" {
+			l, err = dc.Resource(gvr).Namespace(ns).List(ctx, opts)
+		} else {
+			l, err = dc.Resource(gvr).List(ctx, opts)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return l, nil
+	}
+}
+
+// run lists every page of the query. A failure on an Optional query that
+// only says "you may not" or "not here" becomes a warning.
+func (p queryPlan) run(ctx context.Context, q Query, pageSize int64) (queryResult, error) {
+	objs, err := paginate(ctx, p.list, metav1.ListOptions{
+		LabelSelector: q.LabelSelector,
+		FieldSelector: q.FieldSelector,
+		Limit:         pageSize,
+	})
+	if err == nil {
+		return queryResult{kind: p.kind, objects: objs}, nil
+	}
+	if q.Optional && optionalFailure(err) {
+		return queryResult{warning: p.apiError(err).Error()}, nil
+	}
+	return queryResult{}, p.apiError(err)
+}
+
+// optionalFailure says whether err means the data is unavailable to us
+// (RBAC, API group not served, method not allowed) rather than that the
+// cluster is broken.
+func optionalFailure(err error) bool {
+	return apierrors.IsForbidden(err) || apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err)
+}
+
+func (p queryPlan) apiError(err error) error {
+	ns := ""
+	if p.namespaced {
+		ns = p.namespace
+	}
+	return cli.APIError(err, "list", p.resource, ns)
+}
+
+// paginate follows Continue tokens until the list is complete. An expired
+// token (410 Gone, when the list outlives the apiserver's compaction window)
+// restarts the list once from the beginning.
+func paginate(ctx context.Context, list lister, opts metav1.ListOptions) ([]runtime.Object, error) {
+	var out []runtime.Object
+	restarted := false
+	for {
+		page, err := list(ctx, opts)
+		if err != nil {
+			if opts.Continue != "" && !restarted && (apierrors.IsResourceExpired(err) || apierrors.IsGone(err)) {
+				restarted = true
+				out = out[:0]
+				opts.Continue = ""
+				continue
+			}
+			return nil, err
+		}
+		items, err := meta.ExtractList(page)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, items...)
+		lm, err := meta.ListAccessor(page)
+		if err != nil {
+			return nil, err
+		}
+		if lm.GetContinue() == "" {
+			return out, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		opts.Continue = lm.GetContinue()
+	}
+}

@@ -1,0 +1,115 @@
+package netcheck
+
+import (
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+func svc(name string, sel map[string]string, ports ...corev1.ServicePort) *corev1.Service {
+	return &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name},
+		Spec: corev1.ServiceSpec{Selector: sel, Ports: ports, ClusterIP: "10.96.1.1", Type: corev1.ServiceTypeClusterIP}}
+}
+
+func sport(name string, port int32, target intstr.IntOrString) corev1.ServicePort {
+	return corev1.ServicePort{Name: name, Port: port, TargetPort: target, Protocol: corev1.ProtocolTCP}
+}
+
+func backend(name, ip string, lbls map[string]string, ports ...corev1.ContainerPort) *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name, Labels: lbls},
+		Spec:   corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Ports: ports}}},
+		Status: corev1.PodStatus{PodIP: ip}}
+}
+
+func slice(svcName, portName string, port int32, eps ...discoveryv1.Endpoint) *discoveryv1.EndpointSlice {
+	proto := corev1.ProtocolTCP
+	return &discoveryv1.EndpointSlice{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: svcName + "-abc", Labels: map[string]string{discoveryv1.LabelServiceName: svcName}},
+		Ports:      []discoveryv1.EndpointPort{{Name: &portName, Port: &port, Protocol: &proto}},
+		Endpoints:  eps,
+	}
+}
+
+func endpoint(ip, pod string, ready bool) discoveryv1.Endpoint {
+	return discoveryv1.Endpoint{Addresses: []string{ip}, Conditions: discoveryv1.EndpointConditions{Ready: &ready},
+		TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: "shop", Name: pod}}
+}
+
+func TestAnalyzeService(t *testing.T) {
+	app := map[string]string{"app": "web"}
+	web := backend("web-1", "10.0.0.5", app, corev1.ContainerPort{Name: "http", ContainerPort: 8080})
+	cases := []struct {
+		name     string
+		svc      *corev1.Service
+		slices   []*discoveryv1.EndpointSlice
+		pods     []*corev1.Pod
+		port     int32
+		portName string
+		problems []string
+		ready    int
+	}{
+		{"a selector matching a ready pod with a declared target port has no problem",
+			svc("web", app, sport("", 80, intstr.FromInt32(8080))), []*discoveryv1.EndpointSlice{slice("web", "", 8080, endpoint("10.0.0.5", "web-1", true))},
+			[]*corev1.Pod{web}, 80, "", nil, 1},
+		{"a selector matching no pod leaves the Service without endpoints",
+			svc("web", map[string]string{"app": "wbe"}, sport("", 80, intstr.FromInt32(8080))), nil,
+			[]*corev1.Pod{web}, 0, "", []string{ProblemNoSelectorMatch, ProblemNoEndpoints}, 0},
+		{"a port the Service does not have is a no-such-port problem",
+			svc("web", app, sport("", 80, intstr.FromInt32(8080))), []*discoveryv1.EndpointSlice{slice("web", "", 8080, endpoint("10.0.0.5", "web-1", true))},
+			[]*corev1.Pod{web}, 443, "", []string{ProblemNoSuchPort}, 0},
+		{"a named targetPort no selected pod declares leaves the port without endpoints",
+			svc("web", app, sport("", 80, intstr.FromString("web"))), []*discoveryv1.EndpointSlice{slice("web", "", 0)},
+			[]*corev1.Pod{web}, 80, "", []string{ProblemNamedPortMissing, ProblemNoEndpoints}, 0},
+		{"a numeric targetPort no container declares is flagged but not blocking on its own",
+			svc("web", app, sport("", 80, intstr.FromInt32(9999))), []*discoveryv1.EndpointSlice{slice("web", "", 9999, endpoint("10.0.0.5", "web-1", true))},
+			[]*corev1.Pod{web}, 80, "", []string{ProblemTargetNotDeclared}, 1},
+		{"endpoints that exist but are all not ready are reported",
+			svc("web", app, sport("", 80, intstr.FromInt32(8080))), []*discoveryv1.EndpointSlice{slice("web", "", 8080, endpoint("10.0.0.5", "web-1", false))},
+			[]*corev1.Pod{web}, 80, "", []string{ProblemNotReady}, 0},
+		{"a port picked by name finds the slice port of that name",
+			svc("web", app, sport("http", 80, intstr.FromString("http")), sport("metrics", 9090, intstr.FromInt32(9090))),
+			[]*discoveryv1.EndpointSlice{slice("web", "http", 8080, endpoint("10.0.0.5", "web-1", true))},
+			[]*corev1.Pod{web}, 0, "http", nil, 1},
+		{"a Service with several ports and no port asked for cannot pick one",
+			svc("web", app, sport("http", 80, intstr.FromString("http")), sport("metrics", 9090, intstr.FromInt32(9090))), nil,
+			[]*corev1.Pod{web}, 0, "", []string{ProblemNoSuchPort}, 0},
+		{"slices of another Service are ignored",
+			svc("web", app, sport("", 80, intstr.FromInt32(8080))), []*discoveryv1.EndpointSlice{slice("other", "", 8080, endpoint("10.0.0.5", "web-1", true))},
+			[]*corev1.Pod{web}, 80, "", []string{ProblemNoEndpoints}, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := AnalyzeService(c.svc, c.slices, c.pods, c.port, c.portName)
+			var got []string
+			for _, p := range a.Problems {
+				got = append(got, p.Reason)
+				if p.Message == "" || p.Fix == "" {
+					t.Errorf("problem %s lacks a message or fix", p.Reason)
+				}
+			}
+			if len(got) != len(c.problems) {
+				t.Fatalf("problems = %v, want %v", got, c.problems)
+			}
+			for i := range got {
+				if got[i] != c.problems[i] {
+					t.Errorf("problems = %v, want %v", got, c.problems)
+				}
+			}
+			if a.Ready != c.ready {
+				t.Errorf("ready = %d, want %d", a.Ready, c.ready)
+			}
+		})
+	}
+}
+
+func TestTargetPortOnResolvesNamedPortsPerPod(t *testing.T) {
+	app := map[string]string{"app": "web"}
+	a := AnalyzeService(svc("web", app, sport("", 80, intstr.FromString("http"))), nil, nil, 80, "")
+	p := backend("web-2", "10.0.0.6", app, corev1.ContainerPort{Name: "http", ContainerPort: 8443})
+	if port, ok := a.TargetPortOn(p); !ok || port != 8443 {
+		t.Errorf("TargetPortOn = %d %v, want 8443 true", port, ok)
+	}
+}

@@ -1,0 +1,292 @@
+package netcheck
+
+import (
+	"fmt"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+
+	"github.com/ktriage/ktriage/pkg/netpolicy"
+	"github.com/ktriage/ktriage/pkg/probe/result"
+)
+
+// Verdicts. They are part of the JSON output (.verdict) and decide the exit
+// code: 0 for reachable, 1 for every other.
+const (
+	VerdictReachable       = "reachable"
+	VerdictBlockedByPolicy = "blocked-by-policy"
+	VerdictNoEndpoints     = "no-endpoints"
+	VerdictPortMismatch    = "port-mismatch"
+	VerdictDNSFailure      = "dns-failure"
+	VerdictRefused         = "refused"
+	VerdictTimeout         = "timeout"
+)
+
+// Basis of a verdict: the live probe, or the objects alone (--no-probe).
+const (
+	BasisProbe    = "probe"
+	BasisAnalysis = "analysis"
+)
+
+// PolicyTarget is one backend the traffic may reach and the policy decision
+// for it.
+type PolicyTarget struct {
+	Pod       string                    `json:"pod,omitempty"`
+	Namespace string                    `json:"namespace,omitempty"`
+	IP        string                    `json:"ip"`
+	Port      int32                     `json:"port"`
+	Allowed   bool                      `json:"allowed"`
+	Egress    netpolicy.DirectionResult `json:"egress"`
+	Ingress   netpolicy.DirectionResult `json:"ingress"`
+}
+
+// PolicyAnalysis is the NetworkPolicy decision. Egress and Ingress are those
+// of the deciding target: the first blocked backend, else the first.
+type PolicyAnalysis struct {
+	Allowed  bool                      `json:"allowed"`
+	Protocol string                    `json:"protocol"`
+	Egress   netpolicy.DirectionResult `json:"egress"`
+	Ingress  netpolicy.DirectionResult `json:"ingress"`
+	// Targets lists every backend evaluated (one for a pod or an address).
+	Targets []PolicyTarget `json:"targets"`
+	// Blocked counts targets the policies block.
+	Blocked int `json:"blocked"`
+}
+
+// Target is a concrete destination for the policy evaluation.
+type Target struct {
+	Endpoint netpolicy.Endpoint
+	Port     int32
+}
+
+// EvaluatePolicies judges src's traffic to each target. It returns nil when
+// there is no target (e.g. a Service without endpoints).
+func EvaluatePolicies(policies []*networkingv1.NetworkPolicy, src netpolicy.Endpoint, targets []Target, proto corev1.Protocol) *PolicyAnalysis {
+	if len(targets) == 0 {
+		return nil
+	}
+	pa := &PolicyAnalysis{Allowed: true, Protocol: string(proto), Targets: []PolicyTarget{}}
+	decided := -1
+	for _, t := range targets {
+		r := netpolicy.Evaluate(policies, netpolicy.Traffic{Src: src, Dst: t.Endpoint, Port: t.Port, Protocol: proto})
+		ip := t.Endpoint.IP
+		if ip == "" && t.Endpoint.Pod != nil {
+			ip = t.Endpoint.Pod.Status.PodIP
+		}
+		pt := PolicyTarget{IP: ip, Port: t.Port, Allowed: r.Allowed, Egress: r.Egress, Ingress: r.Ingress}
+		if t.Endpoint.Pod != nil {
+			pt.Pod, pt.Namespace = t.Endpoint.Pod.Name, t.Endpoint.Pod.Namespace
+		}
+		pa.Targets = append(pa.Targets, pt)
+		if !r.Allowed {
+			pa.Allowed = false
+			pa.Blocked++
+			if decided < 0 || pa.Targets[decided].Allowed {
+				decided = len(pa.Targets) - 1
+			}
+		} else if decided < 0 {
+			decided = len(pa.Targets) - 1
+		}
+	}
+	pa.Egress, pa.Ingress = pa.Targets[decided].Egress, pa.Targets[decided].Ingress
+	return pa
+}
+
+// Inputs are everything the verdict is joined from; nil parts were not
+// relevant or not available.
+type Inputs struct {
+	Policy  *PolicyAnalysis
+	Service *ServiceAnalysis
+	DNS     *DNSAnalysis
+	Probe   *result.Result
+	// Destination describes the target for messages ("svc/prod/web:80").
+	Destination string
+}
+
+// Verdict is the answer with its reason and fix.
+type Verdict struct {
+	Verdict string `json:"verdict"`
+	Basis   string `json:"basis"`
+	Reason  string `json:"reason"`
+	Fix     string `json:"fix,omitempty"`
+	// Disagreement is set when the probe and the policy analysis disagree.
+	Disagreement string `json:"disagreement,omitempty"`
+}
+
+// Decide joins the inputs. With a probe, the probe says whether traffic
+// passed and the objects say why not; without one, the objects predict.
+func Decide(in Inputs) Verdict {
+	dst := in.Destination
+	policyBlocked := in.Policy != nil && !in.Policy.Allowed
+	var svcProblem Problem
+	svcBlocked := false
+	if in.Service != nil {
+		svcProblem, svcBlocked = in.Service.Blocking()
+	}
+	portProblem := func() (Problem, bool) {
+		if in.Service == nil {
+			return Problem{}, false
+		}
+		for _, p := range in.Service.Problems {
+			switch p.Reason {
+			case ProblemNoSuchPort, ProblemNamedPortMissing, ProblemTargetNotDeclared:
+				return p, true
+			}
+		}
+		return Problem{}, false
+	}
+	endpointProblem := func() (Problem, bool) {
+		if in.Service == nil {
+			return Problem{}, false
+		}
+		for _, p := range in.Service.Problems {
+			switch p.Reason {
+			case ProblemNoSelectorMatch, ProblemNoEndpoints, ProblemNotReady:
+				return p, true
+			}
+		}
+		return Problem{}, false
+	}
+	fromProblem := func(v string, p Problem, basis string) Verdict {
+		return Verdict{Verdict: v, Basis: basis, Reason: p.Message, Fix: p.Fix}
+	}
+
+	if in.Probe == nil {
+		if in.DNS != nil && in.DNS.Resolves == "no" {
+			return Verdict{Verdict: VerdictDNSFailure, Basis: BasisAnalysis,
+				Reason: fmt.Sprintf("%q matches no Service or pod in the cluster domain with the source's search list (%d %s, all NXDOMAIN)", in.DNS.Name, in.DNS.Lookups, plural(in.DNS.Lookups, "query", "queries")),
+				Fix:    "check the name's spelling and namespace: <service>.<namespace> or <service>.<namespace>.svc.<cluster-domain>"}
+		}
+		if p, ok := portProblem(); ok && p.Reason != ProblemTargetNotDeclared {
+			return fromProblem(VerdictPortMismatch, p, BasisAnalysis)
+		}
+		if p, ok := endpointProblem(); ok {
+			return fromProblem(VerdictNoEndpoints, p, BasisAnalysis)
+		}
+		if policyBlocked {
+			return policyVerdict(in.Policy, dst, BasisAnalysis)
+		}
+		v := Verdict{Verdict: VerdictReachable, Basis: BasisAnalysis,
+			Reason: fmt.Sprintf("nothing in the cluster's objects stops traffic to %s; run without --no-probe to test it", dst)}
+		if p, ok := portProblem(); ok {
+			v.Reason += "; but " + p.Message
+			v.Fix = p.Fix
+		}
+		return v
+	}
+
+	pr := in.Probe
+	switch pr.Result {
+	case result.Reachable:
+		v := Verdict{Verdict: VerdictReachable, Basis: BasisProbe, Reason: reachedReason(pr, dst)}
+		if policyBlocked {
+			v.Disagreement = fmt.Sprintf("the probe reached %s although NetworkPolicies block it (%s): the cluster's network plugin does not seem to enforce NetworkPolicy", dst, policySummary(in.Policy))
+		} else if svcBlocked {
+			v.Disagreement = fmt.Sprintf("the probe reached %s although %s", dst, svcProblem.Message)
+		}
+		return v
+	case result.DNSFailure:
+		v := Verdict{Verdict: VerdictDNSFailure, Basis: BasisProbe,
+			Reason: fmt.Sprintf("%s did not resolve in the source pod: %s", pr.Target, pr.Detail),
+			Fix:    "check the name (for a Service: <service>.<namespace>), that the cluster DNS pods run, and that egress to them on port 53 is allowed"}
+		if in.DNS != nil && in.DNS.Resolves == "yes" {
+			v.Disagreement = fmt.Sprintf("the name should resolve (%s exists) but the pod's resolver failed: check the cluster DNS service and egress to it on port 53", in.DNS.Queries[len(in.DNS.Queries)-1].Name)
+		}
+		return v
+	case result.Refused:
+		if p, ok := portProblem(); ok {
+			return fromProblem(VerdictPortMismatch, p, BasisProbe)
+		}
+		if p, ok := endpointProblem(); ok {
+			return fromProblem(VerdictNoEndpoints, p, BasisProbe)
+		}
+		return Verdict{Verdict: VerdictRefused, Basis: BasisProbe,
+			Reason: fmt.Sprintf("%s refused the connection (%s): nothing listens on %s", dst, pr.Detail, pr.Target),
+			Fix:    "check the port the process listens on (and that it binds 0.0.0.0, not 127.0.0.1); a policy-enforcing plugin may also reject"}
+	default: // timeout, unreachable, error
+		if policyBlocked {
+			return policyVerdict(in.Policy, dst, BasisProbe)
+		}
+		if p, ok := endpointProblem(); ok {
+			return fromProblem(VerdictNoEndpoints, p, BasisProbe)
+		}
+		if p, ok := portProblem(); ok {
+			return fromProblem(VerdictPortMismatch, p, BasisProbe)
+		}
+		v := Verdict{Verdict: VerdictTimeout, Basis: BasisProbe,
+			Reason: fmt.Sprintf("no answer from %s (%s: %s)", dst, pr.Result, pr.Detail),
+			Fix:    "check routes and firewalls between the nodes, the destination process, and network policies outside the networking.k8s.io API (CNI-specific policies)"}
+		if in.Policy != nil && in.Policy.Allowed {
+			v.Disagreement = "NetworkPolicies allow this traffic, yet it did not get through: something else drops it (a CNI-specific policy, a node firewall, or the destination process)"
+		}
+		return v
+	}
+}
+
+func reachedReason(pr *result.Result, dst string) string {
+	s := fmt.Sprintf("the probe reached %s (%s %s) in %.1f ms", dst, pr.Protocol, pr.Target, pr.LatencyMs)
+	if pr.HTTPStatus != 0 {
+		s += fmt.Sprintf(", HTTP status %d", pr.HTTPStatus)
+	}
+	if pr.Protocol == "dns" && len(pr.Addresses) > 0 {
+		s = fmt.Sprintf("%s resolved to %s in %.1f ms", pr.Target, strings.Join(pr.Addresses, ", "), pr.LatencyMs)
+	}
+	return s
+}
+
+func policyVerdict(pa *PolicyAnalysis, dst, basis string) Verdict {
+	v := Verdict{Verdict: VerdictBlockedByPolicy, Basis: basis, Reason: policySummary(pa) + " block traffic to " + dst}
+	var fixes []string
+	if !pa.Egress.Allowed {
+		fixes = append(fixes, fmt.Sprintf("add an egress rule allowing %s to one of the source's policies (%s)", portPhrase(pa), refs(pa.Egress.IsolatedBy)))
+	}
+	if !pa.Ingress.Allowed {
+		fixes = append(fixes, fmt.Sprintf("add an ingress rule from the source on %s to one of the destination's policies (%s)", portPhrase(pa), refs(pa.Ingress.IsolatedBy)))
+	}
+	v.Fix = strings.Join(fixes, "; and ")
+	return v
+}
+
+func portPhrase(pa *PolicyAnalysis) string {
+	for _, t := range pa.Targets {
+		if !t.Allowed {
+			return fmt.Sprintf("port %d/%s", t.Port, pa.Protocol)
+		}
+	}
+	return "the port"
+}
+
+// policySummary names the isolating policies of the denied directions.
+func policySummary(pa *PolicyAnalysis) string {
+	var parts []string
+	if !pa.Egress.Allowed {
+		parts = append(parts, "egress policies "+refs(pa.Egress.IsolatedBy))
+	}
+	if !pa.Ingress.Allowed {
+		parts = append(parts, "ingress policies "+refs(pa.Ingress.IsolatedBy))
+	}
+	if len(parts) == 0 {
+		return "no policy"
+	}
+	s := strings.Join(parts, " and ")
+	if pa.Blocked < len(pa.Targets) {
+		s += fmt.Sprintf(" (for %d of %d backends)", pa.Blocked, len(pa.Targets))
+	}
+	return s
+}
+
+func refs(ps []netpolicy.PolicyRef) string {
+	var s []string
+	for _, p := range ps {
+		s = append(s, p.String())
+	}
+	return strings.Join(s, ", ")
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

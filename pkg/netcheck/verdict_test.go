@@ -1,0 +1,123 @@
+package netcheck
+
+import (
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ktriage/ktriage/pkg/netpolicy"
+	"github.com/ktriage/ktriage/pkg/probe/result"
+)
+
+func vpod(ns, name, ip string, lbls map[string]string) netpolicy.Endpoint {
+	return netpolicy.Endpoint{Pod: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: lbls}, Status: corev1.PodStatus{PodIP: ip}}}
+}
+
+var denyIngress = &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "deny"},
+	Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}}
+
+func blockedPolicy() *PolicyAnalysis {
+	return EvaluatePolicies([]*networkingv1.NetworkPolicy{denyIngress}, vpod("shop", "client", "10.0.0.1", nil),
+		[]Target{{Endpoint: vpod("shop", "web", "10.0.0.2", nil), Port: 8080}}, corev1.ProtocolTCP)
+}
+
+func openPolicy() *PolicyAnalysis {
+	return EvaluatePolicies(nil, vpod("shop", "client", "10.0.0.1", nil),
+		[]Target{{Endpoint: vpod("shop", "web", "10.0.0.2", nil), Port: 8080}}, corev1.ProtocolTCP)
+}
+
+func probe(res string) *result.Result {
+	return &result.Result{Result: res, Protocol: "tcp", Target: "10.0.0.2:8080", Detail: "detail"}
+}
+
+func problems(reasons ...string) *ServiceAnalysis {
+	a := &ServiceAnalysis{}
+	for _, r := range reasons {
+		a.Problems = append(a.Problems, Problem{Reason: r, Message: r + " message", Fix: r + " fix"})
+	}
+	return a
+}
+
+func TestDecide(t *testing.T) {
+	cases := []struct {
+		name         string
+		in           Inputs
+		verdict      string
+		basis        string
+		disagreement bool
+	}{
+		{"without a probe and with nothing in the way the prediction is reachable",
+			Inputs{Policy: openPolicy()}, VerdictReachable, BasisAnalysis, false},
+		{"without a probe an isolating policy with no allowing rule predicts blocked-by-policy",
+			Inputs{Policy: blockedPolicy()}, VerdictBlockedByPolicy, BasisAnalysis, false},
+		{"without a probe a cluster name that cannot exist predicts dns-failure",
+			Inputs{DNS: &DNSAnalysis{Name: "nosuch.shop.svc.cluster.local.", Resolves: "no", Lookups: 1}}, VerdictDNSFailure, BasisAnalysis, false},
+		{"without a probe a Service whose selector matches nothing predicts no-endpoints",
+			Inputs{Service: problems(ProblemNoSelectorMatch, ProblemNoEndpoints)}, VerdictNoEndpoints, BasisAnalysis, false},
+		{"without a probe a missing Service port predicts port-mismatch before anything else",
+			Inputs{Service: problems(ProblemNoSuchPort), Policy: blockedPolicy()}, VerdictPortMismatch, BasisAnalysis, false},
+		{"without a probe an undeclared numeric target port alone does not predict failure: pods need not declare ports",
+			Inputs{Service: problems(ProblemTargetNotDeclared), Policy: openPolicy()}, VerdictReachable, BasisAnalysis, false},
+		{"a probe that connected is reachable",
+			Inputs{Policy: openPolicy(), Probe: probe(result.Reachable)}, VerdictReachable, BasisProbe, false},
+		{"a probe that connected although policies block it warns that the CNI does not enforce NetworkPolicy",
+			Inputs{Policy: blockedPolicy(), Probe: probe(result.Reachable)}, VerdictReachable, BasisProbe, true},
+		{"a probe that timed out where policies block it is blocked-by-policy",
+			Inputs{Policy: blockedPolicy(), Probe: probe(result.Timeout)}, VerdictBlockedByPolicy, BasisProbe, false},
+		{"a probe that timed out where policies allow it is a timeout with a disagreement",
+			Inputs{Policy: openPolicy(), Probe: probe(result.Timeout)}, VerdictTimeout, BasisProbe, true},
+		{"a refused connection to a Service whose target port no container declares is port-mismatch",
+			Inputs{Policy: openPolicy(), Service: problems(ProblemTargetNotDeclared), Probe: probe(result.Refused)}, VerdictPortMismatch, BasisProbe, false},
+		{"a refused connection to a Service without endpoints (kube-proxy rejects) is no-endpoints",
+			Inputs{Service: problems(ProblemNoEndpoints), Probe: probe(result.Refused)}, VerdictNoEndpoints, BasisProbe, false},
+		{"a refused connection to a pod is refused",
+			Inputs{Policy: openPolicy(), Probe: probe(result.Refused)}, VerdictRefused, BasisProbe, false},
+		{"a name the pod's resolver cannot resolve is dns-failure",
+			Inputs{Probe: probe(result.DNSFailure)}, VerdictDNSFailure, BasisProbe, false},
+		{"an unreachable host without blocking policy is reported as timeout",
+			Inputs{Probe: probe(result.Unreachable)}, VerdictTimeout, BasisProbe, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.in.Destination = "pod/shop/web:8080"
+			v := Decide(c.in)
+			if v.Verdict != c.verdict || v.Basis != c.basis {
+				t.Errorf("verdict %s (%s), want %s (%s): %s", v.Verdict, v.Basis, c.verdict, c.basis, v.Reason)
+			}
+			if (v.Disagreement != "") != c.disagreement {
+				t.Errorf("disagreement = %q, want present=%v", v.Disagreement, c.disagreement)
+			}
+			if v.Reason == "" {
+				t.Error("a verdict needs a reason")
+			}
+			if v.Verdict != VerdictReachable && v.Fix == "" {
+				t.Errorf("verdict %s has no fix", v.Verdict)
+			}
+		})
+	}
+}
+
+func TestBlockedVerdictNamesTheIsolatingPolicyInItsFix(t *testing.T) {
+	v := Decide(Inputs{Policy: blockedPolicy(), Destination: "pod/shop/web:8080"})
+	if !strings.Contains(v.Reason, "shop/deny") || !strings.Contains(v.Fix, "ingress rule") || !strings.Contains(v.Fix, "shop/deny") || !strings.Contains(v.Fix, "8080/TCP") {
+		t.Errorf("reason %q fix %q: want the policy shop/deny and an ingress rule on 8080/TCP named", v.Reason, v.Fix)
+	}
+}
+
+func TestEvaluatePoliciesPicksTheBlockedBackend(t *testing.T) {
+	onlyA := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "b-deny"},
+		Spec: networkingv1.NetworkPolicySpec{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"id": "b"}}, PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}}
+	pa := EvaluatePolicies([]*networkingv1.NetworkPolicy{onlyA}, vpod("shop", "client", "10.0.0.1", nil), []Target{
+		{Endpoint: vpod("shop", "a", "10.0.0.2", map[string]string{"id": "a"}), Port: 80},
+		{Endpoint: vpod("shop", "b", "10.0.0.3", map[string]string{"id": "b"}), Port: 80},
+	}, corev1.ProtocolTCP)
+	if pa.Allowed || pa.Blocked != 1 || len(pa.Targets) != 2 || pa.Ingress.Allowed || pa.Ingress.IsolatedBy[0].Policy != "b-deny" {
+		t.Errorf("want backend b (blocked by b-deny) to decide, got %+v", pa)
+	}
+	if EvaluatePolicies(nil, vpod("shop", "client", "10.0.0.1", nil), nil, corev1.ProtocolTCP) != nil {
+		t.Error("no target: want nil")
+	}
+}

@@ -1,0 +1,424 @@
+package pending
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/ktriage/ktriage/pkg/report"
+	"github.com/ktriage/ktriage/pkg/scheduling"
+)
+
+// explainUnbound handles a pod without spec.nodeName: gates, scheduler,
+// volumes, filters.
+func (a *analyzer) explainUnbound(pod *corev1.Pod, ex *Explanation) {
+	ex.NominatedNodeName = pod.Status.NominatedNodeName
+	cond := podScheduledCondition(pod)
+	if cond != nil && cond.Status == corev1.ConditionFalse && cond.Reason == corev1.PodReasonUnschedulable {
+		ex.SchedulerMessage = cond.Message
+	}
+
+	if len(pod.Spec.SchedulingGates) > 0 {
+		a.explainGated(pod, ex)
+		return
+	}
+	if !a.opts.Manifests && a.explainNoScheduler(pod, ex, cond) {
+		return
+	}
+
+	volumeBlocked := a.checkVolumes(pod, ex)
+	res := a.engine(a.withoutProvisionable(pod))
+	ex.SimulatedSchedulerMessage = res.Message
+	ex.Nodes = res.Nodes
+	ex.Feasible = res.Feasible
+	if ex.SchedulerMessage != "" && ex.SimulatedSchedulerMessage != "" {
+		agree := strings.TrimSpace(ex.SchedulerMessage) == strings.TrimSpace(ex.SimulatedSchedulerMessage)
+		ex.MessagesAgree = &agree
+	}
+
+	switch {
+	case volumeBlocked:
+		ex.Stage = StageVolumeBinding
+	case len(res.Feasible) > 0:
+		a.explainFeasible(pod, ex, res, cond)
+		return
+	default:
+		ex.Stage = StageUnschedulable
+		ex.Reason = shortSchedulerReason(res.Message)
+	}
+	if len(res.Feasible) == 0 && ex.NominatedNodeName != "" {
+		a.nominatedFinding(pod, ex)
+	}
+	if len(res.Feasible) == 0 {
+		if volumeBlocked && res.PreFilter != nil && pluginRule(res.PreFilter.Plugin) == RuleVolumeTopology {
+			// The claim findings already say why; the PreFilter reason is
+			// the same cause in the scheduler's words.
+			res.PreFilter = nil
+		}
+		a.filterFindings(pod, ex, res)
+		a.preemptionFindings(pod, ex, res)
+	}
+	a.staleFinding(ex)
+}
+
+// explainFeasible: the filters pass on some node now.
+func (a *analyzer) explainFeasible(pod *corev1.Pod, ex *Explanation, res scheduling.Result, cond *corev1.PodCondition) {
+	if a.opts.Manifests {
+		ex.Stage = StageSchedulable
+		ex.Reason = fmt.Sprintf("fits on %d node(s): %s", len(res.Feasible), joinNames(res.Feasible, 3))
+		return
+	}
+	if ex.NominatedNodeName != "" {
+		ex.Stage = StageUnschedulable
+		ex.Reason = "waiting on nominated node " + ex.NominatedNodeName + " for preempted pods to leave"
+		a.add(ex, RuleNominated, report.SeverityInfo,
+			fmt.Sprintf("pod %s/%s is nominated to node %s after preempting pods there; it binds once they have terminated", pod.Namespace, pod.Name, ex.NominatedNodeName),
+			"wait for the preempted pods' termination grace period", map[string]any{"nominatedNodeName": ex.NominatedNodeName})
+		a.staleFinding(ex)
+		return
+	}
+	ex.Stage = StageUnschedulable
+	if ex.SchedulerMessage != "" {
+		ex.Reason = "last attempt failed but it fits now on " + joinNames(res.Feasible, 3) + ": the scheduler will retry"
+		f := false
+		ex.MessagesAgree = &f
+		a.add(ex, RuleStaleCondition, report.SeverityWarning,
+			fmt.Sprintf("the scheduler's last verdict (%q) is out of date: the pod fits now on %s", ex.SchedulerMessage, joinNames(res.Feasible, 5)),
+			"wait for the scheduler's retry (at most 5 minutes for unschedulable pods), or check the scheduler's logs",
+			map[string]any{"schedulerMessage": ex.SchedulerMessage, "feasible": res.Feasible})
+		return
+	}
+	ex.Reason = fmt.Sprintf("fits on %s but %s has not bound it yet", joinNames(res.Feasible, 3), schedulerNameOf(pod))
+	ex.Evidence = append(ex.Evidence, fmt.Sprintf("created %s ago, no PodScheduled condition yet", age(a.now.Sub(pod.CreationTimestamp.Time))))
+}
+
+func (a *analyzer) staleFinding(ex *Explanation) {
+	if ex.MessagesAgree == nil || *ex.MessagesAgree {
+		return
+	}
+	a.add(ex, RuleStaleCondition, report.SeverityWarning,
+		"the pod's PodScheduled condition differs from what kube-scheduler would write now (stale condition or version skew)",
+		"compare the two messages; the cluster changed since the last attempt, or the scheduler runs another version or configuration",
+		map[string]any{"schedulerMessage": ex.SchedulerMessage, "simulatedSchedulerMessage": ex.SimulatedSchedulerMessage})
+}
+
+// shortSchedulerReason keeps the reasons part of "0/N nodes are available:
+// <reasons>. preemption: ...".
+func shortSchedulerReason(msg string) string {
+	s := msg
+	if i := strings.Index(s, ". preemption:"); i >= 0 {
+		s = s[:i]
+	}
+	s = strings.TrimSuffix(s, ".")
+	return s
+}
+
+func (a *analyzer) explainGated(pod *corev1.Pod, ex *Explanation) {
+	ex.Stage = StageGated
+	var gates []string
+	for _, g := range pod.Spec.SchedulingGates {
+		gates = append(gates, g.Name)
+	}
+	ex.Reason = "scheduling gates: " + strings.Join(gates, ", ")
+	ex.Evidence = append(ex.Evidence, "spec.schedulingGates: "+strings.Join(gates, ", "))
+	fix := fmt.Sprintf("remove the gates once their owner is done: kubectl patch pod %s -n %s --type=json -p '[{\"op\":\"remove\",\"path\":\"/spec/schedulingGates\"}]'", pod.Name, pod.Namespace)
+	a.add(ex, RuleGated, report.SeverityError,
+		fmt.Sprintf("pod waits for scheduling gate(s) %s; the scheduler ignores it until they are removed", strings.Join(gates, ", ")),
+		fix, map[string]any{"gates": gates})
+}
+
+// explainNoScheduler decides whether no running scheduler serves the pod: no
+// PodScheduled condition, no event from a scheduler, old enough.
+func (a *analyzer) explainNoScheduler(pod *corev1.Pod, ex *Explanation, cond *corev1.PodCondition) bool {
+	if cond != nil {
+		return false
+	}
+	name := schedulerNameOf(pod)
+	for _, e := range a.events("Pod", pod.Namespace, pod.Name, string(pod.UID)) {
+		if e.Reason == "FailedScheduling" || e.Reason == "Scheduled" || e.ReportingController == name || e.Source.Component == name {
+			return false
+		}
+	}
+	old := a.now.Sub(pod.CreationTimestamp.Time)
+	if old < a.opts.SchedulerGrace {
+		return false
+	}
+	ex.Stage = StageNoScheduler
+	ex.Reason = fmt.Sprintf("no scheduler %q has acted on it in %s", name, age(old))
+	ex.Evidence = append(ex.Evidence,
+		fmt.Sprintf("spec.schedulerName: %s", name),
+		fmt.Sprintf("no PodScheduled condition after %s", age(old)))
+	if a.snap.Loaded["Event"] {
+		ex.Evidence = append(ex.Evidence, "no scheduling event for the pod")
+	}
+	// Pods created after this one that got scheduled prove a scheduler runs,
+	// just not this one.
+	served := map[string]int{}
+	for _, p := range a.snap.Pods {
+		if c := podScheduledCondition(p); c != nil && c.Status == corev1.ConditionTrue && p.CreationTimestamp.After(pod.CreationTimestamp.Time) {
+			served[schedulerNameOf(p)]++
+		}
+	}
+	var names []string
+	for n, c := range served {
+		names = append(names, fmt.Sprintf("%s (%d)", n, c))
+	}
+	sort.Strings(names)
+	if len(names) > 0 {
+		ex.Evidence = append(ex.Evidence, "pods created later were scheduled by: "+strings.Join(names, ", "))
+	}
+	var fix string
+	if name == DefaultScheduler {
+		fix = "check that kube-scheduler runs and is healthy (kubectl get pods -n kube-system -l component=kube-scheduler; its leader lease kube-system/kube-scheduler)"
+	} else {
+		fix = fmt.Sprintf("start the scheduler %q, or set spec.schedulerName: %s (or remove it) in the pod template", name, DefaultScheduler)
+	}
+	a.add(ex, RuleNoScheduler, report.SeverityError,
+		fmt.Sprintf("no running scheduler named %q has acted on the pod in %s", name, age(old)),
+		fix, map[string]any{"schedulerName": name, "scheduledLaterBy": served})
+	return true
+}
+
+// pluginRule maps a scheduler filter plugin to the rule of its cause family.
+func pluginRule(plugin string) string {
+	switch plugin {
+	case "TaintToleration":
+		return RuleTaint
+	case "NodeAffinity":
+		return RuleNodeAffinity
+	case "NodeResourcesFit":
+		return RuleResources
+	case "NodePorts":
+		return RuleHostPort
+	case "InterPodAffinity":
+		return RulePodAffinity
+	case "PodTopologySpread":
+		return RuleTopologySpread
+	case "NodeUnschedulable":
+		return RuleCordoned
+	case "NodeName":
+		return RuleNodeName
+	case "VolumeBinding", "VolumeZone", "VolumeRestrictions", "NodeVolumeLimits":
+		return RuleVolumeTopology
+	}
+	return RuleUnschedulable
+}
+
+// filterFindings turns the per-node reasons into one finding per cause
+// family with the nodes, the specifics and a fix.
+func (a *analyzer) filterFindings(pod *corev1.Pod, ex *Explanation, res scheduling.Result) {
+	byPlugin := map[string][]string{}      // plugin → nodes
+	details := map[string]map[string]any{} // plugin → node → detail
+	var plugins []string
+	onlyFails := map[string][]string{} // plugin → nodes where it is the only failing plugin
+	for _, n := range res.Nodes {
+		seen := map[string]bool{}
+		for _, r := range n.Reasons {
+			if seen[r.Plugin] {
+				continue
+			}
+			seen[r.Plugin] = true
+			if _, ok := byPlugin[r.Plugin]; !ok {
+				plugins = append(plugins, r.Plugin)
+				details[r.Plugin] = map[string]any{}
+			}
+			byPlugin[r.Plugin] = append(byPlugin[r.Plugin], n.Name)
+			d := r.Message
+			if r.Detail != "" {
+				d = r.Detail
+			}
+			details[r.Plugin][n.Name] = d
+		}
+		if len(seen) == 1 {
+			for p := range seen {
+				onlyFails[p] = append(onlyFails[p], n.Name)
+			}
+		}
+	}
+	summary := map[string]any{"simulatedSchedulerMessage": res.Message}
+	if ex.SchedulerMessage != "" {
+		summary["schedulerMessage"] = ex.SchedulerMessage
+	}
+	if res.PreFilter != nil {
+		summary["preFilter"] = res.PreFilter
+	}
+	var generic []string
+	for _, p := range plugins {
+		rule := pluginRule(p)
+		if rule == RuleUnschedulable {
+			generic = append(generic, p)
+		}
+	}
+	fixHint := fmt.Sprintf("read the per-node reasons (kubectl why-pending %s -n %s -o wide) and change the pod or the nodes they name", pod.Name, pod.Namespace)
+	if len(generic) > 0 {
+		fixHint = "fix what " + strings.Join(generic, ", ") + " reports per node (kubectl why-pending -o wide)"
+	}
+	a.add(ex, RuleUnschedulable, report.SeverityError, res.Message, fixHint, summary)
+	summaryIdx, hintIdx := len(a.res.Findings)-1, len(ex.Fixes)-1
+	var families []string
+	defer func() {
+		if len(families) > 0 && len(generic) == 0 {
+			// The specific findings carry the fixes; the summary points at them.
+			a.res.Findings[summaryIdx].Fix = "a node needs every reason it has removed: apply the fixes of " + strings.Join(families, ", ") + " for this pod"
+			ex.Fixes = append(ex.Fixes[:hintIdx], ex.Fixes[hintIdx+1:]...)
+		}
+	}()
+	if res.PreFilter != nil && pluginRule(res.PreFilter.Plugin) != RuleUnschedulable && len(plugins) == 0 {
+		plugins = append(plugins, res.PreFilter.Plugin)
+		byPlugin[res.PreFilter.Plugin] = nil
+		d := res.PreFilter.Message
+		if res.PreFilter.Detail != "" {
+			d = res.PreFilter.Detail
+		}
+		details[res.PreFilter.Plugin] = map[string]any{"*": d}
+		for _, n := range res.Nodes {
+			byPlugin[res.PreFilter.Plugin] = append(byPlugin[res.PreFilter.Plugin], n.Name)
+		}
+	}
+	for _, p := range plugins {
+		rule := pluginRule(p)
+		if rule == RuleUnschedulable {
+			continue
+		}
+		nodes := byPlugin[p]
+		d := map[string]any{"plugin": p, "nodes": details[p]}
+		var msg, fix string
+		switch rule {
+		case RuleTaint:
+			msg, fix = a.taintFix(pod, nodes, d)
+		case RuleNodeAffinity:
+			msg, fix = a.affinityFix(pod, nodes, onlyFails[p], d)
+		case RuleResources:
+			msg, fix = a.resourcesFix(pod, res, d)
+		case RuleCordoned:
+			msg = fmt.Sprintf("%d node(s) are cordoned: %s", len(nodes), joinNames(nodes, 5))
+			if len(onlyFails[p]) > 0 {
+				fix = "kubectl uncordon " + onlyFails[p][0] + " (nothing else keeps the pod off it)"
+			} else {
+				fix = "uncordon a node once its maintenance is done: kubectl uncordon " + nodes[0]
+			}
+		case RuleHostPort:
+			msg = fmt.Sprintf("the pod's host port is taken on %d node(s): %s", len(nodes), summarizeDetails(details[p], 3))
+			fix = "remove hostPort from the pod (expose it with a Service) or choose a port no pod uses on the nodes"
+		case RulePodAffinity:
+			msg = fmt.Sprintf("inter-pod affinity rules exclude %d node(s): %s", len(nodes), summarizeDetails(details[p], 3))
+			fix = "relax requiredDuringScheduling pod (anti-)affinity to preferredDuringScheduling, change its labelSelector or topologyKey, or add nodes in a new topology domain"
+		case RuleTopologySpread:
+			msg = fmt.Sprintf("topology spread constraints exclude %d node(s): %s", len(nodes), summarizeDetails(details[p], 3))
+			fix = "raise maxSkew, set whenUnsatisfiable: ScheduleAnyway, or add capacity in the topology domains with fewer matching pods"
+		case RuleNodeName:
+			msg = fmt.Sprintf("spec.nodeName is %q: %s", pod.Spec.NodeName, summarizeDetails(details[p], 1))
+			if _, ok := a.nodes[pod.Spec.NodeName]; !ok && pod.Spec.NodeName != "" {
+				msg = fmt.Sprintf("spec.nodeName names node %q, which does not exist", pod.Spec.NodeName)
+			}
+			fix = "remove spec.nodeName (let the scheduler choose) or set it to an existing node"
+		case RuleVolumeTopology:
+			msg = fmt.Sprintf("the pod's volumes rule out %d node(s): %s", len(nodes), summarizeDetails(details[p], 3))
+			fix = "use a volume available in the zones/nodes where the pod can run, or run the pod where its PersistentVolume's nodeAffinity points"
+		}
+		if len(nodes) == 0 && msg == "" {
+			continue
+		}
+		a.add(ex, rule, report.SeverityError, msg, fix, d)
+		families = append(families, rule)
+	}
+}
+
+// summarizeDetails renders "node: detail" pairs, eliding after max.
+func summarizeDetails(m map[string]any, max int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for i, k := range keys {
+		if i == max {
+			parts = append(parts, fmt.Sprintf("… (%d nodes in all)", len(keys)))
+			break
+		}
+		if k == "*" {
+			parts = append(parts, fmt.Sprint(m[k]))
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s: %v", k, m[k]))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// preemptionFindings reports the engine's preemption dry run: the node the
+// scheduler would nominate and the lower-priority pods it would evict.
+func (a *analyzer) preemptionFindings(pod *corev1.Pod, ex *Explanation, res scheduling.Result) {
+	pr := res.Preemption
+	if pr == nil {
+		return
+	}
+	msg := fmt.Sprintf("preemption can make room on node %s by evicting %d lower-priority pod(s): %s", pr.Node, len(pr.Victims), joinNames(pr.Victims, 3))
+	if pr.PDBViolations > 0 {
+		msg += fmt.Sprintf(" (%d of them against a PodDisruptionBudget)", pr.PDBViolations)
+	}
+	a.add(ex, RulePreemption, report.SeverityInfo, msg,
+		"kube-scheduler preempts them on its next attempt (the pod's priority is higher); to avoid evictions, add capacity instead",
+		map[string]any{"priority": podPriority(pod), "node": pr.Node, "victims": pr.Victims, "pdbViolations": pr.PDBViolations})
+}
+
+func podPriority(p *corev1.Pod) int32 {
+	if p.Spec.Priority != nil {
+		return *p.Spec.Priority
+	}
+	return 0
+}
+
+// withoutProvisionable drops the volumes of manifest claims that will be
+// provisioned on creation, which the scheduler would otherwise see as
+// unbound immediate claims.
+func (a *analyzer) withoutProvisionable(pod *corev1.Pod) *corev1.Pod {
+	if len(a.provisionable) == 0 {
+		return pod
+	}
+	p := pod.DeepCopy()
+	p.Spec.Volumes = p.Spec.Volumes[:0]
+	for _, v := range pod.Spec.Volumes {
+		if v.PersistentVolumeClaim != nil && a.provisionable[pod.Namespace+"/"+v.PersistentVolumeClaim.ClaimName] {
+			continue
+		}
+		p.Spec.Volumes = append(p.Spec.Volumes, v)
+	}
+	return p
+}
+
+// nominatedFinding describes the node the scheduler nominated after
+// preempting: which lower-priority pods there are still leaving.
+func (a *analyzer) nominatedFinding(pod *corev1.Pod, ex *Explanation) {
+	node := ex.NominatedNodeName
+	prio := podPriority(pod)
+	var leaving, lower []string
+	for _, p := range a.podsByNode[node] {
+		if podPriority(p) >= prio {
+			continue
+		}
+		name := p.Namespace + "/" + p.Name
+		if p.DeletionTimestamp != nil {
+			leaving = append(leaving, name)
+		} else {
+			lower = append(lower, name)
+		}
+	}
+	sort.Strings(leaving)
+	sort.Strings(lower)
+	msg := fmt.Sprintf("the scheduler nominated node %s for the pod after preempting there", node)
+	switch {
+	case len(leaving) > 0:
+		msg += fmt.Sprintf("; %d victim(s) are still terminating: %s", len(leaving), joinNames(leaving, 3))
+	case len(lower) > 0:
+		msg += fmt.Sprintf("; lower-priority pods still there: %s", joinNames(lower, 3))
+	default:
+		msg += "; no lower-priority pod is left on it"
+	}
+	ex.Evidence = append(ex.Evidence, msg)
+	a.add(ex, RuleNominated, report.SeverityInfo, msg,
+		"wait for the preempted pods' termination grace period; the pod binds on the scheduler's next attempt",
+		map[string]any{"nominatedNodeName": node, "terminating": leaving, "lowerPriority": lower})
+}

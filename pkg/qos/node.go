@@ -1,0 +1,85 @@
+package qos
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	resourcehelper "k8s.io/component-helpers/resource"
+)
+
+// Commitment is how much of one resource of a node the pods on it request
+// and may use at most.
+type Commitment struct {
+	Resource corev1.ResourceName
+	// Allocatable, Requests and Limits are in milli-units for cpu and in
+	// units (bytes) for memory.
+	Allocatable int64
+	Requests    int64
+	Limits      int64
+	// Unbounded counts pods without a limit for the resource: their use is
+	// bounded only by the node, so Limits understates the commitment.
+	Unbounded int
+}
+
+// RequestsOvercommitted says the pods request more than the node offers.
+func (c Commitment) RequestsOvercommitted() bool { return c.Requests > c.Allocatable }
+
+// LimitsOvercommitted says the pods may use more than the node offers.
+func (c Commitment) LimitsOvercommitted() bool { return c.Limits > c.Allocatable }
+
+// NodeCommitment adds up the cpu and memory requests and limits of the pods on
+// a node (as the scheduler counts them: init and sidecar rules, pod-level
+// resources, overhead) against the node's allocatable. Pods that have
+// finished are left out.
+func NodeCommitment(node *corev1.Node, pods []*corev1.Pod) []Commitment {
+	out := make([]Commitment, 0, 2)
+	for _, name := range computeResources {
+		c := Commitment{Resource: name, Allocatable: value(name, node.Status.Allocatable[name])}
+		for _, p := range pods {
+			if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+				continue
+			}
+			reqs := resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{})
+			c.Requests += value(name, reqs[name])
+			lims := resourcehelper.PodLimits(p, resourcehelper.PodResourcesOptions{})
+			if l, ok := lims[name]; ok && !l.IsZero() && allContainersLimited(p, name) {
+				c.Limits += value(name, l)
+			} else {
+				c.Unbounded++
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// allContainersLimited: a pod is bounded for a resource when it sets a
+// pod-level limit, or every container that runs alongside others does.
+func allContainersLimited(p *corev1.Pod, name corev1.ResourceName) bool {
+	if p.Spec.Resources != nil {
+		if l, ok := p.Spec.Resources.Limits[name]; ok && !l.IsZero() {
+			return true
+		}
+	}
+	for i := range p.Spec.Containers {
+		if l, ok := p.Spec.Containers[i].Resources.Limits[name]; !ok || l.IsZero() {
+			return false
+		}
+	}
+	for i := range p.Spec.InitContainers {
+		c := &p.Spec.InitContainers[i]
+		if !isRestartable(c) {
+			continue
+		}
+		if l, ok := c.Resources.Limits[name]; !ok || l.IsZero() {
+			return false
+		}
+	}
+	return true
+}
+
+func value(name corev1.ResourceName, q resource.Quantity) int64 {
+	if name == corev1.ResourceCPU {
+		return q.MilliValue()
+	}
+	return q.Value()
+}

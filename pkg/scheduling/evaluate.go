@@ -1,0 +1,408 @@
+package scheduling
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	resourcev1 "k8s.io/api/resource/v1"
+	ndf "k8s.io/component-helpers/nodedeclaredfeatures"
+	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
+
+	"github.com/ktriage/ktriage/pkg/cluster"
+)
+
+// plugin is one scheduler filter plugin: an optional PreFilter and a
+// Filter. Filters return the reasons the node fails (nil: it passes), with
+// Message set to the scheduler's reason string.
+type plugin struct {
+	name string
+	// needs are the snapshot kinds the plugin reads besides nodes and
+	// pods; when the snapshot says one was not loaded the plugin is skipped.
+	needs     []cluster.Kind
+	preFilter func(c *cycle) preResult
+	filter    func(c *cycle, ni *nodeInfo) []Reason
+}
+
+// preResult is a PreFilter outcome.
+type preResult struct {
+	// skip: the plugin has nothing to check for this pod; its Filter is
+	// not run (the framework's Skip status).
+	skip bool
+	// nodeNames, when not nil, restricts the candidates to these nodes.
+	nodeNames map[string]bool
+	// reasons, when set, fail the pod before any node is looked at.
+	reasons []Reason
+}
+
+// filterPlugins are the default profile's filter plugins in the order
+// kube-scheduler v1.37 runs them (apis/config/v1/default_plugins.go).
+var filterPlugins = []plugin{
+	nodeNamePlugin,
+	nodeUnschedulablePlugin,
+	taintTolerationPlugin,
+	nodeAffinityPlugin,
+	nodePortsPlugin,
+	nodeResourcesFitPlugin,
+	volumeRestrictionsPlugin,
+	nodeVolumeLimitsPlugin,
+	volumeBindingPlugin,
+	volumeZonePlugin,
+	podTopologySpreadPlugin,
+	interPodAffinityPlugin,
+	dynamicResourcesPlugin,
+	nodeDeclaredFeaturesPlugin,
+}
+
+// cycle is the state of one evaluation, like the scheduler's CycleState.
+type cycle struct {
+	e   *Engine
+	pod *corev1.Pod
+	// nodes and byName are the engine's, except that the pod itself is
+	// never counted on a node: the scheduler's cache never holds the pod
+	// it schedules. This lets callers evaluate a bound pod as if it were
+	// rescheduled (with spec.nodeName cleared in a copy).
+	nodes            []*nodeInfo
+	byName           map[string]*nodeInfo
+	opts             Options
+	req              resources
+	scalarNames      []corev1.ResourceName
+	requiredAffinity nodeaffinity.RequiredNodeAffinity
+	spread           *spreadState
+	affinity         *affinityState
+	volumes          *volumeState
+	dra              *draState
+	restrictions     *restrictionsState
+	pvTopologies     []pvTopology
+	features         *ndf.FeatureSet
+	// skipped and failedPre name the plugins whose Filter does not run.
+	skipped, failedPre map[string]bool
+	preemption         *Preemption
+	warnings           []string
+	// postFilterNotFound: a PreFilter failure stopped the framework before
+	// DynamicResources' PreFilter wrote its state, so that plugin's
+	// PostFilter fails with the cycle state's "not found" error and
+	// preemption never runs.
+	postFilterNotFound bool
+}
+
+func (e *Engine) newCycle(pod *corev1.Pod, opts Options) *cycle {
+	c := &cycle{e: e, pod: pod, opts: opts, nodes: e.nodes, byName: e.byName}
+	c.excludeSelf()
+	c.req = incomingPodRequests(pod)
+	c.scalarNames = sortedScalarNames(c.req)
+	c.requiredAffinity = nodeaffinity.GetRequiredNodeAffinity(pod)
+	return c
+}
+
+// excludeSelf drops the evaluated pod from the node it is bound to in the
+// snapshot, if any.
+func (c *cycle) excludeSelf() {
+	host := c.e.podHost[podKey(c.pod)]
+	if host == nil {
+		return
+	}
+	without := &nodeInfo{node: host.node, allocatable: host.allocatable}
+	for _, p := range host.pods {
+		if podKey(p) != podKey(c.pod) {
+			without.addPod(c.e, p)
+		}
+	}
+	c.nodes = make([]*nodeInfo, len(c.e.nodes))
+	for i, ni := range c.e.nodes {
+		c.nodes[i] = ni
+		if ni == host {
+			c.nodes[i] = without
+		}
+	}
+	c.byName = make(map[string]*nodeInfo, len(c.e.byName))
+	for k, v := range c.e.byName {
+		c.byName[k] = v
+	}
+	c.byName[host.node.Name] = without
+}
+
+// Evaluate runs the scheduler's PreFilter and Filter plugins for pod on every
+// node of the engine's snapshot, then builds the scheduler's message.
+func (e *Engine) Evaluate(pod *corev1.Pod, opts Options) Result {
+	c := e.newCycle(pod, opts)
+	res := Result{Nodes: make([]NodeResult, 0, len(e.nodes)), Feasible: []string{}}
+
+	// PreFilter, as RunPreFilterPlugins: an unresolvable failure stops at
+	// once, a resolvable one is remembered while the others still run, and
+	// node-name restrictions intersect.
+	skipped := map[string]bool{}
+	failedPre := map[string]bool{}
+	var nodeNames map[string]bool
+	var restricting []string
+	var preFail *Reason
+	stopped, draReached := false, false
+	for _, pl := range filterPlugins {
+		if !stopped && pl.name == dynamicResourcesName {
+			draReached = true
+		}
+		if missing := e.missingKinds(pl.needs); len(missing) > 0 {
+			skipped[pl.name] = true
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s not evaluated: %s not loaded", pl.name, strings.Join(missing, ", ")))
+			continue
+		}
+		if pl.preFilter == nil {
+			continue
+		}
+		r := pl.preFilter(c)
+		if r.skip {
+			skipped[pl.name] = true
+			continue
+		}
+		if stopped {
+			// The scheduler stopped at the earlier failure; the rest still
+			// runs here so that Detail covers every cause.
+			if len(r.reasons) > 0 {
+				failedPre[pl.name] = true
+			}
+			continue
+		}
+		if len(r.reasons) > 0 {
+			failedPre[pl.name] = true
+			reason := joinReasons(pl.name, r.reasons)
+			preFail = &reason
+			if reason.Unresolvable {
+				stopped = true
+			}
+			continue
+		}
+		if r.nodeNames != nil {
+			restricting = append(restricting, pl.name)
+			nodeNames = intersect(nodeNames, r.nodeNames)
+			if len(nodeNames) == 0 {
+				msg := fmt.Sprintf("node(s) didn't satisfy plugin(s) %v simultaneously", sortedCopy(restricting))
+				if len(restricting) == 1 {
+					msg = "node(s) didn't satisfy plugin " + restricting[0]
+				}
+				preFail = &Reason{Message: msg, Unresolvable: true, Reported: true,
+					Detail: "the nodes allowed by " + strings.Join(restricting, " and ") + " leave no node"}
+				stopped = true
+			}
+		}
+	}
+	res.PreFilter = preFail
+	c.postFilterNotFound = stopped && !draReached && hasPlugin(dynamicResourcesName)
+
+	// Filter every node, running every plugin (not only up to the first
+	// failure) so Detail covers all causes; the first failing plugin's
+	// reasons are the ones the scheduler records.
+	absentMsg := ""
+	if nodeNames != nil {
+		absentMsg = fmt.Sprintf("node(s) didn't satisfy plugin(s) %v", sortedCopy(restricting))
+	}
+	c.skipped, c.failedPre = skipped, failedPre
+	statuses := make([][]Reason, 0, len(e.nodes))
+	for _, ni := range c.nodes {
+		nr := NodeResult{Name: ni.node.Name, Reasons: []Reason{}}
+		excluded := preFail == nil && nodeNames != nil && !nodeNames[ni.node.Name]
+		if excluded {
+			nr.Reasons = append(nr.Reasons, Reason{Message: absentMsg, Unresolvable: true, Reported: true,
+				Detail: "excluded before filtering by " + strings.Join(restricting, ", ")})
+		}
+		reasons := c.filterWithNominated(ni)
+		if preFail == nil && !excluded {
+			markFirstPlugin(reasons)
+		}
+		nr.Reasons = append(nr.Reasons, reasons...)
+		if len(nr.Reasons) == 0 && preFail == nil {
+			res.Feasible = append(res.Feasible, ni.node.Name)
+		}
+		statuses = append(statuses, reportedReasons(nr.Reasons))
+		res.Nodes = append(res.Nodes, nr)
+	}
+
+	var ran []string
+	for _, pl := range filterPlugins {
+		if !skipped[pl.name] && !failedPre[pl.name] {
+			ran = append(ran, pl.name)
+		}
+	}
+	res.Passing = passing(ran, res.Nodes)
+	res.Resources = c.resourceFits(res.Nodes, preFail)
+	for _, rf := range res.Resources {
+		if rf.Fragmented {
+			res.Fragmentation = append(res.Fragmentation, rf)
+		}
+	}
+	if len(res.Feasible) == 0 {
+		res.Message = c.fitErrorMessage(preFail, statuses)
+		res.Preemption = c.preemption
+	}
+	res.Warnings = append(res.Warnings, c.warnings...)
+	return res
+}
+
+// runFilters runs every filter that the PreFilter phase left in, on one
+// node, and returns all failures in plugin order.
+func (c *cycle) runFilters(ni *nodeInfo) []Reason {
+	var out []Reason
+	for _, pl := range filterPlugins {
+		if c.skipped[pl.name] || c.failedPre[pl.name] {
+			continue
+		}
+		reasons := pl.filter(c, ni)
+		for i := range reasons {
+			reasons[i].Plugin = pl.name
+		}
+		out = append(out, reasons...)
+	}
+	return out
+}
+
+// firstStatus is what the framework returns for a node: the reasons of the
+// first failing plugin only.
+func firstStatus(all []Reason) []Reason {
+	if len(all) == 0 {
+		return nil
+	}
+	n := 1
+	for n < len(all) && all[n].Plugin == all[0].Plugin {
+		n++
+	}
+	return all[:n]
+}
+
+func markFirstPlugin(all []Reason) {
+	for i := range firstStatus(all) {
+		all[i].Reported = true
+	}
+}
+
+// reportedReasons are the reasons the scheduler records for one node.
+func reportedReasons(all []Reason) []Reason {
+	var out []Reason
+	for _, r := range all {
+		if r.Reported {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// joinReasons turns a plugin's PreFilter reasons into one status, as the
+// framework does: its message is the reasons joined with ", ".
+func joinReasons(pluginName string, reasons []Reason) Reason {
+	msgs := make([]string, 0, len(reasons))
+	details := make([]string, 0, len(reasons))
+	unresolvable := false
+	for _, r := range reasons {
+		msgs = append(msgs, r.Message)
+		if r.Detail != "" {
+			details = append(details, r.Detail)
+		}
+		unresolvable = unresolvable || r.Unresolvable
+	}
+	return Reason{Plugin: pluginName, Message: strings.Join(msgs, ", "), Detail: strings.Join(details, "; "),
+		Unresolvable: unresolvable, Reported: true}
+}
+
+// fitErrorMessage is FitError.Error(): "0/N nodes are available: " then the
+// PreFilter message, or the histogram of the nodes' reasons sorted as
+// strings, then the PostFilter (preemption) message.
+func (c *cycle) fitErrorMessage(preFail *Reason, statuses [][]Reason) string {
+	msg := fmt.Sprintf("0/%d nodes are available:", len(c.e.nodes))
+	if len(c.e.nodes) == 0 {
+		return "no nodes available to schedule pods"
+	}
+	if preFail != nil {
+		msg += " " + preFail.Message + "."
+	} else {
+		msg += histogram(statuses)
+	}
+	if post := c.preemptionMessage(preFail, statuses); post != "" {
+		msg += " " + post
+	}
+	return msg
+}
+
+// histogram is the "<count> <reason>" list, sorted with sort.Strings and
+// joined with ", ", ending with "." (empty when there is no reason).
+func histogram(statuses [][]Reason) string {
+	counts := map[string]int{}
+	for _, st := range statuses {
+		for _, r := range st {
+			counts[r.Message]++
+		}
+	}
+	if len(counts) == 0 {
+		return ""
+	}
+	items := make([]string, 0, len(counts))
+	for m, n := range counts {
+		items = append(items, fmt.Sprintf("%d %s", n, m))
+	}
+	sort.Strings(items)
+	return " " + strings.Join(items, ", ") + "."
+}
+
+func intersect(a, b map[string]bool) map[string]bool {
+	if a == nil {
+		out := make(map[string]bool, len(b))
+		for k := range b {
+			out[k] = true
+		}
+		return out
+	}
+	for k := range a {
+		if !b[k] {
+			delete(a, k)
+		}
+	}
+	return a
+}
+
+func sortedCopy(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
+}
+
+// deviceClassForResource finds the DeviceClass that provides an extended
+// resource, explicitly (spec.extendedResourceName) or by the implicit
+// "deviceclass.resource.kubernetes.io/<class>" name.
+func (e *Engine) deviceClassForResource(name corev1.ResourceName) *resourcev1.DeviceClass {
+	for _, dc := range e.snap.DeviceClasses {
+		if dc == nil {
+			continue
+		}
+		if dc.Spec.ExtendedResourceName != nil && *dc.Spec.ExtendedResourceName == string(name) {
+			return dc
+		}
+		if string(name) == resourcev1.ResourceDeviceClassPrefix+dc.Name {
+			return dc
+		}
+	}
+	return nil
+}
+
+const dynamicResourcesName = "DynamicResources"
+
+func hasPlugin(name string) bool {
+	for _, pl := range filterPlugins {
+		if pl.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// missingKinds names the kinds among needs that the snapshot records as not
+// loaded. A snapshot without a Loaded map (built in code) has everything.
+func (e *Engine) missingKinds(needs []cluster.Kind) []string {
+	if e.snap.Loaded == nil {
+		return nil
+	}
+	var out []string
+	for _, k := range needs {
+		if !e.snap.Loaded[k] {
+			out = append(out, string(k))
+		}
+	}
+	return out
+}

@@ -1,0 +1,370 @@
+package scheduling
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/ktriage/ktriage/pkg/cluster"
+)
+
+const (
+	msgExistingAntiAffinity = "node(s) didn't satisfy existing pods anti-affinity rules"
+	msgPodAffinity          = "node(s) didn't match pod affinity rules"
+	msgPodAntiAffinity      = "node(s) didn't match pod anti-affinity rules"
+)
+
+// affinityTerm is a parsed PodAffinityTerm (the scheduler's AffinityTerm).
+type affinityTerm struct {
+	api         corev1.PodAffinityTerm
+	namespaces  map[string]bool
+	nsSelector  labels.Selector
+	selector    labels.Selector
+	topologyKey string
+}
+
+func newAffinityTerm(owner *corev1.Pod, t corev1.PodAffinityTerm) (*affinityTerm, error) {
+	sel, err := metav1.LabelSelectorAsSelector(t.LabelSelector)
+	if err != nil {
+		return nil, err
+	}
+	nsSel, err := metav1.LabelSelectorAsSelector(t.NamespaceSelector)
+	if err != nil {
+		return nil, err
+	}
+	ns := map[string]bool{}
+	if len(t.Namespaces) == 0 && t.NamespaceSelector == nil {
+		ns[owner.Namespace] = true
+	}
+	for _, n := range t.Namespaces {
+		ns[n] = true
+	}
+	return &affinityTerm{api: t, namespaces: ns, nsSelector: nsSel, selector: sel, topologyKey: t.TopologyKey}, nil
+}
+
+// matches is AffinityTerm.Matches: the pod's namespace is named or selected,
+// and its labels match.
+func (t *affinityTerm) matches(p *corev1.Pod, nsLabels labels.Set) bool {
+	if t.namespaces[p.Namespace] || t.nsSelector.Matches(nsLabels) {
+		return t.selector.Matches(labels.Set(p.Labels))
+	}
+	return false
+}
+
+func (t *affinityTerm) String() string {
+	s := fmt.Sprintf("topologyKey %s, selector %s", t.topologyKey, selectorString(t.selector))
+	if t.api.NamespaceSelector != nil {
+		s += ", namespaceSelector " + selectorString(t.nsSelector)
+	}
+	if len(t.api.Namespaces) > 0 {
+		s += ", namespaces " + strings.Join(t.api.Namespaces, ",")
+	}
+	return s
+}
+
+func requiredTerms(p *corev1.Pod, anti bool) ([]*affinityTerm, error) {
+	a := p.Spec.Affinity
+	var api []corev1.PodAffinityTerm
+	switch {
+	case a == nil:
+	case anti && a.PodAntiAffinity != nil:
+		api = a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution
+	case !anti && a.PodAffinity != nil:
+		api = a.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution
+	}
+	out := make([]*affinityTerm, 0, len(api))
+	for _, t := range api {
+		at, err := newAffinityTerm(p, t)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, at)
+	}
+	return out, nil
+}
+
+type topologyPair struct{ key, value string }
+
+// affinityState is InterPodAffinity's PreFilter state.
+type affinityState struct {
+	affinity, anti []*affinityTerm
+	nsLabels       labels.Set
+	// existingAnti counts, per topology pair, the existing pods whose
+	// required anti-affinity matches the incoming pod; existingAntiPods
+	// names them.
+	existingAnti     map[topologyPair]int
+	existingAntiPods map[topologyPair][]string
+	// affinityCounts / antiCounts: matches of the incoming pod's terms.
+	affinityCounts map[topologyPair]int
+	antiCounts     map[topologyPair]int
+	antiPods       map[topologyPair][]string
+	affinityPods   map[topologyPair][]string
+}
+
+// interPodAffinityPlugin is InterPodAffinity.
+var interPodAffinityPlugin = plugin{
+	name: "InterPodAffinity",
+	preFilter: func(c *cycle) preResult {
+		s, err := c.affinityPreFilter(c.nodes)
+		if err != nil {
+			return preResult{reasons: []Reason{{Message: "parsing pod: " + err.Error(), Unresolvable: true}}}
+		}
+		if len(s.existingAnti) == 0 && len(s.affinity) == 0 && len(s.anti) == 0 {
+			return preResult{skip: true}
+		}
+		c.affinity = s
+		return preResult{}
+	},
+	filter: func(c *cycle, ni *nodeInfo) []Reason {
+		return c.affinityFilter(ni)
+	},
+}
+
+func (c *cycle) namespaceLabels(ns string) labels.Set {
+	if n := c.e.namespaces[ns]; n != nil {
+		return labels.Merge(n.Labels, nil)
+	}
+	return nil
+}
+
+// mergeNamespaces resolves a term's namespaceSelector into names, as the
+// plugin does for the incoming pod's terms.
+func (c *cycle) mergeNamespaces(t *affinityTerm) {
+	if t.nsSelector.Empty() {
+		return
+	}
+	for _, n := range c.e.snap.Namespaces {
+		if n != nil && t.nsSelector.Matches(labels.Set(n.Labels)) {
+			t.namespaces[n.Name] = true
+		}
+	}
+	t.nsSelector = labels.Nothing()
+}
+
+func (c *cycle) affinityPreFilter(nodes []*nodeInfo) (*affinityState, error) {
+	s := &affinityState{
+		existingAnti: map[topologyPair]int{}, existingAntiPods: map[topologyPair][]string{},
+		affinityCounts: map[topologyPair]int{}, antiCounts: map[topologyPair]int{},
+		antiPods: map[topologyPair][]string{}, affinityPods: map[topologyPair][]string{},
+	}
+	var err error
+	if s.affinity, err = requiredTerms(c.pod, false); err != nil {
+		return nil, err
+	}
+	if s.anti, err = requiredTerms(c.pod, true); err != nil {
+		return nil, err
+	}
+	for _, t := range s.affinity {
+		c.mergeNamespaces(t)
+	}
+	for _, t := range s.anti {
+		c.mergeNamespaces(t)
+	}
+	s.nsLabels = c.namespaceLabels(c.pod.Namespace)
+	if c.e.snap.Loaded != nil && !c.e.snap.Loaded[cluster.KindNamespace] && c.usesNamespaceSelector(s) {
+		c.warnings = append(c.warnings, "InterPodAffinity: namespaceSelector terms evaluated without namespaces (Namespace not loaded)")
+	}
+	for _, ni := range nodes {
+		c.affinityCountNode(s, ni, 1)
+	}
+	return s, nil
+}
+
+// affinityCountNode adds (1) or removes (-1) one node's pods to the counts.
+func (c *cycle) affinityCountNode(s *affinityState, ni *nodeInfo, delta int) {
+	node := ni.node
+	record := func(m map[topologyPair]int, names map[topologyPair][]string, key string, p *corev1.Pod) {
+		v, ok := node.Labels[key]
+		if !ok {
+			return
+		}
+		tp := topologyPair{key, v}
+		m[tp] += delta
+		if m[tp] <= 0 {
+			delete(m, tp)
+		}
+		if names != nil && delta > 0 {
+			names[tp] = append(names[tp], p.Namespace+"/"+p.Name+" on "+node.Name)
+		}
+	}
+	for _, p := range ni.pods {
+		// Existing pods' required anti-affinity against the incoming pod.
+		if p.Spec.Affinity != nil && p.Spec.Affinity.PodAntiAffinity != nil &&
+			len(p.Spec.Affinity.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution) > 0 {
+			terms, err := requiredTerms(p, true)
+			if err == nil {
+				for _, t := range terms {
+					if t.matches(c.pod, s.nsLabels) {
+						record(s.existingAnti, s.existingAntiPods, t.topologyKey, p)
+					}
+				}
+			}
+		}
+		if len(s.affinity) > 0 && podMatchesAllTerms(s.affinity, p) {
+			for _, t := range s.affinity {
+				record(s.affinityCounts, s.affinityPods, t.topologyKey, p)
+			}
+		}
+		for _, t := range s.anti {
+			if t.matches(p, nil) {
+				record(s.antiCounts, s.antiPods, t.topologyKey, p)
+			}
+		}
+	}
+}
+
+func podMatchesAllTerms(terms []*affinityTerm, p *corev1.Pod) bool {
+	if len(terms) == 0 {
+		return false
+	}
+	for _, t := range terms {
+		if !t.matches(p, nil) {
+			return false
+		}
+	}
+	return true
+}
+
+// usesNamespaceSelector reports whether any term that matters for this pod
+// selects namespaces by label.
+func (c *cycle) usesNamespaceSelector(s *affinityState) bool {
+	for _, t := range append(append([]*affinityTerm{}, s.affinity...), s.anti...) {
+		if t.api.NamespaceSelector != nil {
+			return true
+		}
+	}
+	for _, ni := range c.nodes {
+		for _, p := range ni.pods {
+			if a := p.Spec.Affinity; a != nil && a.PodAntiAffinity != nil {
+				for _, t := range a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
+					if t.NamespaceSelector != nil {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
+func (c *cycle) affinityFor(ni *nodeInfo) *affinityState {
+	if c.affinity == nil {
+		return nil
+	}
+	if orig, ok := c.byName[ni.node.Name]; ok && orig != ni {
+		// Preemption dry run: recount with this node's remaining pods.
+		s := c.affinity.clone()
+		c.affinityCountNode(s, orig, -1)
+		c.affinityCountNode(s, ni, 1)
+		return s
+	}
+	return c.affinity
+}
+
+func (c *cycle) affinityFilter(ni *nodeInfo) []Reason {
+	s := c.affinityFor(ni)
+	if s == nil {
+		return nil
+	}
+	node := ni.node
+	if len(s.affinity) > 0 {
+		podsExist := true
+		for _, t := range s.affinity {
+			v, ok := node.Labels[t.topologyKey]
+			if !ok {
+				return []Reason{{Message: msgPodAffinity, Unresolvable: true,
+					Detail: fmt.Sprintf("node has no label %s (topologyKey of required pod affinity)", t.topologyKey)}}
+			}
+			if s.affinityCounts[topologyPair{t.topologyKey, v}] <= 0 {
+				podsExist = false
+			}
+		}
+		if !podsExist && !(len(s.affinityCounts) == 0 && podMatchesAllTerms(s.affinity, c.pod)) {
+			var terms []string
+			for _, t := range s.affinity {
+				terms = append(terms, "("+t.String()+")")
+			}
+			detail := fmt.Sprintf("no pod matching the required pod affinity %s runs in this node's %s", strings.Join(terms, " and "), topologyOf(node, s.affinity))
+			if len(s.affinityCounts) == 0 {
+				detail = fmt.Sprintf("no pod anywhere matches the required pod affinity %s", strings.Join(terms, " and "))
+			}
+			return []Reason{{Message: msgPodAffinity, Unresolvable: true, Detail: detail}}
+		}
+	}
+	for _, t := range s.anti {
+		if v, ok := node.Labels[t.topologyKey]; ok {
+			tp := topologyPair{t.topologyKey, v}
+			if s.antiCounts[tp] > 0 {
+				return []Reason{{Message: msgPodAntiAffinity, Pods: podNames(s.antiPods[tp]), Detail: fmt.Sprintf(
+					"the pod's required anti-affinity (%s) matches %s in %s=%s", t.String(), listPods(s.antiPods[tp]), tp.key, tp.value)}}
+			}
+		}
+	}
+	if len(s.existingAnti) > 0 {
+		keys := make([]string, 0, len(node.Labels))
+		for k := range node.Labels {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			tp := topologyPair{k, node.Labels[k]}
+			if s.existingAnti[tp] > 0 {
+				return []Reason{{Message: msgExistingAntiAffinity, Pods: podNames(s.existingAntiPods[tp]), Detail: fmt.Sprintf(
+					"required anti-affinity of %s rejects this pod in %s=%s", listPods(s.existingAntiPods[tp]), tp.key, tp.value)}}
+			}
+		}
+	}
+	return nil
+}
+
+// podNames turns "ns/name on node" entries into sorted unique ns/name.
+func podNames(entries []string) []string {
+	out := make([]string, 0, len(entries))
+	for _, e := range entries {
+		name, _, _ := strings.Cut(e, " on ")
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return dedupe(out)
+}
+
+func topologyOf(node *corev1.Node, terms []*affinityTerm) string {
+	var parts []string
+	for _, t := range terms {
+		parts = append(parts, t.topologyKey+"="+node.Labels[t.topologyKey])
+	}
+	return strings.Join(dedupe(parts), ", ")
+}
+
+func listPods(names []string) string {
+	names = dedupe(append([]string(nil), names...))
+	sort.Strings(names)
+	const maxListed = 5
+	if len(names) > maxListed {
+		return fmt.Sprintf("pods %s and %d more", strings.Join(names[:maxListed], ", "), len(names)-maxListed)
+	}
+	if len(names) == 1 {
+		return "pod " + names[0]
+	}
+	return "pods " + strings.Join(names, ", ")
+}
+
+func (s *affinityState) clone() *affinityState {
+	cp := *s
+	cp.existingAnti = cloneCounts(s.existingAnti)
+	cp.affinityCounts = cloneCounts(s.affinityCounts)
+	cp.antiCounts = cloneCounts(s.antiCounts)
+	return &cp
+}
+
+func cloneCounts(m map[topologyPair]int) map[topologyPair]int {
+	out := make(map[topologyPair]int, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}

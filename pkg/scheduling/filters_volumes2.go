@@ -1,0 +1,457 @@
+package scheduling
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	"k8s.io/component-helpers/storage/ephemeral"
+	"k8s.io/component-helpers/storage/volume"
+
+	"github.com/ktriage/ktriage/pkg/cluster"
+)
+
+const (
+	msgDiskConflict       = "node(s) had no available disk"
+	msgRWOPConflict       = "node(s) unavailable due to PersistentVolumeClaim with ReadWriteOncePod access mode already in-use by another pod"
+	msgVolumeZoneConflict = "node(s) had no available volume zone"
+	msgMaxVolumeCount     = "node(s) exceed max volume count"
+)
+
+// restrictionsState is VolumeRestrictions' PreFilter state.
+type restrictionsState struct {
+	// rwopUsers names, per ReadWriteOncePod claim of the pod, the pods
+	// already using it.
+	rwopUsers map[string][]string
+	needsDisk bool
+}
+
+// volumeRestrictionsPlugin is VolumeRestrictions: in-tree disks that only
+// one pod may mount, and ReadWriteOncePod claims already in use.
+var volumeRestrictionsPlugin = plugin{
+	name:  "VolumeRestrictions",
+	needs: []cluster.Kind{cluster.KindPVC},
+	preFilter: func(c *cycle) preResult {
+		s := &restrictionsState{rwopUsers: map[string][]string{}}
+		for i := range c.pod.Spec.Volumes {
+			if needsRestrictionsCheck(&c.pod.Spec.Volumes[i]) {
+				s.needsDisk = true
+			}
+		}
+		var rwop []string
+		for _, v := range c.pod.Spec.Volumes {
+			if v.PersistentVolumeClaim == nil {
+				continue
+			}
+			pvc := c.e.pvc(c.pod.Namespace, v.PersistentVolumeClaim.ClaimName)
+			if pvc == nil {
+				return preResult{reasons: []Reason{{Unresolvable: true,
+					Message: fmt.Sprintf("persistentvolumeclaim %q not found", v.PersistentVolumeClaim.ClaimName),
+					Detail: fmt.Sprintf("volume %q refers to PersistentVolumeClaim %s/%s, which does not exist",
+						v.Name, c.pod.Namespace, v.PersistentVolumeClaim.ClaimName)}}}
+			}
+			for _, m := range pvc.Spec.AccessModes {
+				if m == corev1.ReadWriteOncePod {
+					rwop = append(rwop, pvc.Name)
+				}
+			}
+		}
+		for _, name := range rwop {
+			for _, ni := range c.nodes {
+				for _, p := range ni.pods {
+					if p.Namespace != c.pod.Namespace || p.UID == c.pod.UID && p.UID != "" {
+						continue
+					}
+					for _, v := range p.Spec.Volumes {
+						if v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ClaimName == name {
+							s.rwopUsers[name] = append(s.rwopUsers[name], p.Namespace+"/"+p.Name+" on "+ni.node.Name)
+						}
+					}
+				}
+			}
+		}
+		if !s.needsDisk && len(s.rwopUsers) == 0 {
+			return preResult{skip: true}
+		}
+		c.restrictions = s
+		return preResult{}
+	},
+	filter: func(c *cycle, ni *nodeInfo) []Reason {
+		s := c.restrictions
+		if s == nil {
+			return nil
+		}
+		if s.needsDisk {
+			for i := range c.pod.Spec.Volumes {
+				v := &c.pod.Spec.Volumes[i]
+				if !needsRestrictionsCheck(v) {
+					continue
+				}
+				for _, p := range ni.pods {
+					if isVolumeConflict(v, p) {
+						return []Reason{{Message: msgDiskConflict, Detail: fmt.Sprintf(
+							"volume %q uses a disk that pod %s/%s already mounts on this node", v.Name, p.Namespace, p.Name)}}
+					}
+				}
+			}
+		}
+		if len(s.rwopUsers) > 0 {
+			users := c.rwopUsersOn(ni)
+			if len(users) > 0 {
+				return []Reason{{Message: msgRWOPConflict, Detail: strings.Join(users, "; ")}}
+			}
+		}
+		return nil
+	},
+}
+
+// rwopUsersOn lists the ReadWriteOncePod conflicts; the check is cluster
+// wide, except that a preemption dry run removes this node's victims.
+func (c *cycle) rwopUsersOn(ni *nodeInfo) []string {
+	removed := map[string]bool{}
+	if orig, ok := c.byName[ni.node.Name]; ok && orig != ni {
+		kept := map[*corev1.Pod]bool{}
+		for _, p := range ni.pods {
+			kept[p] = true
+		}
+		for _, p := range orig.pods {
+			if !kept[p] {
+				removed[p.Namespace+"/"+p.Name+" on "+ni.node.Name] = true
+			}
+		}
+	}
+	var out []string
+	claims := make([]string, 0, len(c.restrictions.rwopUsers))
+	for name := range c.restrictions.rwopUsers {
+		claims = append(claims, name)
+	}
+	sort.Strings(claims)
+	for _, name := range claims {
+		for _, u := range c.restrictions.rwopUsers[name] {
+			if !removed[u] {
+				out = append(out, fmt.Sprintf("PersistentVolumeClaim %s (ReadWriteOncePod) is in use by pod %s", name, u))
+			}
+		}
+	}
+	return out
+}
+
+func needsRestrictionsCheck(v *corev1.Volume) bool {
+	return v.GCEPersistentDisk != nil || v.AWSElasticBlockStore != nil || v.RBD != nil || v.ISCSI != nil
+}
+
+// isVolumeConflict is the plugin's check for in-tree disks.
+func isVolumeConflict(v *corev1.Volume, p *corev1.Pod) bool {
+	for _, ev := range p.Spec.Volumes {
+		switch {
+		case v.GCEPersistentDisk != nil && ev.GCEPersistentDisk != nil:
+			if v.GCEPersistentDisk.PDName == ev.GCEPersistentDisk.PDName && !(v.GCEPersistentDisk.ReadOnly && ev.GCEPersistentDisk.ReadOnly) {
+				return true
+			}
+		case v.AWSElasticBlockStore != nil && ev.AWSElasticBlockStore != nil:
+			if v.AWSElasticBlockStore.VolumeID == ev.AWSElasticBlockStore.VolumeID {
+				return true
+			}
+		case v.ISCSI != nil && ev.ISCSI != nil:
+			if v.ISCSI.IQN == ev.ISCSI.IQN && !(v.ISCSI.ReadOnly && ev.ISCSI.ReadOnly) {
+				return true
+			}
+		case v.RBD != nil && ev.RBD != nil:
+			if haveOverlap(v.RBD.CephMonitors, ev.RBD.CephMonitors) && v.RBD.RBDPool == ev.RBD.RBDPool &&
+				v.RBD.RBDImage == ev.RBD.RBDImage && !(v.RBD.ReadOnly && ev.RBD.ReadOnly) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func haveOverlap(a, b []string) bool {
+	m := map[string]bool{}
+	for _, v := range a {
+		m[v] = true
+	}
+	for _, v := range b {
+		if m[v] {
+			return true
+		}
+	}
+	return false
+}
+
+// pvTopology is one zone/region label of a bound PV.
+type pvTopology struct {
+	pv     string
+	key    string
+	values map[string]bool
+}
+
+var volumeTopologyLabels = []string{
+	corev1.LabelFailureDomainBetaZone, corev1.LabelFailureDomainBetaRegion,
+	corev1.LabelTopologyZone, corev1.LabelTopologyRegion,
+}
+
+// volumeZonePlugin is VolumeZone: a bound PV's zone and region labels must
+// match the node's.
+var volumeZonePlugin = plugin{
+	name:  "VolumeZone",
+	needs: []cluster.Kind{cluster.KindPVC, cluster.KindPV, cluster.KindStorageClass},
+	preFilter: func(c *cycle) preResult {
+		var tops []pvTopology
+		fail := func(msg string) preResult {
+			return preResult{reasons: []Reason{{Message: msg, Unresolvable: true}}}
+		}
+		for _, v := range c.pod.Spec.Volumes {
+			if v.PersistentVolumeClaim == nil {
+				continue
+			}
+			name := v.PersistentVolumeClaim.ClaimName
+			if name == "" {
+				return fail("PersistentVolumeClaim had no name")
+			}
+			pvc := c.e.pvc(c.pod.Namespace, name)
+			if pvc == nil {
+				return fail(fmt.Sprintf("persistentvolumeclaim %q not found", name))
+			}
+			if pvc.Spec.VolumeName == "" {
+				class := volume.GetPersistentVolumeClaimClass(pvc)
+				if class == "" {
+					return fail("PersistentVolumeClaim had no pv name and storageClass name")
+				}
+				sc := c.e.storageClass(class)
+				if sc == nil {
+					return fail(fmt.Sprintf("storageclass.storage.k8s.io %q not found", class))
+				}
+				if sc.VolumeBindingMode == nil {
+					return fail(fmt.Sprintf("VolumeBindingMode not set for StorageClass %q", class))
+				}
+				if *sc.VolumeBindingMode == storagev1.VolumeBindingWaitForFirstConsumer {
+					continue
+				}
+				return fail("PersistentVolume had no name")
+			}
+			pv := c.e.pvs[pvc.Spec.VolumeName]
+			if pv == nil {
+				r := fail(fmt.Sprintf("persistentvolume %q not found", pvc.Spec.VolumeName))
+				r.reasons[0].Detail = fmt.Sprintf("PersistentVolumeClaim %s/%s is bound to PersistentVolume %s, which does not exist", pvc.Namespace, pvc.Name, pvc.Spec.VolumeName)
+				return r
+			}
+			for _, key := range volumeTopologyLabels {
+				if val, ok := pv.Labels[key]; ok {
+					set := map[string]bool{}
+					for _, z := range strings.Split(val, "__") {
+						if z = strings.TrimSpace(z); z != "" {
+							set[z] = true
+						}
+					}
+					tops = append(tops, pvTopology{pv: pv.Name, key: key, values: set})
+				}
+			}
+		}
+		if len(tops) == 0 {
+			return preResult{skip: true}
+		}
+		c.pvTopologies = tops
+		return preResult{}
+	},
+	filter: func(c *cycle, ni *nodeInfo) []Reason {
+		if len(c.pvTopologies) == 0 {
+			return nil
+		}
+		node := ni.node
+		constrained := false
+		for _, l := range volumeTopologyLabels {
+			if _, ok := node.Labels[l]; ok {
+				constrained = true
+			}
+		}
+		if !constrained {
+			return nil
+		}
+		for _, t := range c.pvTopologies {
+			v, ok := node.Labels[t.key]
+			if !ok {
+				v, ok = node.Labels[gaTopologyLabel(t.key)]
+			}
+			if !ok || !t.values[v] {
+				have := "no " + t.key + " label"
+				if ok {
+					have = t.key + "=" + v
+				}
+				return []Reason{{Message: msgVolumeZoneConflict, Unresolvable: true, Detail: fmt.Sprintf(
+					"PersistentVolume %s is labeled %s=%s; node has %s", t.pv, t.key, strings.Join(sortedKeys(t.values), "__"), have)}}
+			}
+		}
+		return nil
+	},
+}
+
+func gaTopologyLabel(l string) string {
+	switch l {
+	case corev1.LabelFailureDomainBetaRegion:
+		return corev1.LabelTopologyRegion
+	case corev1.LabelFailureDomainBetaZone:
+		return corev1.LabelTopologyZone
+	}
+	return l
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// nodeVolumeLimitsPlugin is NodeVolumeLimits for CSI volumes: the CSINode's
+// per-driver allocatable count must hold the pod's new volumes. In-tree
+// volumes migrated to CSI and VolumeAttachments are not in a snapshot and
+// are not counted.
+var nodeVolumeLimitsPlugin = plugin{
+	name:  "NodeVolumeLimits",
+	needs: []cluster.Kind{cluster.KindPVC, cluster.KindPV, cluster.KindStorageClass, cluster.KindCSINode},
+	preFilter: func(c *cycle) preResult {
+		for _, v := range c.pod.Spec.Volumes {
+			if v.PersistentVolumeClaim != nil || v.Ephemeral != nil {
+				return preResult{}
+			}
+		}
+		return preResult{skip: true}
+	},
+	filter: func(c *cycle, ni *nodeInfo) []Reason {
+		csiNode := c.e.csiNode(ni.node.Name)
+		newVols := map[string]string{}
+		if err := c.e.attachableVolumes(c.pod, true, newVols); err != nil {
+			return []Reason{{Message: err.Error(), Unresolvable: true}}
+		}
+		if len(newVols) == 0 {
+			return nil
+		}
+		for _, driver := range sortedValues(newVols) {
+			if !c.e.csiDriverInstalled(driver, csiNode) {
+				return []Reason{{Message: fmt.Sprintf("%s CSI driver is not installed on the node", driver),
+					Detail: fmt.Sprintf("CSIDriver %s sets preventPodSchedulingIfMissing and the node's CSINode does not list it", driver)}}
+			}
+		}
+		limits := map[string]int64{}
+		if csiNode != nil {
+			for _, d := range csiNode.Spec.Drivers {
+				if d.Allocatable != nil && d.Allocatable.Count != nil {
+					limits[d.Name] = int64(*d.Allocatable.Count)
+				}
+			}
+		}
+		if len(limits) == 0 {
+			return nil
+		}
+		attached := map[string]string{}
+		for _, p := range ni.pods {
+			_ = c.e.attachableVolumes(p, false, attached)
+		}
+		used := map[string]int{}
+		for id, driver := range attached {
+			delete(newVols, id)
+			used[driver]++
+		}
+		want := map[string]int{}
+		for _, driver := range newVols {
+			want[driver]++
+		}
+		for _, driver := range sortedValues(newVols) {
+			if limit, ok := limits[driver]; ok && used[driver]+want[driver] > int(limit) {
+				return []Reason{{Message: msgMaxVolumeCount, Detail: fmt.Sprintf(
+					"CSI driver %s: node allows %d volumes, %d attached by its pods, the pod adds %d", driver, limit, used[driver], want[driver])}}
+			}
+		}
+		return nil
+	},
+}
+
+func sortedValues(m map[string]string) []string {
+	set := map[string]bool{}
+	for _, v := range m {
+		set[v] = true
+	}
+	return sortedKeys(set)
+}
+
+func (e *Engine) csiNode(name string) *storagev1.CSINode {
+	for _, n := range e.snap.CSINodes {
+		if n != nil && n.Name == name {
+			return n
+		}
+	}
+	return nil
+}
+
+// csiDriverInstalled: a driver that opts into preventPodSchedulingIfMissing
+// must be listed by the node's CSINode.
+func (e *Engine) csiDriverInstalled(driver string, csiNode *storagev1.CSINode) bool {
+	var d *storagev1.CSIDriver
+	for _, cd := range e.snap.CSIDrivers {
+		if cd != nil && cd.Name == driver {
+			d = cd
+		}
+	}
+	if d == nil || d.Spec.PreventPodSchedulingIfMissing == nil || !*d.Spec.PreventPodSchedulingIfMissing {
+		return true
+	}
+	if csiNode == nil {
+		return false
+	}
+	for _, nd := range csiNode.Spec.Drivers {
+		if nd.Name == driver {
+			return true
+		}
+	}
+	return false
+}
+
+// attachableVolumes adds the pod's CSI volumes as "driver/handle" → driver.
+func (e *Engine) attachableVolumes(p *corev1.Pod, newPod bool, out map[string]string) error {
+	for i := range p.Spec.Volumes {
+		v := &p.Spec.Volumes[i]
+		var name string
+		switch {
+		case v.PersistentVolumeClaim != nil:
+			name = v.PersistentVolumeClaim.ClaimName
+		case v.Ephemeral != nil:
+			name = ephemeral.VolumeClaimName(p, v)
+		default:
+			continue
+		}
+		if name == "" {
+			return fmt.Errorf("PersistentVolumeClaim had no name")
+		}
+		pvc := e.pvc(p.Namespace, name)
+		if pvc == nil {
+			if newPod {
+				return fmt.Errorf("looking up PVC %s/%s: persistentvolumeclaim %q not found", p.Namespace, name, name)
+			}
+			continue
+		}
+		if v.Ephemeral != nil {
+			if err := ephemeral.VolumeIsForPod(p, pvc); err != nil {
+				return err
+			}
+		}
+		driver, handle := "", ""
+		if pv := e.pvs[pvc.Spec.VolumeName]; pvc.Spec.VolumeName != "" && pv != nil {
+			if pv.Spec.CSI != nil {
+				driver, handle = pv.Spec.CSI.Driver, pv.Spec.CSI.VolumeHandle
+			}
+		} else if class := volume.GetPersistentVolumeClaimClass(pvc); class != "" {
+			if sc := e.storageClass(class); sc != nil {
+				driver, handle = sc.Provisioner, "unbound-"+pvc.Namespace+"/"+pvc.Name
+			}
+		}
+		if driver != "" && handle != "" {
+			out[driver+"/"+handle] = driver
+		}
+	}
+	return nil
+}

@@ -1,0 +1,150 @@
+package scheduling
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	storagelisters "k8s.io/client-go/listers/storage/v1"
+	resourcehelper "k8s.io/component-helpers/resource"
+
+	"github.com/ktriage/ktriage/pkg/cluster"
+)
+
+// nodeInfo is the scheduler's view of one node: the node and the pods the
+// scheduler counts on it, with their summed requests.
+type nodeInfo struct {
+	node        *corev1.Node
+	pods        []*corev1.Pod
+	allocatable resources
+	requested   resources
+}
+
+// Engine evaluates pods against one snapshot. Building it indexes the
+// snapshot once (pods per node, summed requests), so explaining many pods
+// costs one pass over the snapshot plus the filters.
+type Engine struct {
+	snap   *cluster.Snapshot
+	nodes  []*nodeInfo
+	byName map[string]*nodeInfo
+	// namespaces by name, for namespaceSelector and namespace labels.
+	namespaces map[string]*corev1.Namespace
+	// pvcs by namespace/name and pvs by name.
+	pvcs     map[string]*corev1.PersistentVolumeClaim
+	pvs      map[string]*corev1.PersistentVolume
+	scLister storagelisters.StorageClassLister
+	// nominated: unbound pods by status.nominatedNodeName.
+	nominated map[string][]*corev1.Pod
+	podReq    map[*corev1.Pod]resources
+	// podHost: the node each counted pod is on, by podKey.
+	podHost map[string]*nodeInfo
+}
+
+// podKey identifies a pod across copies: its UID, else namespace/name.
+func podKey(p *corev1.Pod) string {
+	if p.UID != "" {
+		return string(p.UID)
+	}
+	return p.Namespace + "/" + p.Name
+}
+
+// NewEngine indexes snap for repeated evaluations. snap must not change
+// while the Engine is in use.
+func NewEngine(snap *cluster.Snapshot) *Engine {
+	if snap == nil {
+		snap = &cluster.Snapshot{}
+	}
+	e := &Engine{
+		snap:       snap,
+		nodes:      make([]*nodeInfo, 0, len(snap.Nodes)),
+		byName:     make(map[string]*nodeInfo, len(snap.Nodes)),
+		podReq:     make(map[*corev1.Pod]resources, len(snap.Pods)),
+		podHost:    make(map[string]*nodeInfo, len(snap.Pods)),
+		namespaces: make(map[string]*corev1.Namespace, len(snap.Namespaces)),
+	}
+	e.pvcs = make(map[string]*corev1.PersistentVolumeClaim, len(snap.PVCs))
+	for _, pvc := range snap.PVCs {
+		if pvc != nil {
+			e.pvcs[pvc.Namespace+"/"+pvc.Name] = pvc
+		}
+	}
+	e.pvs = make(map[string]*corev1.PersistentVolume, len(snap.PVs))
+	for _, pv := range snap.PVs {
+		if pv != nil {
+			e.pvs[pv.Name] = pv
+		}
+	}
+	e.scLister = newStorageClassLister(snap.StorageClasses)
+	for _, ns := range snap.Namespaces {
+		if ns != nil {
+			e.namespaces[ns.Name] = ns
+		}
+	}
+	for _, n := range snap.Nodes {
+		if n == nil {
+			continue
+		}
+		ni := &nodeInfo{node: n, allocatable: newResources(n.Status.Allocatable)}
+		e.nodes = append(e.nodes, ni)
+		e.byName[n.Name] = ni
+	}
+	for _, p := range snap.Pods {
+		if p == nil {
+			continue
+		}
+		if p.Spec.NodeName == "" && p.Status.NominatedNodeName != "" &&
+			p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+			if e.nominated == nil {
+				e.nominated = map[string][]*corev1.Pod{}
+			}
+			e.nominated[p.Status.NominatedNodeName] = append(e.nominated[p.Status.NominatedNodeName], p)
+			e.podReq[p] = newResources(existingPodRequests(p))
+		}
+		if !countsOnNode(p) {
+			continue
+		}
+		if ni := e.byName[p.Spec.NodeName]; ni != nil {
+			e.podReq[p] = newResources(existingPodRequests(p))
+			ni.addPod(e, p)
+			e.podHost[podKey(p)] = ni
+		}
+	}
+	return e
+}
+
+// countsOnNode reports whether the scheduler's cache holds p on its node: it
+// is bound and has not terminated (Succeeded and Failed pods free their
+// resources).
+func countsOnNode(p *corev1.Pod) bool {
+	return p.Spec.NodeName != "" && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed
+}
+
+func (ni *nodeInfo) addPod(e *Engine, p *corev1.Pod) {
+	ni.pods = append(ni.pods, p)
+	ni.requested.addResources(e.requestsOf(p))
+}
+
+// requestsOf returns a pod's requests, computed once in NewEngine for the
+// snapshot's pods: it is the costliest part of indexing and preemption dry
+// runs add pods back many times. The map is only read after NewEngine, so
+// one Engine serves concurrent evaluations.
+func (e *Engine) requestsOf(p *corev1.Pod) resources {
+	if r, ok := e.podReq[p]; ok {
+		return r
+	}
+	return newResources(existingPodRequests(p))
+}
+
+// existingPodRequests is what the scheduler's cache charges a bound pod:
+// its requests, taking resized (status) resources into account.
+func existingPodRequests(p *corev1.Pod) corev1.ResourceList {
+	return resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{
+		UseStatusResources: true,
+		InPlacePodLevelResourcesVerticalScalingEnabled: true,
+	})
+}
+
+// incomingPodRequests is what NodeResourcesFit asks of a node for a pod that
+// is not yet scheduled.
+func incomingPodRequests(p *corev1.Pod) resources {
+	var r resources
+	r.setMax(resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{}))
+	return r
+}

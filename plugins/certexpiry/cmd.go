@@ -1,0 +1,238 @@
+// Package certexpiry implements "kubectl cert-expiry": every certificate that
+// can take a cluster down, found before it expires.
+package certexpiry
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/ktriage/ktriage/pkg/certs"
+	"github.com/ktriage/ktriage/pkg/cli"
+	"github.com/ktriage/ktriage/pkg/version"
+)
+
+const long = `Find every certificate that can take a cluster down, before it expires.
+
+Sources (all of them by default):
+  kubeconfig  the client certificate and CA of every context of the kubeconfig
+              (--context: only that one), embedded or referenced by path
+  served      the chain each of those API servers presents in a TLS handshake, as
+              openssl s_client shows it: verified against the context's CA and host
+  pki         on-disk PKI when readable: --pki-dir (/etc/kubernetes/pki: apiserver,
+              apiserver-kubelet-client, apiserver-etcd-client, front-proxy-*, etcd/*,
+              the CAs), the kubeconfigs in --kubernetes-dir (admin.conf,
+              super-admin.conf, controller-manager.conf, scheduler.conf, kubelet.conf)
+              and --kubelet-pki-dir (/var/lib/kubelet/pki)
+  cluster     Secrets (any key holding PEM), ConfigMaps (kube-root-ca.crt and
+              others), caBundles of webhook configurations, APIServices and CRD
+              conversion webhooks, CertificateSigningRequests; URL webhooks are
+              handshaken and checked against their caBundle
+  kubelets    with --probe-kubelets: each node's kubelet serving certificate
+In-cluster objects are read in every namespace; -n NAMESPACE reads only that
+namespace's Secrets and ConfigMaps and skips the cluster-scoped objects.
+With -f, only the given files (PEM, DER, kubeconfigs, manifests with Secrets and
+ConfigMaps) unless --sources names others.
+
+A certificate expiring within --fail (default 7d) is an error, within --warn
+(default 30d) a warning. Certificates are listed by time left, shortest first.
+
+Exit codes: 0 nothing reaches --fail-on, 1 a certificate does (by default: it
+expires within --fail), 2 could not run.`
+
+const examples = `  # Everything the current kubeconfig and cluster can show
+  kubectl cert-expiry
+
+  # On a control-plane node: the kubeadm PKI, its kubeconfigs and the kubelet's certificates
+  sudo kubectl cert-expiry --sources pki
+
+  # CI gate: fail when anything in these files expires within 14 days
+  kubectl cert-expiry -f certs/ -f secrets.yaml --fail 14d
+
+  # Certificates of one namespace's Secrets and ConfigMaps, as JSON
+  kubectl cert-expiry --sources cluster -n ingress -o json
+
+  # Also the kubelets' serving certificates
+  kubectl cert-expiry --probe-kubelets
+
+  # What expires in the next 90 days, days left only
+  kubectl cert-expiry --warn 90d -o json | jq -r '.certificates[] | select(.daysLeft < 90) | "\(.daysLeft)\t\(.source)"'`
+
+// Source names accepted by --sources.
+const (
+	SourceKubeconfig = "kubeconfig"
+	SourceServed     = "served"
+	SourcePKI        = "pki"
+	SourceCluster    = "cluster"
+	SourceKubelets   = "kubelets"
+	SourceFiles      = "files"
+)
+
+var allSources = []string{SourceKubeconfig, SourceServed, SourcePKI, SourceCluster, SourceKubelets}
+
+// Options are the command's flags.
+type Options struct {
+	*cli.Common
+	Fail          string
+	Warn          string
+	Sources       []string
+	PKIDir        string
+	KubernetesDir string
+	KubeletPKIDir string
+	ProbeKubelets bool
+	DialTimeout   time.Duration
+	// Now is the time certificates are judged at (hidden --now, for demos of
+	// a future date and for tests).
+	Now string
+
+	failWindow, warnWindow time.Duration
+	sources                map[string]bool
+	now                    time.Time
+	pkiDirSet, kubeDirSet  bool
+	kubeletDirSet          bool
+}
+
+// NewCommand builds the "kubectl cert-expiry" command.
+func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	cmd, _ := newCommand(streams)
+	return cmd
+}
+
+func newCommand(streams genericiooptions.IOStreams) (*cobra.Command, *Options) {
+	o := &Options{
+		Common:        cli.NewCommon(streams),
+		Fail:          "7d",
+		Warn:          "30d",
+		PKIDir:        "/etc/kubernetes/pki",
+		KubernetesDir: "/etc/kubernetes",
+		KubeletPKIDir: "/var/lib/kubelet/pki",
+		DialTimeout:   5 * time.Second,
+	}
+	cmd := cli.NewRoot("kubectl cert-expiry", "Find every certificate that can take a cluster down, before it expires", long, examples)
+	cmd.Use = "cert-expiry [--sources kubeconfig,served,pki,cluster] [-f FILE] [--fail 7d] [--warn 30d]"
+	cmd.Args = cobra.NoArgs
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		flags := cmd.Flags()
+		o.pkiDirSet, o.kubeDirSet, o.kubeletDirSet = flags.Changed("pki-dir"), flags.Changed("kubernetes-dir"), flags.Changed("kubelet-pki-dir")
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		return o.Run(cmd.Context())
+	}
+	o.AddFlags(cmd, cli.Features{Namespaced: true, Files: true})
+	flags := cmd.Flags()
+	flags.StringVar(&o.Fail, "fail", o.Fail, "Report certificates expiring within this window as errors (Go duration like 72h, or days like 7d)")
+	flags.StringVar(&o.Warn, "warn", o.Warn, "Report certificates expiring within this window as warnings")
+	flags.StringSliceVar(&o.Sources, "sources", nil, "Where to look: "+strings.Join(allSources, ",")+" (default: all but kubelets; with -f: only the files)")
+	flags.StringVar(&o.PKIDir, "pki-dir", o.PKIDir, "kubeadm PKI directory (skipped when missing or unreadable, unless set explicitly)")
+	flags.StringVar(&o.KubernetesDir, "kubernetes-dir", o.KubernetesDir, "Directory of the control plane's kubeconfigs (admin.conf, kubelet.conf...)")
+	flags.StringVar(&o.KubeletPKIDir, "kubelet-pki-dir", o.KubeletPKIDir, "The kubelet's certificate directory")
+	flags.BoolVar(&o.ProbeKubelets, "probe-kubelets", false, "Handshake each node's kubelet port for its serving certificate")
+	flags.DurationVar(&o.DialTimeout, "dial-timeout", o.DialTimeout, "Timeout of each TLS handshake")
+	flags.StringVar(&o.Now, "now", "", "Judge certificates at this RFC 3339 time instead of now")
+	_ = flags.MarkHidden("now")
+	_ = cmd.RegisterFlagCompletionFunc("sources", cobra.FixedCompletions(allSources, cobra.ShellCompDirectiveNoFileComp))
+	return cmd, o
+}
+
+// ParseWindow reads a window: a Go duration ("72h", "90m") or whole days ("7d").
+func ParseWindow(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.ParseFloat(d, 64)
+		if err != nil || n < 0 {
+			return 0, fmt.Errorf("invalid window %q: use a number of days (7d) or a Go duration (168h)", s)
+		}
+		return time.Duration(n * float64(24*time.Hour)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("invalid window %q: use a number of days (7d) or a Go duration (168h)", s)
+	}
+	return d, nil
+}
+
+// Validate checks the flags.
+func (o *Options) Validate() error {
+	if err := o.Common.Validate(); err != nil {
+		return err
+	}
+	var err error
+	if o.failWindow, err = ParseWindow(o.Fail); err != nil {
+		return cli.UsageErrorf("--fail: %w", err)
+	}
+	if o.warnWindow, err = ParseWindow(o.Warn); err != nil {
+		return cli.UsageErrorf("--warn: %w", err)
+	}
+	if o.warnWindow < o.failWindow {
+		return cli.UsageErrorf("--warn (%s) is shorter than --fail (%s): the warning window must contain the failure window", o.Warn, o.Fail)
+	}
+	if o.DialTimeout <= 0 {
+		return cli.UsageErrorf("--dial-timeout must be positive")
+	}
+	o.now = time.Now()
+	if o.Now != "" {
+		if o.now, err = time.Parse(time.RFC3339, o.Now); err != nil {
+			return cli.UsageErrorf("--now: %v", err)
+		}
+	}
+	o.sources = map[string]bool{}
+	switch {
+	case len(o.Sources) > 0:
+		for _, s := range o.Sources {
+			s = strings.ToLower(strings.TrimSpace(s))
+			if !contains(append(allSources, SourceFiles), s) {
+				return cli.UsageErrorf("--sources: unknown source %q: use %s", s, strings.Join(allSources, ", "))
+			}
+			o.sources[s] = true
+		}
+	case len(o.Filenames) == 0:
+		for _, s := range allSources[:4] {
+			o.sources[s] = true
+		}
+	}
+	if len(o.Filenames) > 0 {
+		o.sources[SourceFiles] = true
+	} else if o.sources[SourceFiles] {
+		return cli.UsageErrorf("--sources files needs -f FILE")
+	}
+	if o.ProbeKubelets {
+		o.sources[SourceKubelets] = true
+	}
+	return nil
+}
+
+// Run gathers the certificates, analyses, prints and sets the exit code.
+func (o *Options) Run(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	g := &gatherer{o: o, ctx: ctx, readFile: os.ReadFile}
+	if err := g.gather(); err != nil {
+		return err
+	}
+	res := certs.Analyze(g.inputs, certs.Options{Now: o.now, Fail: o.failWindow, Warn: o.warnWindow})
+	rep := newReport(version.Get())
+	rep.Metadata.Input = g.inputKind()
+	rep.Metadata.Context = g.context
+	rep.Metadata.Namespace = g.namespace
+	rep.Metadata.Warnings = append(rep.Metadata.Warnings, g.warnings...)
+	rep.Sources = g.sourceNames()
+	rep.fill(res, g.findings)
+	return o.PrintReport(rep)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

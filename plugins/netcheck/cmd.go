@@ -1,0 +1,174 @@
+// Package netcheck implements "kubectl netcheck": can SRC reach DST, and if
+// not, why? A live probe from inside SRC's network namespace (an ephemeral
+// container) joined with an explanation from the cluster's objects: Service →
+// EndpointSlices, DNS search expansion, and NetworkPolicy egress and ingress.
+package netcheck
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/ktriage/ktriage/pkg/cli"
+	nc "github.com/ktriage/ktriage/pkg/netcheck"
+	"github.com/ktriage/ktriage/pkg/probe"
+)
+
+const long = `Test and explain connectivity from a pod to a destination.
+
+The live probe adds an ephemeral container (this project's static netcheck-probe,
+Pod Security "restricted" compliant) to SRC, so the check runs in SRC's network
+namespace with SRC's DNS settings. It needs only "get pods" and "patch
+pods/ephemeralcontainers" - no exec or attach. An ephemeral container cannot be
+removed: it stays, stopped, in the pod until the pod is deleted. --no-probe
+changes nothing and only explains.
+
+The explanation covers the source and destination pods, nodes and IPs; the
+Service's EndpointSlices (no endpoints, selector matching nothing, endpoints not
+ready, port/targetPort/named-port mismatches); NetworkPolicy egress of SRC and
+ingress of DST with the deciding policy and rule; and how a DNS name expands with
+SRC's search list and ndots, and how many queries that costs.
+
+SRC is a pod: NAME, NS/NAME, or TYPE/NAME (deployment, replicaset, statefulset,
+daemonset, job, service) which picks one ready pod.
+DST is a pod (NAME, NS/NAME, pod/NAME[:PORT]), a Service (svc/NAME[:PORT]), a DNS
+name (HOST:PORT, or a name with a dot), or an address (IP, IP:PORT).
+
+Verdicts: reachable, blocked-by-policy, no-endpoints, port-mismatch, dns-failure,
+refused, timeout. Exit codes: 0 reachable, 1 not reachable, 2 could not run.`
+
+const examples = `  # Can the frontend pod reach the api Service on port 80?
+  kubectl netcheck shop/frontend-7d4b9c-x2x9q svc/api:80 -n shop
+
+  # From one ready pod of a Deployment to a pod, explaining only (changes nothing)
+  kubectl netcheck deploy/frontend shop/db-0 --port 5432 --no-probe
+
+  # HTTP status of a Service reached by its DNS name, as JSON
+  kubectl netcheck frontend api.shop:8080 --protocol http -o json
+
+  # Does the name resolve from this pod, and how many queries does it cost?
+  kubectl netcheck frontend api.example.com --protocol dns
+
+  # UDP (a DNS-style request and answer) to the cluster DNS
+  kubectl netcheck frontend 10.96.0.10:53 --protocol udp`
+
+// Options are the command's flags and arguments.
+type Options struct {
+	*cli.Common
+	Src, Dst      string
+	Port          string
+	Protocol      string
+	Path          string
+	Timeout       time.Duration
+	StartTimeout  time.Duration
+	Image         string
+	PullPolicy    string
+	NoProbe       bool
+	ClusterDomain string
+}
+
+// NewCommand builds the "kubectl netcheck" command.
+func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &Options{Common: cli.NewCommon(streams), Protocol: "tcp", Timeout: 5 * time.Second, StartTimeout: 60 * time.Second}
+	cmd := cli.NewRoot("kubectl netcheck", "Test and explain connectivity between two pods", long, examples)
+	cmd.Use = "netcheck SRC DST [--port PORT] [--protocol tcp|udp|http|https|dns] [--no-probe]"
+	cmd.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) != 2 {
+			return cli.UsageErrorf("requires SRC and DST arguments, got %d", len(args))
+		}
+		return nil
+	}
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		o.Src, o.Dst = args[0], args[1]
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		ctx := cmd.Context()
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		return o.Run(ctx)
+	}
+	o.AddFlags(cmd, cli.Features{})
+	o.CompletePods(cmd, 2)
+	f := cmd.Flags()
+	f.StringVar(&o.Port, "port", "", "Destination port (number, or a name resolved on the destination pod or Service); overrides the one in DST")
+	f.StringVar(&o.Protocol, "protocol", o.Protocol, "Check to run: "+strings.Join(nc.Protocols, "|"))
+	f.StringVar(&o.Path, "path", "/", "HTTP path for --protocol http|https")
+	f.DurationVar(&o.Timeout, "timeout", o.Timeout, "Time the probe allows the check itself")
+	f.DurationVar(&o.StartTimeout, "start-timeout", o.StartTimeout, "Time allowed for the probe container to be pulled and started")
+	f.StringVar(&o.Image, "image", "", "Probe image (default "+probe.DefaultImageRepository+":<version>)")
+	f.StringVar(&o.PullPolicy, "image-pull-policy", "", "Probe image pull policy: Always|IfNotPresent|Never (default: the cluster's)")
+	f.BoolVar(&o.NoProbe, "no-probe", false, "Explain from the cluster's objects only; change nothing")
+	f.StringVar(&o.ClusterDomain, "cluster-domain", "", "Cluster DNS domain (default: read from the probe's resolv.conf, else "+nc.DefaultClusterDomain+")")
+	_ = cmd.RegisterFlagCompletionFunc("protocol", cobra.FixedCompletions(nc.Protocols, cobra.ShellCompDirectiveNoFileComp))
+	return cmd
+}
+
+// Validate checks flags and arguments (usage errors exit 2).
+func (o *Options) Validate() error {
+	if err := o.Common.Validate(); err != nil {
+		return err
+	}
+	known := false
+	for _, p := range nc.Protocols {
+		known = known || p == o.Protocol
+	}
+	if !known {
+		return cli.UsageErrorf("--protocol: unknown value %q: use %s", o.Protocol, strings.Join(nc.Protocols, ", "))
+	}
+	if o.Timeout <= 0 || o.StartTimeout <= 0 {
+		return cli.UsageErrorf("--timeout and --start-timeout must be positive")
+	}
+	switch corev1.PullPolicy(o.PullPolicy) {
+	case "", corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
+	default:
+		return cli.UsageErrorf("--image-pull-policy: unknown value %q: use Always, IfNotPresent or Never", o.PullPolicy)
+	}
+	if _, _, err := nc.ParsePort(o.Port); err != nil {
+		return cli.UsageErrorf("%v", err)
+	}
+	if _, _, _, err := parseSource(o.Src); err != nil {
+		return err
+	}
+	if _, err := nc.ParseDestination(o.Dst); err != nil {
+		return cli.UsageErrorf("DST: %v", err)
+	}
+	return nil
+}
+
+// Run loads the objects, probes unless --no-probe, decides, prints and exits.
+func (o *Options) Run(ctx context.Context) error {
+	ns, _, err := o.Namespace()
+	if err != nil {
+		return &cli.ExitError{Code: cli.ExitFailure, Err: err}
+	}
+	cs, _, err := o.Clientset()
+	if err != nil {
+		return &cli.ExitError{Code: cli.ExitFailure, Err: err}
+	}
+	l := &loader{cs: cs, ns: ns}
+	rep, err := o.check(ctx, l)
+	if err != nil {
+		return &cli.ExitError{Code: cli.ExitFailure, Err: err}
+	}
+	rep.Metadata.Context = o.CurrentContext()
+	rep.Metadata.Namespace = ns
+	perr := o.PrintReport(rep)
+	if perr != nil && cli.ExitCode(perr) != cli.ExitFound {
+		return perr
+	}
+	if rep.Verdict != nc.VerdictReachable || perr != nil {
+		return cli.Found()
+	}
+	return nil
+}
+
+func (o *Options) notify(format string, args ...any) {
+	fmt.Fprintf(o.ErrOut, format+"\n", args...)
+}

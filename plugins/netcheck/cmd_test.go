@@ -1,0 +1,218 @@
+package netcheck
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/ktriage/ktriage/pkg/cli"
+	"github.com/ktriage/ktriage/pkg/printers"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// world is a namespace with a frontend, an api behind a Service, and a
+// database only the api may reach.
+func world() []runtime.Object {
+	pod := func(name, ip string, ports ...corev1.ContainerPort) *corev1.Pod {
+		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name, Labels: map[string]string{"app": name}},
+			Spec: corev1.PodSpec{NodeName: "node-1", Containers: []corev1.Container{{Name: "c", Ports: ports}}},
+			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip, HostIP: "192.168.0.1",
+				Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}}
+	}
+	ready := true
+	port := int32(8080)
+	name := "http"
+	tcp := corev1.ProtocolTCP
+	pgPort := intstr.FromString("pg")
+	return []runtime.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop", Labels: map[string]string{"kubernetes.io/metadata.name": "shop"}}},
+		pod("frontend", "10.0.0.1"),
+		pod("api", "10.0.0.2", corev1.ContainerPort{Name: "http", ContainerPort: 8080}),
+		pod("db", "10.0.0.3", corev1.ContainerPort{Name: "pg", ContainerPort: 5432}),
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "api"},
+			Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "api"}, ClusterIP: "10.96.0.20",
+				Ports: []corev1.ServicePort{{Name: "http", Port: 80, TargetPort: intstr.FromString("http"), Protocol: tcp}}}},
+		&discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "api-x", Labels: map[string]string{discoveryv1.LabelServiceName: "api"}},
+			Ports:     []discoveryv1.EndpointPort{{Name: &name, Port: &port, Protocol: &tcp}},
+			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.2"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}, TargetRef: &corev1.ObjectReference{Kind: "Pod", Name: "api"}}}},
+		&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "db-from-api"},
+			Spec: networkingv1.NetworkPolicySpec{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}},
+				Ingress: []networkingv1.NetworkPolicyIngressRule{{
+					From:  []networkingv1.NetworkPolicyPeer{{PodSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "api"}}}},
+					Ports: []networkingv1.NetworkPolicyPort{{Port: &pgPort}},
+				}}}},
+	}
+}
+
+func runCheck(t *testing.T, args ...string) (*Report, error) {
+	t.Helper()
+	streams, _, _, _ := genericiooptions.NewTestIOStreams()
+	o := &Options{Common: cli.NewCommon(streams), Protocol: "tcp", NoProbe: true, Timeout: 1, StartTimeout: 1}
+	o.Src, o.Dst = args[0], args[1]
+	for i := 2; i+1 < len(args); i += 2 {
+		switch args[i] {
+		case "--port":
+			o.Port = args[i+1]
+		case "--protocol":
+			o.Protocol = args[i+1]
+		}
+	}
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	return o.check(context.Background(), &loader{cs: fake.NewClientset(world()...), ns: "shop"})
+}
+
+func TestGoldenOutput(t *testing.T) {
+	cases := []struct {
+		file string
+		args []string
+	}{
+		{"service-reachable", []string{"frontend", "svc/api:80"}},
+		{"pod-blocked", []string{"frontend", "db", "--port", "5432"}},
+		{"dns-name", []string{"frontend", "api.shop:80"}},
+	}
+	for _, c := range cases {
+		t.Run(c.file, func(t *testing.T) {
+			rep, err := runCheck(t, c.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep.Metadata.Version = "test"
+			rep.Finalize(nil)
+			for _, format := range []string{"json", "table", "wide"} {
+				var buf bytes.Buffer
+				if err := printers.Print(&buf, format, rep, printers.Options{}); err != nil {
+					t.Fatal(err)
+				}
+				golden(t, filepath.Join("testdata", c.file+"."+format), buf.Bytes())
+			}
+		})
+	}
+}
+
+func golden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the output; run go test -update and review the diff\ngot:\n%s", path, got)
+	}
+}
+
+// The JSON sections scripts read are a contract.
+func TestJSONContract(t *testing.T) {
+	rep, err := runCheck(t, "frontend", "db", "--port", "5432")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep.Finalize(nil)
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"apiVersion", "kind", "metadata", "findings", "summary", "verdict", "probe", "policy", "source", "destination"} {
+		if _, ok := doc[key]; !ok {
+			t.Errorf("the report lacks .%s", key)
+		}
+	}
+	if doc["kind"] != "NetcheckReport" || doc["verdict"] != "blocked-by-policy" || doc["probe"] != nil {
+		t.Errorf("kind %v verdict %v probe %v", doc["kind"], doc["verdict"], doc["probe"])
+	}
+	policy := doc["policy"].(map[string]any)
+	for _, key := range []string{"egress", "ingress", "allowed", "targets"} {
+		if _, ok := policy[key]; !ok {
+			t.Errorf("the report lacks .policy.%s", key)
+		}
+	}
+	ingress := policy["ingress"].(map[string]any)
+	if ingress["reason"] != "no-rule-allows" || ingress["isolatedBy"].([]any)[0].(map[string]any)["policy"] != "db-from-api" {
+		t.Errorf(".policy.ingress = %v", ingress)
+	}
+}
+
+func TestProbeSectionShape(t *testing.T) {
+	b, err := json.Marshal(ProbeInfo{Result: "reachable", LatencyMs: 1.5, Container: "netcheck-abcde"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{`"result":"reachable"`, `"latencyMs":1.5`, `"container":"netcheck-abcde"`} {
+		if !strings.Contains(string(b), key) {
+			t.Errorf(".probe lacks %s: %s", key, b)
+		}
+	}
+}
+
+func TestBadInputIsAUsageError(t *testing.T) {
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"an unknown protocol", []string{"frontend", "db", "--protocol", "icmp"}, "--protocol"},
+		{"a port out of range", []string{"frontend", "db", "--port", "70000"}, "--port"},
+		{"a source with too many slashes", []string{"a/b/c", "db"}, "SRC"},
+		{"a malformed destination", []string{"frontend", "svc/"}, "DST"},
+		{"a pod with several ports and none given", []string{"frontend", "frontend"}, "give one with --port"},
+		{"a DNS name without a port", []string{"frontend", "api.shop"}, "give a port"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := runCheck(t, c.args...)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("want an error mentioning %q, got %v", c.want, err)
+			}
+		})
+	}
+	if _, err := runCheck(t, "nosuch", "db", "--port", "1"); err == nil || !strings.Contains(err.Error(), `pod "nosuch" not found in namespace shop`) {
+		t.Errorf("unknown source: %v", err)
+	}
+}
+
+func TestParseSource(t *testing.T) {
+	cases := map[string][3]string{
+		"web":                  {"", "pod", "web"},
+		"shop/web":             {"shop", "pod", "web"},
+		"deploy/web":           {"", "deployment", "web"},
+		"sts/db":               {"", "statefulset", "db"},
+		"svc/api":              {"", "service", "api"},
+		"pod/web":              {"", "pod", "web"},
+		"deployments.apps/web": {"", "deployment", "web"},
+	}
+	for in, want := range cases {
+		ns, kind, name, err := parseSource(in)
+		if err != nil || [3]string{ns, kind, name} != want {
+			t.Errorf("%s: got %s %s %s %v, want %v", in, ns, kind, name, err, want)
+		}
+	}
+}

@@ -1,0 +1,343 @@
+package qosaudit
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"testing"
+
+	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ktriage/ktriage/pkg/cluster"
+	"github.com/ktriage/ktriage/pkg/printers"
+	"github.com/ktriage/ktriage/pkg/report"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files")
+
+func rl(kv ...string) corev1.ResourceList {
+	out := corev1.ResourceList{}
+	for i := 0; i < len(kv); i += 2 {
+		out[corev1.ResourceName(kv[i])] = resource.MustParse(kv[i+1])
+	}
+	return out
+}
+
+func livePod(ns, name, node string, stored corev1.PodQOSClass, owner *metav1.OwnerReference, res ...corev1.ResourceRequirements) *corev1.Pod {
+	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: corev1.PodSpec{NodeName: node}, Status: corev1.PodStatus{QOSClass: stored, Phase: corev1.PodRunning}}
+	if owner != nil {
+		p.OwnerReferences = []metav1.OwnerReference{*owner}
+	}
+	for i, r := range res {
+		p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: []string{"app", "side", "extra"}[i], Resources: r})
+	}
+	return p
+}
+
+func controller(kind, name string) *metav1.OwnerReference {
+	yes := true
+	return &metav1.OwnerReference{Kind: kind, Name: name, Controller: &yes}
+}
+
+func guaranteed(cpu, mem string) corev1.ResourceRequirements {
+	return corev1.ResourceRequirements{Requests: rl("cpu", cpu, "memory", mem), Limits: rl("cpu", cpu, "memory", mem)}
+}
+
+// liveSnapshot: a Deployment mid-rollout (one Guaranteed, one Burstable pod),
+// a BestEffort pod, a pod whose stored class disagrees with its spec, and a
+// node whose memory limits exceed its allocatable.
+func liveSnapshot() *cluster.Snapshot {
+	rs := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-5d9f", OwnerReferences: []metav1.OwnerReference{*controller("Deployment", "web")}}}
+	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1"}, Status: corev1.NodeStatus{
+		Capacity: rl("cpu", "4", "memory", "4Gi"), Allocatable: rl("cpu", "4", "memory", "3Gi")}}
+	return &cluster.Snapshot{
+		Loaded:      map[cluster.Kind]bool{cluster.KindPod: true, cluster.KindNode: true, cluster.KindLimitRange: true},
+		Nodes:       []*corev1.Node{node},
+		ReplicaSets: []*appsv1.ReplicaSet{rs},
+		Namespaces: []*corev1.Namespace{{ObjectMeta: metav1.ObjectMeta{Name: "shop", Annotations: map[string]string{RequiredAnnotation: "Burstable"}}},
+			{ObjectMeta: metav1.ObjectMeta{Name: "kube-system"}}},
+		LimitRanges: []*corev1.LimitRange{{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "lr"}}},
+		Pods: []*corev1.Pod{
+			livePod("shop", "web-5d9f-a", "node-1", corev1.PodQOSGuaranteed, controller("ReplicaSet", "web-5d9f"), guaranteed("1", "1Gi")),
+			livePod("shop", "web-5d9f-b", "node-1", corev1.PodQOSBurstable, controller("ReplicaSet", "web-5d9f"),
+				corev1.ResourceRequirements{Requests: rl("cpu", "1", "memory", "1Gi"), Limits: rl("cpu", "1", "memory", "3Gi")}),
+			livePod("shop", "scratch", "node-1", corev1.PodQOSBestEffort, nil, corev1.ResourceRequirements{}),
+			livePod("kube-system", "old", "node-1", corev1.PodQOSBestEffort, nil, corev1.ResourceRequirements{Requests: rl("memory", "100Mi")}),
+		},
+	}
+}
+
+func ruleIDs(fs []report.Finding) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.RuleID+" "+f.Object.String())
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestAnalyzeLive(t *testing.T) {
+	rep := AnalyzeLive(liveSnapshot(), AnalysisOptions{LimitRangesKnown: true}, "test")
+	rep.Finalize(nil)
+	want := []string{
+		"QA101 pod/kube-system/old",
+		"QA101 pod/shop/scratch",
+		"QA103 deployment/shop/web",
+		"QA105 deployment/shop/web",
+		"QA106 namespace/shop",
+		"QA107 deployment/shop/web",
+		"QA108 pod/shop/scratch",
+		"QA109 pod/kube-system/old",
+		"QA111 node/node-1",
+	}
+	if got := ruleIDs(rep.Findings); !reflect.DeepEqual(got, want) {
+		t.Errorf("findings\n got %q\nwant %q", got, want)
+	}
+
+	t.Run("each pod carries the computed and the stored class", func(t *testing.T) {
+		got := map[string][2]string{}
+		for _, p := range rep.Pods {
+			got[p.Name] = [2]string{p.QOSClass, p.StoredQOSClass}
+		}
+		if got["old"] != [2]string{"Burstable", "BestEffort"} || got["web-5d9f-b"] != [2]string{"Burstable", "Burstable"} {
+			t.Errorf("classes %v", got)
+		}
+	})
+	t.Run("pods of a ReplicaSet are counted under its Deployment", func(t *testing.T) {
+		var web *ClassCount
+		for i, c := range rep.Rollups.ByWorkload {
+			if c.Kind == "Deployment" && c.Name == "web" {
+				web = &rep.Rollups.ByWorkload[i]
+			}
+		}
+		if web == nil || web.Guaranteed != 1 || web.Burstable != 1 {
+			t.Errorf("byWorkload %+v", rep.Rollups.ByWorkload)
+		}
+	})
+	t.Run("the node lists the kubelet's eviction order from requests", func(t *testing.T) {
+		if len(rep.Nodes) != 1 {
+			t.Fatalf("nodes %+v", rep.Nodes)
+		}
+		n := rep.Nodes[0]
+		var order []string
+		for _, e := range n.EvictionOrder {
+			order = append(order, e.Name)
+		}
+		// BestEffort (no request) counts as over its request; the rest tie on
+		// priority 0 and zero usage above request: lowest class first.
+		wantOrder := []string{"scratch", "old", "web-5d9f-b", "web-5d9f-a"}
+		if n.UsageSource != "requests" || !reflect.DeepEqual(order, wantOrder) {
+			t.Errorf("usage %s order %v, want %v", n.UsageSource, order, wantOrder)
+		}
+		// oom_score_adj: BestEffort 1000; stored BestEffort wins over the
+		// Burstable spec (the kubelet reads status.qosClass); Guaranteed -997;
+		// Burstable 1Gi of 4Gi: 1000 - 1000*1Gi/4Gi = 750.
+		adj := map[string]int{}
+		for _, e := range n.EvictionOrder {
+			adj[e.Name] = e.Containers[0].OOMScoreAdj
+		}
+		if !reflect.DeepEqual(adj, map[string]int{"scratch": 1000, "old": 1000, "web-5d9f-a": -997, "web-5d9f-b": 750}) {
+			t.Errorf("oomScoreAdj %v", adj)
+		}
+		mem := n.Overcommit[1]
+		if mem.Resource != "memory" || mem.LimitsPercent != 133 || mem.PodsWithoutLimit != 2 || mem.RequestsPercent != 69 {
+			t.Errorf("memory overcommit %+v", mem)
+		}
+	})
+	t.Run("metrics replace requests as the usage source", func(t *testing.T) {
+		r := AnalyzeLive(liveSnapshot(), AnalysisOptions{Usage: map[string]int64{"shop/web-5d9f-b": 2 << 30, "shop/web-5d9f-a": 1 << 20, "shop/scratch": 1 << 20, "kube-system/old": 1 << 20}}, "test")
+		n := r.Nodes[0]
+		if n.UsageSource != "metrics" || n.EvictionOrder[0].Name != "web-5d9f-b" || n.EvictionOrder[0].MemoryUsage != "2Gi" {
+			t.Errorf("got %+v", n.EvictionOrder)
+		}
+	})
+	t.Run("--require Guaranteed reports every pod below it", func(t *testing.T) {
+		r := AnalyzeLive(liveSnapshot(), AnalysisOptions{Require: corev1.PodQOSGuaranteed, RequireScope: "--require (namespace shop)"}, "test")
+		var got []string
+		for _, f := range r.Findings {
+			if f.RuleID == RuleRequiredClass {
+				got = append(got, f.Object.String()+": "+f.Message)
+			}
+		}
+		sort.Strings(got)
+		want := []string{
+			"deployment/shop/web: Its Burstable pods are Burstable, below the Guaranteed class required by --require (namespace shop)",
+			"pod/kube-system/old: The pod is BestEffort, below the Guaranteed class required by --require (namespace shop)",
+			"pod/shop/scratch: The pod is BestEffort, below the Guaranteed class required by --require (namespace shop)",
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("QA108\n got %q\nwant %q", got, want)
+		}
+	})
+	t.Run("InScope keeps other pods of the node out of pods but in the eviction order", func(t *testing.T) {
+		r := AnalyzeLive(liveSnapshot(), AnalysisOptions{InScope: func(p *corev1.Pod) bool { return p.Namespace == "kube-system" }}, "test")
+		if len(r.Pods) != 1 || len(r.Nodes) != 1 || len(r.Nodes[0].EvictionOrder) != 4 {
+			t.Errorf("pods %d, eviction order %d", len(r.Pods), len(r.Nodes[0].EvictionOrder))
+		}
+	})
+}
+
+func loadTestManifests(t *testing.T) *cluster.Snapshot {
+	t.Helper()
+	snap, err := cluster.LoadFiles(cluster.FileOptions{Filenames: []string{"testdata/manifests.yaml"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap.DefaultNamespace("default")
+	return snap
+}
+
+func TestAnalyzeFiles(t *testing.T) {
+	rep := AnalyzeFiles(loadTestManifests(t), AnalysisOptions{}, "test")
+	got := map[string]string{}
+	for _, w := range rep.Workloads {
+		got[w.Kind+"/"+w.Name] = w.QOSClass
+		if w.Kind == "Deployment" && (!w.LimitRangeApplied || !w.LimitRangeChangedClass || w.ClassWithoutLimitRange != "BestEffort") {
+			t.Errorf("web: %+v", w)
+		}
+		if w.Kind == "CronJob" && w.LimitRangeApplied {
+			t.Error("a LimitRange of namespace shop applied to a CronJob in namespace batch")
+		}
+		if w.Source == nil || w.Source.File != "testdata/manifests.yaml" || w.Source.Line == 0 {
+			t.Errorf("%s has no source: %+v", w.Name, w.Source)
+		}
+	}
+	want := map[string]string{"Deployment/web": "Burstable", "StatefulSet/db": "Burstable", "CronJob/report": "BestEffort", "Pod/cache": "Guaranteed"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("classes %v, want %v", got, want)
+	}
+	if len(rep.Pods) != 1 || rep.Pods[0].Name != "cache" {
+		t.Errorf("pods %+v", rep.Pods)
+	}
+	ids := ruleIDs(rep.Findings)
+	for _, w := range []string{"QA108 statefulset/shop/db", "QA103 statefulset/shop/db", "QA110 deployment/shop/web", "QA101 cronjob/batch/report"} {
+		if !contains(ids, w) {
+			t.Errorf("missing %s in %q", w, ids)
+		}
+	}
+	if contains(ids, "QA106 namespace/batch") {
+		t.Error("QA106 reported although the cluster's LimitRanges were not read")
+	}
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func TestGolden(t *testing.T) {
+	cases := []struct {
+		name   string
+		format string
+		rep    func() *Report
+	}{
+		{"files-table", "table", func() *Report { return AnalyzeFiles(loadTestManifests(t), AnalysisOptions{}, "test") }},
+		{"files-wide", "wide", func() *Report { return AnalyzeFiles(loadTestManifests(t), AnalysisOptions{}, "test") }},
+		{"files-json", "json", func() *Report { return AnalyzeFiles(loadTestManifests(t), AnalysisOptions{}, "test") }},
+		{"files-sarif", "sarif", func() *Report { return AnalyzeFiles(loadTestManifests(t), AnalysisOptions{}, "test") }},
+		{"live-table", "table", func() *Report {
+			return AnalyzeLive(liveSnapshot(), AnalysisOptions{LimitRangesKnown: true}, "test")
+		}},
+		{"live-wide", "wide", func() *Report {
+			return AnalyzeLive(liveSnapshot(), AnalysisOptions{LimitRangesKnown: true}, "test")
+		}},
+		{"live-json", "json", func() *Report {
+			return AnalyzeLive(liveSnapshot(), AnalysisOptions{LimitRangesKnown: true}, "test")
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := tc.rep()
+			rep.Finalize(nil)
+			var buf bytes.Buffer
+			if err := printers.Print(&buf, tc.format, rep, printers.Options{}); err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", tc.name+".golden")
+			if *update {
+				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -update)", err)
+			}
+			if !bytes.Equal(buf.Bytes(), want) {
+				t.Errorf("output differs from %s (go test -update to accept):\n%s", path, buf.String())
+			}
+			if tc.format == "sarif" {
+				log, err := sarif.FromBytes(want)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := log.Validate(); err != nil {
+					t.Errorf("%s is not valid SARIF 2.1.0: %v", path, err)
+				}
+			}
+		})
+	}
+}
+
+// TestJSONContract pins the field names scripts read.
+func TestJSONContract(t *testing.T) {
+	rep := AnalyzeLive(liveSnapshot(), AnalysisOptions{}, "test")
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	pod := doc["pods"].([]any)[0].(map[string]any)
+	for _, k := range []string{"namespace", "name", "qosClass", "storedQosClass"} {
+		if _, ok := pod[k]; !ok {
+			t.Errorf(".pods[] has no %q", k)
+		}
+	}
+	node := doc["nodes"].([]any)[0].(map[string]any)
+	entry := node["evictionOrder"].([]any)[0].(map[string]any)
+	if _, ok := entry["containers"].([]any)[0].(map[string]any)["oomScoreAdj"]; !ok || node["name"] != "node-1" {
+		t.Errorf(".nodes[].evictionOrder[].containers[].oomScoreAdj missing: %v", node)
+	}
+	files := AnalyzeFiles(loadTestManifests(t), AnalysisOptions{}, "test")
+	b, _ = json.Marshal(files)
+	doc = nil
+	_ = json.Unmarshal(b, &doc)
+	w := doc["workloads"].([]any)[0].(map[string]any)
+	for _, k := range []string{"kind", "namespace", "name", "qosClass", "limitRangeApplied"} {
+		if _, ok := w[k]; !ok {
+			t.Errorf(".workloads[] has no %q", k)
+		}
+	}
+	if doc["kind"] != "QoSAuditReport" {
+		t.Errorf("kind %v", doc["kind"])
+	}
+}
+
+func TestRulesAreRegistered(t *testing.T) {
+	want := []string{"QA101", "QA102", "QA103", "QA104", "QA105", "QA106", "QA107", "QA108", "QA109", "QA110", "QA111", "QA112", "QA113"}
+	var got []string
+	for _, r := range report.Rules(Plugin) {
+		got = append(got, r.ID)
+		if r.Title == "" || r.Description == "" || r.Fix == "" {
+			t.Errorf("%s lacks title, description or fix", r.ID)
+		}
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("rules %v, want %v", got, want)
+	}
+}

@@ -1,0 +1,101 @@
+package qosaudit
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/client-go/rest"
+
+	"github.com/ktriage/ktriage/pkg/cli"
+	"github.com/ktriage/ktriage/pkg/cluster"
+)
+
+func queryStrings(qs []cluster.Query) []string {
+	var out []string
+	for _, q := range qs {
+		out = append(out, string(q.Kind)+" ns="+q.Namespace+" fs="+q.FieldSelector)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestLiveQueries(t *testing.T) {
+	snap := liveSnapshot()
+	node2 := livePod("other", "x", "node-2", corev1.PodQOSBestEffort, controller("Job", "j"))
+	snap.Pods = append(snap.Pods, node2)
+
+	t.Run("the pods of every node in scope are listed by field selector, finished pods left out", func(t *testing.T) {
+		o := &Options{Common: &cli.Common{}}
+		got := queryStrings(o.nodePodQueries(snap))
+		want := []string{
+			"Pod ns= fs=spec.nodeName=node-1,status.phase!=Succeeded,status.phase!=Failed",
+			"Pod ns= fs=spec.nodeName=node-2,status.phase!=Succeeded,status.phase!=Failed",
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("got %q", got)
+		}
+	})
+	t.Run("-A without a selector already holds every pod", func(t *testing.T) {
+		o := &Options{Common: &cli.Common{AllNamespaces: true}}
+		if got := o.nodePodQueries(snap); len(got) != 0 {
+			t.Errorf("got %q", queryStrings(got))
+		}
+	})
+	t.Run("without nodes there is no node section to fill", func(t *testing.T) {
+		s := liveSnapshot()
+		s.Loaded[cluster.KindNode] = false
+		o := &Options{Common: &cli.Common{}}
+		if got := o.nodePodQueries(s); len(got) != 0 {
+			t.Errorf("got %q", queryStrings(got))
+		}
+	})
+	t.Run("ReplicaSets and Jobs are listed only where pods they own live", func(t *testing.T) {
+		o := &Options{Common: &cli.Common{}}
+		got := queryStrings(o.ownerQueries(snap.Pods))
+		want := []string{"Job ns=other fs=", "ReplicaSet ns=shop fs="}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("got %q", got)
+		}
+	})
+}
+func TestPodUsageFromMetricsAPI(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/apis/metrics.k8s.io/v1beta1/pods" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"kind":"PodMetricsList","apiVersion":"metrics.k8s.io/v1beta1","items":[
+ {"metadata":{"namespace":"shop","name":"web-1"},"containers":[{"name":"a","usage":{"cpu":"10m","memory":"100Mi"}},{"name":"b","usage":{"memory":"28Mi"}}]}]}`))
+	}))
+	defer srv.Close()
+	snap := liveSnapshot()
+	got := podUsage(context.Background(), &rest.Config{Host: srv.URL}, snap)
+	if want := map[string]int64{"shop/web-1": 128 << 20}; !reflect.DeepEqual(got, want) {
+		t.Errorf("usage %v, want %v", got, want)
+	}
+
+	notServed := httptest.NewServer(http.NotFoundHandler())
+	defer notServed.Close()
+	snap = liveSnapshot()
+	if got := podUsage(context.Background(), &rest.Config{Host: notServed.URL}, snap); got != nil || len(snap.Warnings) != 0 {
+		t.Errorf("an API that is not served must fall back to requests quietly: %v %v", got, snap.Warnings)
+	}
+
+	forbidden := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Forbidden","code":403,"message":"forbidden"}`))
+	}))
+	defer forbidden.Close()
+	snap = liveSnapshot()
+	if got := podUsage(context.Background(), &rest.Config{Host: forbidden.URL}, snap); got != nil || len(snap.Warnings) != 1 || !strings.Contains(snap.Warnings[0], "pods.metrics.k8s.io") {
+		t.Errorf("a forbidden metrics API must leave a warning naming it: %v %v", got, snap.Warnings)
+	}
+}

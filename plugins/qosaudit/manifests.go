@@ -1,0 +1,85 @@
+package qosaudit
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ktriage/ktriage/pkg/cluster"
+	"github.com/ktriage/ktriage/pkg/version"
+)
+
+// runFiles predicts the class of the manifests' pods. Unless --local, the
+// LimitRanges and Namespaces of their namespaces come from the cluster too
+// (LimitRanges in the manifests win over live ones of the same name).
+func (o *Options) runFiles(ctx context.Context) (*Report, error) {
+	files, err := cluster.LoadFiles(cluster.FileOptions{Filenames: o.Filenames, Recursive: o.Recursive, Stdin: o.In})
+	if err != nil {
+		return nil, err
+	}
+	ns, _, err := o.Namespace()
+	if err != nil {
+		if !o.Local {
+			return nil, fmt.Errorf("%w (or pass --local to use only the manifests)", err)
+		}
+		// Offline (CI) there may be no kubeconfig: -n, else "default".
+		ns = "default"
+		if f := o.ConfigFlags.Namespace; f != nil && *f != "" {
+			ns = *f
+		}
+	}
+	files.DefaultNamespace(ns)
+
+	snap := files
+	known := false
+	if !o.Local {
+		cs, _, err := o.Clientset()
+		if err != nil {
+			return nil, fmt.Errorf("%w (or pass --local to use only the manifests)", err)
+		}
+		var queries []cluster.Query
+		for _, n := range manifestNamespaces(files) {
+			queries = append(queries, cluster.Query{Kind: cluster.KindLimitRange, Namespace: n, Optional: true})
+		}
+		live, err := cluster.LoadLive(ctx, cs, queries...)
+		if err != nil {
+			return nil, fmt.Errorf("%w (or pass --local to use only the manifests)", err)
+		}
+		// A forbidden list leaves a warning: those namespaces' LimitRanges
+		// are unknown, so a missing one is not reported.
+		known = len(live.Warnings) == 0
+		for _, n := range manifestNamespaces(files) {
+			if nsObj, err := cs.CoreV1().Namespaces().Get(ctx, n, metav1.GetOptions{}); err == nil {
+				live.Namespaces = append(live.Namespaces, nsObj)
+			}
+		}
+		snap = cluster.Merge(live, files)
+	}
+	opts := AnalysisOptions{Require: o.require, LimitRangesKnown: known}
+	if o.require != "" {
+		opts.RequireScope = "--require"
+	}
+	rep := AnalyzeFiles(snap, opts, version.Get())
+	rep.Metadata.Namespace = ns
+	if !o.Local {
+		rep.Metadata.Context = o.CurrentContext()
+		rep.Metadata.Input = "files+cluster"
+	}
+	return rep, nil
+}
+
+// manifestNamespaces are the namespaces the manifests' pods land in.
+func manifestNamespaces(s *cluster.Snapshot) []string {
+	seen := map[string]bool{}
+	for _, m := range manifests(s) {
+		seen[m.namespace] = true
+	}
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,140 @@
+// Package whypending implements "kubectl why-pending": explain why pods are
+// Pending, stage by stage, with the scheduler's own message and the fix.
+package whypending
+
+import (
+	"context"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/ktriage/ktriage/pkg/cli"
+	"github.com/ktriage/ktriage/pkg/pending"
+	"github.com/ktriage/ktriage/pkg/report"
+	"github.com/ktriage/ktriage/pkg/version"
+)
+
+const long = `Explain why pods are Pending and what to change.
+
+For each pod it names the stage it is stuck in, the evidence, and a concrete fix:
+  Gated              spec.schedulingGates keep the scheduler away
+  NoScheduler        no running scheduler serves spec.schedulerName
+  Unschedulable      kube-scheduler's filters reject every node (per node, per filter,
+                     with the exact message kube-scheduler writes)
+  VolumeBinding      a PersistentVolumeClaim is missing or cannot bind
+  NotCreated         the controller cannot create the pods (quota, LimitRange, admission)
+  ImagePull          the image cannot be pulled
+  ContainerCreating  a ConfigMap/Secret/claim is missing, or the sandbox fails
+  InitContainers     an init container fails or is still running
+  NodeLost           the pod's node is gone or not ready
+
+With no argument it explains every Pending pod in the namespace (or all with -A).
+Arguments are pods or TYPE/NAME of a deployment, replicaset, statefulset, daemonset,
+job or cronjob (their Pending pods, or why they have none).
+
+With -f it answers "would these manifests schedule?" against the live cluster's nodes
+and load, the namespace's LimitRange defaults and ResourceQuota headroom; with
+--cluster-state it uses a dump instead of a live cluster.
+
+Exit codes: 0 nothing Pending, 1 a pod is (or would be) Pending, 2 could not run.`
+
+const examples = `  # Every Pending pod in the current namespace
+  kubectl why-pending
+
+  # One pod, with the per-node breakdown and the fixes
+  kubectl why-pending web-7d4b9c-x2x9q -o wide
+
+  # A Deployment: its Pending pods, or why it has none (quota, LimitRange, admission)
+  kubectl why-pending deploy/web -n shop
+
+  # Every Pending pod of the cluster, as JSON
+  kubectl why-pending -A -o json
+
+  # CI: would these manifests schedule on the current cluster?
+  kubectl why-pending -f k8s/ -n shop
+
+  # Offline, against a dump
+  kubectl get nodes,pods,pvc,pv,storageclasses,resourcequotas,limitranges,poddisruptionbudgets -A -o yaml > state.yaml
+  kubectl why-pending -f k8s/ --cluster-state state.yaml`
+
+// Options are the command's flags and arguments.
+type Options struct {
+	*cli.Common
+	Verbose      bool
+	ClusterState string
+	// SchedulerTimeout: how long a pod may go without any scheduler
+	// reaction before NoScheduler is concluded.
+	SchedulerTimeout time.Duration
+	Args             []string
+
+	now func() time.Time
+}
+
+// NewCommand builds the "kubectl why-pending" command.
+func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &Options{Common: cli.NewCommon(streams), now: time.Now}
+	cmd := cli.NewRoot("kubectl why-pending", "Explain why pods are Pending and what to change", long, examples)
+	cmd.Use = "why-pending [POD | TYPE/NAME ...] [-n NAMESPACE | -A] [-l SELECTOR] [-f FILE]"
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		o.Args = args
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		return o.Run(cmd.Context())
+	}
+	o.AddFlags(cmd, cli.Features{Namespaced: true, Selector: true, Files: true})
+	o.CompletePods(cmd, 0)
+	cmd.Flags().BoolVarP(&o.Verbose, "verbose", "v", false, "Show the per-node breakdown, scheduler messages and fixes (like -o wide)")
+	cmd.Flags().DurationVar(&o.SchedulerTimeout, "scheduler-timeout", pending.DefaultSchedulerGrace, "How long a pod may wait without any reaction from its scheduler before no running scheduler is blamed")
+	cmd.Flags().StringVar(&o.ClusterState, "cluster-state", "", "With -f: read nodes, pods, claims, quotas... from this dump (kubectl get ... -A -o yaml) instead of the live cluster")
+	return cmd
+}
+
+// Validate checks flag combinations.
+func (o *Options) Validate() error {
+	if err := o.Common.Validate(); err != nil {
+		return err
+	}
+	if o.ClusterState != "" && len(o.Filenames) == 0 {
+		return cli.UsageErrorf("--cluster-state needs -f: it is the cluster the manifests are checked against")
+	}
+	return o.ValidateTargets(o.Args)
+}
+
+// Run loads what the analysis needs, explains, prints and sets the exit code.
+func (o *Options) Run(ctx context.Context) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	rep := newReport(version.Get())
+	rep.verbose = o.Verbose
+	var err error
+	if len(o.Filenames) > 0 {
+		err = o.runManifests(ctx, rep)
+	} else {
+		err = o.runLive(ctx, rep)
+	}
+	if err != nil {
+		return err
+	}
+	if rep.Summary.Counts == nil {
+		rep.Summary.Counts = map[string]int{}
+	}
+	for _, p := range rep.Pods {
+		rep.Summary.Counts[string(p.Stage)]++
+	}
+	if err := o.PrintReport(rep); err != nil {
+		return err
+	}
+	// A Pending pod fails the run even when its findings were suppressed
+	// with --ignore; --fail-on never turns that off too.
+	if rep.pendingCount() > 0 && o.FailOnSeverity() != report.SeverityNone {
+		return cli.Found()
+	}
+	return nil
+}
+
+func (o *Options) analysisOptions() pending.Options {
+	return pending.Options{Now: o.now(), SchedulerGrace: o.SchedulerTimeout}
+}

@@ -1,0 +1,449 @@
+package whypending
+
+import (
+	"context"
+	"errors"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/ktriage/ktriage/pkg/cli"
+	"github.com/ktriage/ktriage/pkg/cluster"
+	"github.com/ktriage/ktriage/pkg/pending"
+	"github.com/ktriage/ktriage/pkg/scheduling"
+)
+
+// nodeOnlyPlugins are the filters that look at the node alone: a node they
+// reject needs no pod list to be explained.
+var nodeOnlyPlugins = map[string]bool{"NodeName": true, "NodeUnschedulable": true, "TaintToleration": true, "NodeAffinity": true}
+
+// perNodeListLimit: above this many candidate nodes one LIST of all pods is
+// cheaper than a field-selected LIST per node.
+const perNodeListLimit = 50
+
+// perObjectEventLimit: above this many objects, list the events of the scope
+// once instead of one field-selected LIST per object.
+const perObjectEventLimit = 20
+
+type live struct {
+	cs  kubernetes.Interface
+	ns  string // "" with -A
+	all bool
+	sel string
+}
+
+func (o *Options) runLive(ctx context.Context, rep *Report) error {
+	cs, _, err := o.Clientset()
+	if err != nil {
+		return err
+	}
+	ns, _, err := o.Namespace()
+	if err != nil {
+		return err
+	}
+	rep.Metadata.Context = o.CurrentContext()
+	rep.Metadata.Namespace = ns
+	rep.Metadata.Input = "cluster"
+	l := &live{cs: cs, ns: ns, all: o.AllNamespaces, sel: o.Selector}
+
+	snap := &cluster.Snapshot{Loaded: map[cluster.Kind]bool{}}
+	var pods []*corev1.Pod
+	var workloads []pending.WorkloadTarget
+	if len(o.Args) == 0 {
+		pods, err = l.pendingPods(ctx, snap)
+		if err != nil {
+			return err
+		}
+		if workloads, err = l.failedCreates(ctx, snap); err != nil {
+			return err
+		}
+	} else {
+		for _, arg := range o.Args {
+			kind, name, _ := cli.ParseTarget(arg)
+			ps, wl, err := l.resolve(ctx, l.ns, kind, name, snap, false)
+			if err != nil {
+				return err
+			}
+			pods = appendPods(pods, ps)
+			workloads = append(workloads, wl...)
+		}
+	}
+	if err := l.loadContext(ctx, snap, pods, workloads); err != nil {
+		return err
+	}
+	for _, w := range snap.Warnings {
+		rep.Warn(w)
+	}
+	subjects := make([]pending.Subject, 0, len(pods))
+	for _, p := range pods {
+		subjects = append(subjects, pending.Subject{Pod: p})
+	}
+	res := pending.Explain(fresh(snap), subjects, workloads, o.analysisOptions())
+	rep.Pods = append(rep.Pods, res.Pods...)
+	for _, f := range res.Findings {
+		rep.Add(f)
+	}
+	return nil
+}
+
+func appendPods(dst, src []*corev1.Pod) []*corev1.Pod {
+	seen := map[string]bool{}
+	for _, p := range dst {
+		seen[string(p.UID)] = true
+	}
+	for _, p := range src {
+		if !seen[string(p.UID)] {
+			seen[string(p.UID)] = true
+			dst = append(dst, p)
+		}
+	}
+	return dst
+}
+
+func (l *live) load(ctx context.Context, dst *cluster.Snapshot, qs ...cluster.Query) error {
+	if len(qs) == 0 {
+		return nil
+	}
+	s, err := cluster.LoadLive(ctx, l.cs, qs...)
+	if err != nil {
+		return err
+	}
+	merge(dst, s)
+	return nil
+}
+
+// pendingPods lists the Pending pods in scope. With -A and no selector the
+// whole cluster's running pods are needed anyway (node usage), so that one
+// LIST serves both.
+func (l *live) pendingPods(ctx context.Context, snap *cluster.Snapshot) ([]*corev1.Pod, error) {
+	q := cluster.Query{Kind: cluster.KindPod, Namespace: l.ns, LabelSelector: l.sel, FieldSelector: "status.phase=Pending"}
+	if l.all && l.sel == "" {
+		q.FieldSelector = "status.phase!=Succeeded,status.phase!=Failed"
+	}
+	s, err := cluster.LoadLive(ctx, l.cs, q)
+	if err != nil {
+		return nil, err
+	}
+	var out []*corev1.Pod
+	for _, p := range s.Pods {
+		if p.Status.Phase == corev1.PodPending {
+			out = append(out, p)
+		}
+	}
+	if l.all && l.sel == "" {
+		merge(snap, s)
+		snap.Loaded["allPods"] = true
+	}
+	return out, nil
+}
+
+// failedCreates finds controllers in scope whose recent FailedCreate events
+// say they cannot create pods and that are still short of pods.
+func (l *live) failedCreates(ctx context.Context, snap *cluster.Snapshot) ([]pending.WorkloadTarget, error) {
+	s, err := cluster.LoadLive(ctx, l.cs, cluster.Query{Kind: cluster.KindEvent, Namespace: l.ns, FieldSelector: "reason=FailedCreate", Optional: true})
+	if err != nil {
+		return nil, err
+	}
+	snap.Warnings = append(snap.Warnings, s.Warnings...)
+	seen := map[string]bool{}
+	var out []pending.WorkloadTarget
+	for _, e := range s.Events {
+		io := e.InvolvedObject
+		key := io.Kind + "/" + io.Namespace + "/" + io.Name
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		switch io.Kind {
+		case "ReplicaSet", "StatefulSet", "DaemonSet", "Job":
+		default:
+			continue
+		}
+		if l.sel != "" {
+			continue // a selector names pods; controllers without pods cannot match it
+		}
+		_, wl, err := l.resolve(ctx, io.Namespace, io.Kind, io.Name, snap, true)
+		if err != nil {
+			if errors.Is(err, errNotFound) {
+				continue // deleted since
+			}
+			return nil, err
+		}
+		for _, w := range wl {
+			k := w.Kind + "/" + w.Namespace + "/" + w.Name
+			if w.Kind != io.Kind && seen[k] {
+				continue
+			}
+			seen[k] = true
+			out = append(out, w)
+		}
+	}
+	return out, nil
+}
+
+// loadContext loads what explaining the pods and workloads needs, and only
+// that: nodes; pods on the candidate nodes (or all pods when affinity or
+// spread constraints make every node's pods matter); claims, volumes and
+// classes for pods with claims; referenced ConfigMaps/Secrets for pods
+// already on a node; events by object UID; quotas and LimitRanges for
+// workloads without pods.
+func (l *live) loadContext(ctx context.Context, snap *cluster.Snapshot, pods []*corev1.Pod, workloads []pending.WorkloadTarget) error {
+	if len(pods) == 0 && len(workloads) == 0 {
+		return nil
+	}
+	var qs []cluster.Query
+	var unbound, bound []*corev1.Pod
+	for _, p := range pods {
+		switch {
+		case p.Spec.NodeName != "":
+			bound = append(bound, p)
+		case len(p.Spec.SchedulingGates) == 0:
+			unbound = append(unbound, p)
+		}
+	}
+	if len(pods) > 0 {
+		qs = append(qs, cluster.Query{Kind: cluster.KindNode})
+	}
+	claimNS, draNS := map[string]bool{}, map[string]bool{}
+	for _, p := range pods {
+		for _, v := range p.Spec.Volumes {
+			if v.PersistentVolumeClaim != nil || v.Ephemeral != nil {
+				claimNS[p.Namespace] = true
+			}
+		}
+		if len(p.Spec.ResourceClaims) > 0 {
+			draNS[p.Namespace] = true
+		}
+	}
+	for _, ns := range sortedSet(claimNS) {
+		qs = append(qs, cluster.Query{Kind: cluster.KindPVC, Namespace: ns, Optional: true})
+	}
+	if len(claimNS) > 0 {
+		qs = append(qs,
+			cluster.Query{Kind: cluster.KindPV, Optional: true},
+			cluster.Query{Kind: cluster.KindStorageClass, Optional: true},
+			cluster.Query{Kind: cluster.KindCSINode, Optional: true},
+			cluster.Query{Kind: cluster.KindCSIDriver, Optional: true})
+	}
+	for _, ns := range sortedSet(draNS) {
+		qs = append(qs, cluster.Query{Kind: cluster.KindResourceClaim, Namespace: ns, Optional: true})
+	}
+	if len(draNS) > 0 {
+		qs = append(qs, cluster.Query{Kind: cluster.KindDeviceClass, Optional: true}, cluster.Query{Kind: cluster.KindResourceSlice, Optional: true})
+	}
+	// ConfigMaps and Secrets a bound pod needs, each by name.
+	seenRef := map[string]bool{}
+	for _, p := range bound {
+		for _, r := range referencedObjects(p) {
+			k := string(r.kind) + "/" + p.Namespace + "/" + r.name
+			if seenRef[k] {
+				continue
+			}
+			seenRef[k] = true
+			qs = append(qs, cluster.Query{Kind: r.kind, Namespace: p.Namespace, FieldSelector: "metadata.name=" + r.name, Optional: true})
+		}
+	}
+	// Events: of bound pods, of unbound pods without a PodScheduled
+	// condition (is any scheduler acting?), and of the workloads' controllers.
+	var uids []eventTarget
+	for _, p := range bound {
+		uids = append(uids, eventTarget{p.Namespace, string(p.UID)})
+	}
+	for _, p := range unbound {
+		if !hasPodScheduled(p) {
+			uids = append(uids, eventTarget{p.Namespace, string(p.UID)})
+		}
+	}
+	wlNS := map[string]bool{}
+	for _, w := range workloads {
+		wlNS[w.Namespace] = true
+	}
+	qs = append(qs, l.eventQueries(uids, "Pod")...)
+	var controllers []eventTarget
+	for _, o := range controllerObjects(snap) {
+		if wlNS[o.GetNamespace()] {
+			controllers = append(controllers, eventTarget{o.GetNamespace(), string(o.GetUID())})
+		}
+	}
+	qs = append(qs, l.eventQueries(controllers, "")...)
+	for _, ns := range sortedSet(wlNS) {
+		qs = append(qs, cluster.Query{Kind: cluster.KindResourceQuota, Namespace: ns, Optional: true}, cluster.Query{Kind: cluster.KindLimitRange, Namespace: ns, Optional: true})
+	}
+	if err := l.load(ctx, snap, qs...); err != nil {
+		return err
+	}
+
+	// Second round: the pods on candidate nodes, and the events of unbound
+	// claims (provisioning failures).
+	qs = qs[:0]
+	if len(unbound) > 0 && !snap.Loaded["allPods"] {
+		nodes, all := l.candidates(snap, unbound)
+		if all {
+			qs = append(qs, cluster.Query{Kind: cluster.KindPod, FieldSelector: "status.phase!=Succeeded,status.phase!=Failed"})
+		} else {
+			for _, n := range nodes {
+				qs = append(qs, cluster.Query{Kind: cluster.KindPod, FieldSelector: "spec.nodeName=" + n + ",status.phase!=Succeeded,status.phase!=Failed"})
+			}
+		}
+	}
+	var claimUIDs []eventTarget
+	for _, c := range snap.PVCs {
+		if c.Status.Phase != corev1.ClaimBound {
+			claimUIDs = append(claimUIDs, eventTarget{c.Namespace, string(c.UID)})
+		}
+	}
+	qs = append(qs, l.eventQueries(claimUIDs, "PersistentVolumeClaim")...)
+	if err := l.load(ctx, snap, qs...); err != nil {
+		return err
+	}
+	// The pods being explained are part of the cluster state too.
+	snap.Pods = appendNew(snap.Pods, pods)
+	return nil
+}
+
+type eventTarget struct{ ns, uid string }
+
+// eventQueries lists events by involved object UID, or the scope's events
+// once when there are many objects.
+func (l *live) eventQueries(targets []eventTarget, kind string) []cluster.Query {
+	if len(targets) == 0 {
+		return nil
+	}
+	if len(targets) > perObjectEventLimit {
+		fs := ""
+		if kind != "" {
+			fs = "involvedObject.kind=" + kind
+		}
+		return []cluster.Query{{Kind: cluster.KindEvent, Namespace: l.ns, FieldSelector: fs, Optional: true}}
+	}
+	var qs []cluster.Query
+	for _, t := range targets {
+		qs = append(qs, cluster.Query{Kind: cluster.KindEvent, Namespace: t.ns, FieldSelector: "involvedObject.uid=" + t.uid, Optional: true})
+	}
+	return qs
+}
+
+// candidates evaluates the unbound pods against the nodes alone and returns
+// the nodes that pass the node-only filters: only their pods can change the
+// verdict. all is true when one LIST of every pod is needed or cheaper.
+func (l *live) candidates(snap *cluster.Snapshot, unbound []*corev1.Pod) ([]string, bool) {
+	nodesOnly := &cluster.Snapshot{Nodes: snap.Nodes, Loaded: map[cluster.Kind]bool{cluster.KindNode: true}}
+	set := map[string]bool{}
+	for _, p := range unbound {
+		if a := p.Spec.Affinity; len(p.Spec.TopologySpreadConstraints) > 0 || (a != nil && (a.PodAffinity != nil || a.PodAntiAffinity != nil)) {
+			return nil, true
+		}
+		if n := p.Status.NominatedNodeName; n != "" {
+			set[n] = true
+		}
+		res := scheduling.Evaluate(p, nodesOnly, scheduling.Options{})
+		for _, n := range res.Nodes {
+			ok := true
+			for _, r := range n.Reasons {
+				if nodeOnlyPlugins[r.Plugin] {
+					ok = false
+				}
+			}
+			if ok {
+				set[n.Name] = true
+			}
+		}
+	}
+	if len(set) > perNodeListLimit {
+		return nil, true
+	}
+	return sortedSet(set), false
+}
+
+func hasPodScheduled(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodScheduled {
+			return true
+		}
+	}
+	return false
+}
+
+func controllerObjects(snap *cluster.Snapshot) []metav1.Object {
+	var out []metav1.Object
+	for _, o := range snap.Deployments {
+		out = append(out, o)
+	}
+	for _, o := range snap.ReplicaSets {
+		out = append(out, o)
+	}
+	for _, o := range snap.StatefulSets {
+		out = append(out, o)
+	}
+	for _, o := range snap.DaemonSets {
+		out = append(out, o)
+	}
+	for _, o := range snap.Jobs {
+		out = append(out, o)
+	}
+	for _, o := range snap.CronJobs {
+		out = append(out, o)
+	}
+	return out
+}
+
+func sortedSet(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+type ref struct {
+	kind cluster.Kind
+	name string
+}
+
+// referencedObjects: the ConfigMaps and Secrets a pod's volumes, env and
+// pull secrets name.
+func referencedObjects(p *corev1.Pod) []ref {
+	var out []ref
+	for _, v := range p.Spec.Volumes {
+		switch {
+		case v.ConfigMap != nil:
+			out = append(out, ref{cluster.KindConfigMap, v.ConfigMap.Name})
+		case v.Secret != nil:
+			out = append(out, ref{cluster.KindSecret, v.Secret.SecretName})
+		case v.Projected != nil:
+			for _, s := range v.Projected.Sources {
+				if s.ConfigMap != nil {
+					out = append(out, ref{cluster.KindConfigMap, s.ConfigMap.Name})
+				}
+				if s.Secret != nil {
+					out = append(out, ref{cluster.KindSecret, s.Secret.Name})
+				}
+			}
+		}
+	}
+	for _, c := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
+		for _, ef := range c.EnvFrom {
+			if ef.ConfigMapRef != nil {
+				out = append(out, ref{cluster.KindConfigMap, ef.ConfigMapRef.Name})
+			}
+			if ef.SecretRef != nil {
+				out = append(out, ref{cluster.KindSecret, ef.SecretRef.Name})
+			}
+		}
+		for _, e := range c.Env {
+			if e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil {
+				out = append(out, ref{cluster.KindConfigMap, e.ValueFrom.ConfigMapKeyRef.Name})
+			}
+			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
+				out = append(out, ref{cluster.KindSecret, e.ValueFrom.SecretKeyRef.Name})
+			}
+		}
+	}
+	for _, s := range p.Spec.ImagePullSecrets {
+		out = append(out, ref{cluster.KindSecret, s.Name})
+	}
+	return out
+}

@@ -1,0 +1,140 @@
+package whypending
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/ktriage/ktriage/pkg/pending"
+	"github.com/ktriage/ktriage/pkg/printers"
+	"github.com/ktriage/ktriage/pkg/report"
+)
+
+// Report is the why-pending document: the common report plus .pods[].
+type Report struct {
+	report.Report
+	Pods []pending.Explanation `json:"pods"`
+
+	verbose bool
+}
+
+func newReport(version string) *Report {
+	return &Report{Report: report.New("WhyPendingReport", pending.Plugin, version), Pods: []pending.Explanation{}}
+}
+
+// pendingCount is how many explained pods are not (or would not be) running.
+func (r *Report) pendingCount() int {
+	n := 0
+	for _, p := range r.Pods {
+		if p.Stage != pending.StageSchedulable {
+			n++
+		}
+	}
+	return n
+}
+
+// Tables: one line per pod; wide (or -v) adds the per-node breakdown and the
+// fixes.
+func (r *Report) Tables(wide bool) []printers.Table {
+	wide = wide || r.verbose
+	main := printers.Table{Columns: []string{"NAMESPACE", "POD", "STAGE", "REASON"}, Empty: "No Pending pods."}
+	if wide {
+		main.Columns = []string{"NAMESPACE", "POD", "STAGE", "NODE", "REASON"}
+	}
+	for _, p := range r.Pods {
+		name := p.Name
+		if p.Replica > 0 {
+			name = fmt.Sprintf("%s (replica %d/%d)", name, p.Replica, p.Replicas)
+		}
+		sev := report.SeverityError
+		if p.Stage == pending.StageSchedulable {
+			sev = report.SeverityNone
+		}
+		row := []printers.Cell{printers.Text(p.Namespace), printers.Text(name), printers.Sev(string(p.Stage), sev)}
+		if wide {
+			node := p.Node
+			if node == "" && p.NominatedNodeName != "" {
+				node = p.NominatedNodeName + " (nominated)"
+			}
+			if node == "" {
+				node = "-"
+			}
+			row = append(row, printers.Text(node))
+		}
+		row = append(row, printers.Text(oneLine(p.Reason)))
+		main.Rows = append(main.Rows, row)
+	}
+	tables := []printers.Table{main}
+	if !wide {
+		return tables
+	}
+	nodes := printers.Table{Title: "Per node:", Columns: []string{"NAMESPACE", "POD", "NODE", "FILTER", "REASON", "DETAIL"}}
+	for _, p := range r.Pods {
+		if p.Stage == pending.StageSchedulable {
+			continue
+		}
+		for _, n := range p.Nodes {
+			if len(n.Reasons) == 0 {
+				nodes.Rows = append(nodes.Rows, []printers.Cell{printers.Text(p.Namespace), printers.Text(p.Name), printers.Text(n.Name), printers.Text("-"), printers.Text("fits"), printers.Text("")})
+			}
+			for _, rs := range n.Reasons {
+				nodes.Rows = append(nodes.Rows, []printers.Cell{printers.Text(p.Namespace), printers.Text(p.Name), printers.Text(n.Name), printers.Text(rs.Plugin), printers.Text(rs.Message), printers.Text(oneLine(rs.Detail))})
+			}
+		}
+	}
+	if len(nodes.Rows) > 0 {
+		tables = append(tables, nodes)
+	}
+	msgs := printers.Table{Title: "Scheduler messages:", Columns: []string{"NAMESPACE", "POD", "SOURCE", "MESSAGE"}}
+	for _, p := range r.Pods {
+		if p.SimulatedSchedulerMessage != "" {
+			msgs.Rows = append(msgs.Rows, []printers.Cell{printers.Text(p.Namespace), printers.Text(p.Name), printers.Text("simulated"), printers.Text(p.SimulatedSchedulerMessage)})
+		}
+		if p.SchedulerMessage != "" {
+			src := "condition"
+			if p.MessagesAgree != nil && !*p.MessagesAgree {
+				src = "condition (differs)"
+			}
+			msgs.Rows = append(msgs.Rows, []printers.Cell{printers.Text(p.Namespace), printers.Text(p.Name), printers.Sev(src, sevIf(p.MessagesAgree != nil && !*p.MessagesAgree)), printers.Text(p.SchedulerMessage)})
+		}
+	}
+	if len(msgs.Rows) > 0 {
+		tables = append(tables, msgs)
+	}
+	findings := printers.Table{Title: "Findings:", Columns: []string{"SEVERITY", "RULE", "OBJECT", "MESSAGE"}}
+	for _, f := range r.Findings {
+		obj := f.Object.String()
+		if f.Object.Source != nil {
+			obj += fmt.Sprintf(" (%s:%d)", f.Object.Source.File, f.Object.Source.Line)
+		}
+		findings.Rows = append(findings.Rows, []printers.Cell{printers.Sev(strings.ToUpper(f.Severity.String()), f.Severity), printers.Text(f.RuleID), printers.Text(obj), printers.Text(oneLine(f.Message))})
+	}
+	if len(findings.Rows) > 0 {
+		tables = append(tables, findings)
+	}
+	fixes := printers.Table{Title: "Fixes:", Columns: []string{"RULE", "OBJECT", "FIX"}}
+	for _, f := range r.Findings {
+		if f.Fix == "" || f.Severity < report.SeverityWarning || f.RuleID == pending.RuleUnschedulable && strings.HasPrefix(f.Fix, "a node needs every reason") {
+			continue
+		}
+		lines := strings.Split(f.Fix, "\n")
+		fixes.Rows = append(fixes.Rows, []printers.Cell{printers.Text(f.RuleID), printers.Text(f.Object.String()), printers.Text(lines[0])})
+		for _, l := range lines[1:] {
+			fixes.Rows = append(fixes.Rows, []printers.Cell{printers.Text(""), printers.Text(""), printers.Text("  " + l)})
+		}
+	}
+	if len(fixes.Rows) > 0 {
+		tables = append(tables, fixes)
+	}
+	return tables
+}
+
+func sevIf(b bool) report.Severity {
+	if b {
+		return report.SeverityWarning
+	}
+	return report.SeverityNone
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}

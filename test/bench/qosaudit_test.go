@@ -1,0 +1,24 @@
+package bench
+
+import (
+	"testing"
+
+	"github.com/ktriage/ktriage/plugins/qosaudit"
+	"github.com/ktriage/ktriage/test/bench/bigcluster"
+)
+
+// BenchmarkQOSAudit is `kubectl qos-audit -A` on 5,000 nodes and 50,000
+// running pods, from the loaded snapshot to the report: every pod's class
+// and findings, and per node the eviction order and OOM score adjustments.
+func BenchmarkQOSAudit(b *testing.B) {
+	c := bigcluster.Generate(bigcluster.Large)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		r := qosaudit.AnalyzeLive(c.Snapshot, qosaudit.AnalysisOptions{}, "bench")
+		if len(r.Pods) != len(c.Pods) || len(r.Nodes) == 0 {
+			b.Fatalf("%d pods and %d nodes in the report", len(r.Pods), len(r.Nodes))
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(c.Pods)), "ns/pod")
+}

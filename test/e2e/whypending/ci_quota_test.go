@@ -1,0 +1,60 @@
+package whypending_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ktriage/ktriage/test/e2e/framework"
+)
+
+// CI mode applies the namespace's LimitRange defaults and checks the quota's
+// headroom; applying the manifest for real must then hit the quota too.
+func TestManifestsAreCheckedAgainstLimitRangeDefaultsAndQuota(t *testing.T) {
+	c := framework.Get(t)
+	ns := c.Namespace(t, "wp-ciquota", nil)
+	c.Apply(t, ns, `
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: team}
+spec:
+  hard: {requests.cpu: "1"}
+---
+apiVersion: v1
+kind: LimitRange
+metadata: {name: defaults}
+spec:
+  limits:
+  - type: Container
+    defaultRequest: {cpu: 300m}
+`)
+	framework.Eventually(t, 30*time.Second, func() (bool, error) {
+		out := c.Kubectl(t, "get", "resourcequota", "team", "-n", ns, "-o", "jsonpath={.status.hard}")
+		return strings.Contains(out, "requests.cpu"), nil
+	}, "quota status")
+
+	manifest := filepath.Join("testdata", "ci-quota", "workers.yaml")
+	r, res := explain(t, c, "-f", manifest, "-n", ns)
+	if res.Code != 1 {
+		t.Fatalf("want exit 1\n%s", res)
+	}
+	p := r.pod(t, "workers")
+	if p.Stage != "NotCreated" || !strings.Contains(p.Reason, "requests.cpu: 4 replica(s) request 1200m, used 0, hard 1 (needs 1200m)") {
+		t.Errorf("got %+v\n%s", p, res)
+	}
+	if len(r.Findings) == 0 || r.Findings[0].RuleID != "WP130" || r.Findings[0].Object.Source == nil || r.Findings[0].Object.Source.Line == 0 {
+		t.Errorf("want WP130 at the manifest's file:line\n%s", res)
+	}
+
+	// The real API server agrees: the ReplicaSet cannot create all four.
+	c.Kubectl(t, "apply", "-n", ns, "-f", manifest)
+	framework.Eventually(t, 30*time.Second, func() (bool, error) {
+		out := c.Kubectl(t, "get", "events", "-n", ns, "--field-selector", "reason=FailedCreate", "-o", "jsonpath={.items[*].message}")
+		return strings.Contains(out, "exceeded quota: team"), nil
+	}, "a FailedCreate event for the quota")
+	r, res = explain(t, c, "-n", ns, "deploy/workers")
+	if p := r.pod(t, "deployment/workers"); p.Stage != "NotCreated" || !strings.Contains(p.Reason, "exceeded quota team") {
+		t.Errorf("live: got %+v\n%s", p, res)
+	}
+}
