@@ -51,8 +51,11 @@ type Reason struct {
 	Shortfall *Shortfall `json:"shortfall,omitempty"`
 	// Pods are the existing pods behind the failure, as namespace/name:
 	// host port holders, pods matched by (anti-)affinity, users of a
-	// ReadWriteOncePod claim.
+	// ReadWriteOncePod claim. A long list is cut; PodCount then says how
+	// many there are in all.
 	Pods []string `json:"pods,omitempty"`
+	// PodCount is the number of pods behind the failure when Pods is cut.
+	PodCount int `json:"podCount,omitempty"`
 }
 
 // Shortfall is one resource a node cannot give the pod. Amounts are

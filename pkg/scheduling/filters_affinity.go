@@ -103,6 +103,48 @@ type affinityState struct {
 	antiCounts     map[topologyPair]int
 	antiPods       map[topologyPair][]string
 	affinityPods   map[topologyPair][]string
+	// described caches, per name list and topology pair, the pods a
+	// reason names: every node of a topology domain shares them, and
+	// building them per node is quadratic on large clusters.
+	described map[describedKey]describedPods
+}
+
+type describedKey struct {
+	existing bool
+	tp       topologyPair
+}
+
+// describedPods is what a reason says about the pods behind it.
+type describedPods struct {
+	names []string // sorted, unique, at most maxReasonPods
+	total int      // set when names is cut
+	text  string // "pods a, b and N more"
+}
+
+// maxReasonPods caps the pods one reason names: the count says the rest.
+const maxReasonPods = 10
+
+func (s *affinityState) describe(existing bool, tp topologyPair) describedPods {
+	k := describedKey{existing, tp}
+	if d, ok := s.described[k]; ok {
+		return d
+	}
+	entries := s.antiPods[tp]
+	if existing {
+		entries = s.existingAntiPods[tp]
+	}
+	names := podNames(entries)
+	located := dedupe(append([]string(nil), entries...))
+	sort.Strings(located)
+	d := describedPods{names: names, text: listPods(located)}
+	if len(names) > maxReasonPods {
+		d.names, d.total = names[:maxReasonPods:maxReasonPods], len(names)
+	}
+	if s.described == nil {
+		s.described = map[describedKey]describedPods{}
+	}
+	s.described[k] = d
+	return d
 }
 
 // interPodAffinityPlugin is InterPodAffinity.
@@ -187,9 +229,21 @@ func (c *cycle) affinityCountNode(s *affinityState, ni *nodeInfo, delta int) {
 		if m[tp] <= 0 {
 			delete(m, tp)
 		}
-		if names != nil && delta > 0 {
-			names[tp] = append(names[tp], p.Namespace+"/"+p.Name+" on "+node.Name)
+		if names == nil {
+			return
 		}
+		entry := p.Namespace + "/" + p.Name + " on " + node.Name
+		if delta > 0 {
+			names[tp] = append(names[tp], entry)
+			return
+		}
+		kept := make([]string, 0, len(names[tp]))
+		for _, e := range names[tp] {
+			if e != entry {
+				kept = append(kept, e)
+			}
+		}
+		names[tp] = kept
 	}
 	for _, p := range ni.pods {
 		// Existing pods' required anti-affinity against the incoming pod.
@@ -299,8 +353,9 @@ func (c *cycle) affinityFilter(ni *nodeInfo) []Reason {
 		if v, ok := node.Labels[t.topologyKey]; ok {
 			tp := topologyPair{t.topologyKey, v}
 			if s.antiCounts[tp] > 0 {
-				return []Reason{{Message: msgPodAntiAffinity, Pods: podNames(s.antiPods[tp]), Detail: fmt.Sprintf(
-					"the pod's required anti-affinity (%s) matches %s in %s=%s", t.String(), listPods(s.antiPods[tp]), tp.key, tp.value)}}
+				d := s.describe(false, tp)
+				return []Reason{{Message: msgPodAntiAffinity, Pods: d.names, PodCount: d.total, Detail: fmt.Sprintf(
+					"the pod's required anti-affinity (%s) matches %s in %s=%s", t.String(), d.text, tp.key, tp.value)}}
 			}
 		}
 	}
@@ -313,8 +368,9 @@ func (c *cycle) affinityFilter(ni *nodeInfo) []Reason {
 		for _, k := range keys {
 			tp := topologyPair{k, node.Labels[k]}
 			if s.existingAnti[tp] > 0 {
-				return []Reason{{Message: msgExistingAntiAffinity, Pods: podNames(s.existingAntiPods[tp]), Detail: fmt.Sprintf(
-					"required anti-affinity of %s rejects this pod in %s=%s", listPods(s.existingAntiPods[tp]), tp.key, tp.value)}}
+				d := s.describe(true, tp)
+				return []Reason{{Message: msgExistingAntiAffinity, Pods: d.names, PodCount: d.total, Detail: fmt.Sprintf(
+					"required anti-affinity of %s rejects this pod in %s=%s", d.text, tp.key, tp.value)}}
 			}
 		}
 	}
@@ -340,9 +396,8 @@ func topologyOf(node *corev1.Node, terms []*affinityTerm) string {
 	return strings.Join(dedupe(parts), ", ")
 }
 
+// listPods names sorted, unique pods in a sentence.
 func listPods(names []string) string {
-	names = dedupe(append([]string(nil), names...))
-	sort.Strings(names)
 	const maxListed = 5
 	if len(names) > maxListed {
 		return fmt.Sprintf("pods %s and %d more", strings.Join(names[:maxListed], ", "), len(names)-maxListed)
@@ -358,7 +413,21 @@ func (s *affinityState) clone() *affinityState {
 	cp.existingAnti = cloneCounts(s.existingAnti)
 	cp.affinityCounts = cloneCounts(s.affinityCounts)
 	cp.antiCounts = cloneCounts(s.antiCounts)
+	cp.existingAntiPods = cloneNames(s.existingAntiPods)
+	cp.affinityPods = cloneNames(s.affinityPods)
+	cp.antiPods = cloneNames(s.antiPods)
+	cp.described = nil
 	return &cp
+}
+
+// cloneNames copies the map; the full slice expression makes a later append
+// copy instead of writing into the original's backing array.
+func cloneNames(m map[topologyPair][]string) map[topologyPair][]string {
+	out := make(map[topologyPair][]string, len(m))
+	for k, v := range m {
+		out[k] = v[:len(v):len(v)]
+	}
+	return out
 }
 
 func cloneCounts(m map[topologyPair]int) map[topologyPair]int {

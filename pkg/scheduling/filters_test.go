@@ -1,6 +1,7 @@
 package scheduling
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -472,5 +473,59 @@ func TestStructuredEvidence(t *testing.T) {
 	want := Shortfall{Resource: "cpu", Requested: "3", Allocatable: "4", InUse: "2", Free: "2"}
 	if r[2].Shortfall == nil || *r[2].Shortfall != want {
 		t.Errorf("Shortfall = %+v, want %+v", r[2].Shortfall, want)
+	}
+}
+
+func TestAntiAffinityNamesAFewPodsAndCountsTheRest(t *testing.T) {
+	// Fifteen db pods in zone a, spread over three nodes: every node of the
+	// zone gets the same reason, naming ten pods and counting fifteen.
+	zoneAnti := func(p *corev1.Pod) {
+		p.Spec.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
+			RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{{
+				LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}},
+				TopologyKey:   "zone",
+			}},
+		}}
+	}
+	nodes := []*corev1.Node{node("n1", withLabels("zone", "a")), node("n2", withLabels("zone", "a")), node("n3", withLabels("zone", "a"))}
+	var pods []*corev1.Pod
+	for i := range 15 {
+		pods = append(pods, pod(fmt.Sprintf("db-%02d", i), onNode(fmt.Sprintf("n%d", i%3+1)), podLabels("app", "db")))
+	}
+	res := Evaluate(pod("p", zoneAnti), snapshot(nodes, pods...), Options{})
+	for _, n := range []string{"n1", "n2", "n3"} {
+		r := reasonsOf(t, res, n)
+		if len(r) != 1 {
+			t.Fatalf("%s: want one reason, got %+v", n, r)
+		}
+		if len(r[0].Pods) != maxReasonPods || r[0].PodCount != 15 || r[0].Pods[0] != "default/db-00" || r[0].Pods[9] != "default/db-09" {
+			t.Errorf("%s: want the first %d of 15 pods named and the count, got %v (count %d)", n, maxReasonPods, r[0].Pods, r[0].PodCount)
+		}
+		want := "the pod's required anti-affinity (topologyKey zone, selector app=db) matches pods default/db-00 on n1, default/db-01 on n2, default/db-02 on n3, default/db-03 on n1, default/db-04 on n2 and 10 more in zone=a"
+		if r[0].Detail != want {
+			t.Errorf("%s: detail\n got: %s\nwant: %s", n, r[0].Detail, want)
+		}
+	}
+}
+
+func TestAffinityCloneDoesNotChangeTheOriginal(t *testing.T) {
+	n1 := &nodeInfo{node: node("n1", withLabels("zone", "a")), pods: []*corev1.Pod{pod("db-0", onNode("n1"), podLabels("app", "db"))}}
+	term, err := newAffinityTerm(pod("p"), corev1.PodAffinityTerm{
+		LabelSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}}, TopologyKey: "zone"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cycle{pod: pod("p")}
+	s := &affinityState{anti: []*affinityTerm{term}, antiCounts: map[topologyPair]int{}, antiPods: map[topologyPair][]string{},
+		existingAnti: map[topologyPair]int{}, affinityCounts: map[topologyPair]int{}}
+	c.affinityCountNode(s, n1, 1)
+	tp := topologyPair{"zone", "a"}
+	dry := s.clone()
+	c.affinityCountNode(dry, n1, -1)
+	if dry.antiCounts[tp] != 0 || len(dry.antiPods[tp]) != 0 {
+		t.Errorf("the dry run still counts the removed pod: %d %v", dry.antiCounts[tp], dry.antiPods[tp])
+	}
+	if s.antiCounts[tp] != 1 || len(s.antiPods[tp]) != 1 {
+		t.Errorf("the dry run changed the original state: %d %v", s.antiCounts[tp], s.antiPods[tp])
 	}
 }
