@@ -118,7 +118,7 @@ type describedKey struct {
 type describedPods struct {
 	names []string // sorted, unique, at most maxReasonPods
 	total int      // set when names is cut
-	text  string // "pods a, b and N more"
+	text  string   // "pods a, b and N more"
 }
 
 // maxReasonPods caps the pods one reason names: the count says the rest.
