@@ -1,6 +1,7 @@
 package pending
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -426,4 +427,31 @@ func TestANominatedPodNamesTheVictimsStillLeaving(t *testing.T) {
 	if msg, _, ok := finding(res, RuleNominated); !ok || !strings.Contains(msg, "still terminating: batch/victim") {
 		t.Errorf("want WP182 naming the terminating victim, got %v", res.Findings)
 	}
+}
+
+func TestAFindingNamesAFewNodesAndCountsTheRest(t *testing.T) {
+	// 25 nodes, all tainted: the taint finding's evidence keeps the first
+	// 20 node details and the count; the explanation keeps every node.
+	objs := []any{}
+	for i := range 25 {
+		objs = append(objs, node(fmt.Sprintf("n%02d", i), "4", "8Gi", func(n *corev1.Node) {
+			n.Spec.Taints = []corev1.Taint{{Key: "dedicated", Value: "gpu", Effect: corev1.TaintEffectNoSchedule}}
+		}))
+	}
+	p := pod("app", "web", unschedulableCondition("0/25 nodes are available: 25 node(s) had untolerated taint {dedicated: gpu}. preemption: 0/25 nodes are available: 25 Preemption is not helpful for scheduling."))
+	ex, res := explainOne(snapshot(append(objs, p)...), p)
+	if len(ex.Nodes) != 25 {
+		t.Fatalf("want all 25 nodes in the explanation, got %d", len(ex.Nodes))
+	}
+	for _, f := range res.Findings {
+		if f.RuleID != RuleTaint {
+			continue
+		}
+		nodes, _ := f.Details["nodes"].(map[string]any)
+		if len(nodes) != maxEvidenceNodes || f.Details["nodeCount"] != 25 || nodes["n00"] == nil || nodes["n19"] == nil {
+			t.Fatalf("want n00..n19 and nodeCount 25 in the evidence, got %d nodes, count %v", len(nodes), f.Details["nodeCount"])
+		}
+		return
+	}
+	t.Fatalf("no %s finding in %v", RuleTaint, ruleIDs(res))
 }

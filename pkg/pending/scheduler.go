@@ -2,6 +2,7 @@ package pending
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -213,13 +214,14 @@ func (a *analyzer) filterFindings(pod *corev1.Pod, ex *Explanation, res scheduli
 	details := map[string]map[string]any{} // plugin → node → detail
 	var plugins []string
 	onlyFails := map[string][]string{} // plugin → nodes where it is the only failing plugin
+	var seen []string                  // the plugins already counted for this node
 	for _, n := range res.Nodes {
-		seen := map[string]bool{}
+		seen = seen[:0]
 		for _, r := range n.Reasons {
-			if seen[r.Plugin] {
+			if slices.Contains(seen, r.Plugin) {
 				continue
 			}
-			seen[r.Plugin] = true
+			seen = append(seen, r.Plugin)
 			if _, ok := byPlugin[r.Plugin]; !ok {
 				plugins = append(plugins, r.Plugin)
 				details[r.Plugin] = map[string]any{}
@@ -232,9 +234,7 @@ func (a *analyzer) filterFindings(pod *corev1.Pod, ex *Explanation, res scheduli
 			details[r.Plugin][n.Name] = d
 		}
 		if len(seen) == 1 {
-			for p := range seen {
-				onlyFails[p] = append(onlyFails[p], n.Name)
-			}
+			onlyFails[seen[0]] = append(onlyFails[seen[0]], n.Name)
 		}
 	}
 	summary := map[string]any{"simulatedSchedulerMessage": res.Message}
@@ -321,9 +321,32 @@ func (a *analyzer) filterFindings(pod *corev1.Pod, ex *Explanation, res scheduli
 		if len(nodes) == 0 && msg == "" {
 			continue
 		}
+		// The evidence names a few nodes; pods[].nodes[] has every one.
+		if all := details[p]; len(all) > maxEvidenceNodes {
+			d["nodes"], d["nodeCount"] = firstNodes(all, maxEvidenceNodes), len(all)
+		}
 		a.add(ex, rule, report.SeverityError, msg, fix, d)
 		families = append(families, rule)
 	}
+}
+
+// maxEvidenceNodes caps the node → detail pairs a finding's evidence holds:
+// on a large cluster every Pending pod would otherwise repeat the whole
+// per-node breakdown in its findings.
+const maxEvidenceNodes = 20
+
+// firstNodes keeps the pairs of the first n node names in sorted order.
+func firstNodes(m map[string]any, n int) map[string]any {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make(map[string]any, n)
+	for _, k := range keys[:n] {
+		out[k] = m[k]
+	}
+	return out
 }
 
 // summarizeDetails renders "node: detail" pairs, eliding after max.

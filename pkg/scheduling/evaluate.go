@@ -69,13 +69,18 @@ type cycle struct {
 	req              resources
 	scalarNames      []corev1.ResourceName
 	requiredAffinity nodeaffinity.RequiredNodeAffinity
-	spread           *spreadState
-	affinity         *affinityState
-	volumes          *volumeState
-	dra              *draState
-	restrictions     *restrictionsState
-	pvTopologies     []pvTopology
-	features         *ndf.FeatureSet
+	// nodeAffinityKeys, nodeAffinityByName and nodeAffinityDetails cache
+	// the NodeAffinity detail per distinct input (nodeAffinityDetail).
+	nodeAffinityKeys    []string
+	nodeAffinityByName  bool
+	nodeAffinityDetails map[string]string
+	spread              *spreadState
+	affinity            *affinityState
+	volumes             *volumeState
+	dra                 *draState
+	restrictions        *restrictionsState
+	pvTopologies        []pvTopology
+	features            *ndf.FeatureSet
 	// skipped and failedPre name the plugins whose Filter does not run.
 	skipped, failedPre map[string]bool
 	preemption         *Preemption

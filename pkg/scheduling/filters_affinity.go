@@ -2,6 +2,7 @@ package scheduling
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -95,18 +96,25 @@ type affinityState struct {
 	nsLabels       labels.Set
 	// existingAnti counts, per topology pair, the existing pods whose
 	// required anti-affinity matches the incoming pod; existingAntiPods
-	// names them.
+	// holds them.
 	existingAnti     map[topologyPair]int
-	existingAntiPods map[topologyPair][]string
-	// affinityCounts / antiCounts: matches of the incoming pod's terms.
+	existingAntiPods map[topologyPair][]podAt
+	// affinityCounts / antiCounts: matches of the incoming pod's terms;
+	// antiPods holds the pods behind antiCounts.
 	affinityCounts map[topologyPair]int
 	antiCounts     map[topologyPair]int
-	antiPods       map[topologyPair][]string
-	affinityPods   map[topologyPair][]string
-	// described caches, per name list and topology pair, the pods a
-	// reason names: every node of a topology domain shares them, and
-	// building them per node is quadratic on large clusters.
+	antiPods       map[topologyPair][]podAt
+	// described caches, per pod list and topology pair, what a reason says
+	// about the pods: every node of a topology domain shares it, and
+	// building it per node is quadratic on large clusters.
 	described map[describedKey]describedPods
+}
+
+// podAt is an existing pod and the node it runs on. Each pod appears at
+// most once per topology pair.
+type podAt struct {
+	pod  *corev1.Pod
+	node string
 }
 
 type describedKey struct {
@@ -116,9 +124,9 @@ type describedKey struct {
 
 // describedPods is what a reason says about the pods behind it.
 type describedPods struct {
-	names []string // sorted, unique, at most maxReasonPods
+	names []string // sorted namespace/name, at most maxReasonPods
 	total int      // set when names is cut
-	text  string   // "pods a, b and N more"
+	text  string   // "pods ns/a on n1, ns/b on n2 and N more"
 }
 
 // maxReasonPods caps the pods one reason names: the count says the rest.
@@ -133,18 +141,59 @@ func (s *affinityState) describe(existing bool, tp topologyPair) describedPods {
 	if existing {
 		entries = s.existingAntiPods[tp]
 	}
-	names := podNames(entries)
-	located := dedupe(append([]string(nil), entries...))
-	sort.Strings(located)
-	d := describedPods{names: names, text: listPods(located)}
-	if len(names) > maxReasonPods {
-		d.names, d.total = names[:maxReasonPods:maxReasonPods], len(names)
+	first := firstPods(entries, maxReasonPods)
+	d := describedPods{names: make([]string, len(first))}
+	located := make([]string, len(first))
+	for i, e := range first {
+		d.names[i] = e.pod.Namespace + "/" + e.pod.Name
+		located[i] = d.names[i] + " on " + e.node
 	}
+	if len(entries) > len(first) {
+		d.total = len(entries)
+	}
+	d.text = listPods(located, len(entries))
 	if s.described == nil {
 		s.described = map[describedKey]describedPods{}
 	}
 	s.described[k] = d
 	return d
+}
+
+// firstPods returns the k entries that sort first by namespace/name,
+// sorted, without sorting (or naming) all of them.
+func firstPods(entries []podAt, k int) []podAt {
+	top := make([]podAt, 0, min(k, len(entries)))
+	for _, e := range entries {
+		if len(top) == k && !lessPod(e.pod, top[k-1].pod) {
+			continue
+		}
+		i := sort.Search(len(top), func(i int) bool { return lessPod(e.pod, top[i].pod) })
+		if len(top) < k {
+			top = append(top, podAt{})
+		}
+		copy(top[i+1:], top[i:len(top)-1])
+		top[i] = e
+	}
+	return top
+}
+
+// lessPod orders pods as the strings "namespace/name" sort, without
+// building them.
+func lessPod(a, b *corev1.Pod) bool {
+	if a.Namespace == b.Namespace {
+		return a.Name < b.Name
+	}
+	x, y := a.Namespace, b.Namespace
+	n := min(len(x), len(y))
+	if x[:n] != y[:n] {
+		return x[:n] < y[:n]
+	}
+	// One namespace is a prefix of the other: the shorter one is followed by
+	// '/', the longer one by its next character.
+	if len(x) < len(y) {
+		return '/' < y[len(x)]
+	}
+	return x[len(y)] < '/'
 }
 
 // interPodAffinityPlugin is InterPodAffinity.
@@ -189,9 +238,9 @@ func (c *cycle) mergeNamespaces(t *affinityTerm) {
 
 func (c *cycle) affinityPreFilter(nodes []*nodeInfo) (*affinityState, error) {
 	s := &affinityState{
-		existingAnti: map[topologyPair]int{}, existingAntiPods: map[topologyPair][]string{},
+		existingAnti: map[topologyPair]int{}, existingAntiPods: map[topologyPair][]podAt{},
 		affinityCounts: map[topologyPair]int{}, antiCounts: map[topologyPair]int{},
-		antiPods: map[topologyPair][]string{}, affinityPods: map[topologyPair][]string{},
+		antiPods: map[topologyPair][]podAt{},
 	}
 	var err error
 	if s.affinity, err = requiredTerms(c.pod, false); err != nil {
@@ -219,7 +268,10 @@ func (c *cycle) affinityPreFilter(nodes []*nodeInfo) (*affinityState, error) {
 // affinityCountNode adds (1) or removes (-1) one node's pods to the counts.
 func (c *cycle) affinityCountNode(s *affinityState, ni *nodeInfo, delta int) {
 	node := ni.node
-	record := func(m map[topologyPair]int, names map[topologyPair][]string, key string, p *corev1.Pod) {
+	// listed: the topology pairs the current pod is already listed under,
+	// so that several terms with one topologyKey list it once.
+	var listed []topologyPair
+	record := func(m map[topologyPair]int, names map[topologyPair][]podAt, key string, p *corev1.Pod) {
 		v, ok := node.Labels[key]
 		if !ok {
 			return
@@ -229,17 +281,17 @@ func (c *cycle) affinityCountNode(s *affinityState, ni *nodeInfo, delta int) {
 		if m[tp] <= 0 {
 			delete(m, tp)
 		}
-		if names == nil {
+		if names == nil || slices.Contains(listed, tp) {
 			return
 		}
-		entry := p.Namespace + "/" + p.Name + " on " + node.Name
+		listed = append(listed, tp)
 		if delta > 0 {
-			names[tp] = append(names[tp], entry)
+			names[tp] = append(names[tp], podAt{pod: p, node: node.Name})
 			return
 		}
-		kept := make([]string, 0, len(names[tp]))
+		kept := make([]podAt, 0, len(names[tp]))
 		for _, e := range names[tp] {
-			if e != entry {
+			if e.pod != p {
 				kept = append(kept, e)
 			}
 		}
@@ -247,28 +299,45 @@ func (c *cycle) affinityCountNode(s *affinityState, ni *nodeInfo, delta int) {
 	}
 	for _, p := range ni.pods {
 		// Existing pods' required anti-affinity against the incoming pod.
-		if p.Spec.Affinity != nil && p.Spec.Affinity.PodAntiAffinity != nil &&
-			len(p.Spec.Affinity.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution) > 0 {
-			terms, err := requiredTerms(p, true)
-			if err == nil {
-				for _, t := range terms {
-					if t.matches(c.pod, s.nsLabels) {
-						record(s.existingAnti, s.existingAntiPods, t.topologyKey, p)
-					}
-				}
+		listed = listed[:0]
+		for _, t := range c.e.existingAntiTerms(p) {
+			if t.matches(c.pod, s.nsLabels) {
+				record(s.existingAnti, s.existingAntiPods, t.topologyKey, p)
 			}
 		}
 		if len(s.affinity) > 0 && podMatchesAllTerms(s.affinity, p) {
 			for _, t := range s.affinity {
-				record(s.affinityCounts, s.affinityPods, t.topologyKey, p)
+				record(s.affinityCounts, nil, t.topologyKey, p)
 			}
 		}
+		listed = listed[:0]
 		for _, t := range s.anti {
 			if t.matches(p, nil) {
 				record(s.antiCounts, s.antiPods, t.topologyKey, p)
 			}
 		}
 	}
+}
+
+// existingAntiTerms parses an existing pod's required anti-affinity once per
+// engine: every incoming pod is checked against it.
+func (e *Engine) existingAntiTerms(p *corev1.Pod) []*affinityTerm {
+	a := p.Spec.Affinity
+	if a == nil || a.PodAntiAffinity == nil || len(a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution) == 0 {
+		return nil
+	}
+	if terms, ok := e.antiTerms[p]; ok {
+		return terms
+	}
+	terms, err := requiredTerms(p, true)
+	if err != nil {
+		terms = nil // the API server rejects such pods; ignore as the scheduler's parse would
+	}
+	if e.antiTerms == nil {
+		e.antiTerms = map[*corev1.Pod][]*affinityTerm{}
+	}
+	e.antiTerms[p] = terms
+	return terms
 }
 
 func podMatchesAllTerms(terms []*affinityTerm, p *corev1.Pod) bool {
@@ -377,17 +446,6 @@ func (c *cycle) affinityFilter(ni *nodeInfo) []Reason {
 	return nil
 }
 
-// podNames turns "ns/name on node" entries into sorted unique ns/name.
-func podNames(entries []string) []string {
-	out := make([]string, 0, len(entries))
-	for _, e := range entries {
-		name, _, _ := strings.Cut(e, " on ")
-		out = append(out, name)
-	}
-	sort.Strings(out)
-	return dedupe(out)
-}
-
 func topologyOf(node *corev1.Node, terms []*affinityTerm) string {
 	var parts []string
 	for _, t := range terms {
@@ -396,16 +454,16 @@ func topologyOf(node *corev1.Node, terms []*affinityTerm) string {
 	return strings.Join(dedupe(parts), ", ")
 }
 
-// listPods names sorted, unique pods in a sentence.
-func listPods(names []string) string {
+// listPods names the first of total pods in a sentence.
+func listPods(first []string, total int) string {
 	const maxListed = 5
-	if len(names) > maxListed {
-		return fmt.Sprintf("pods %s and %d more", strings.Join(names[:maxListed], ", "), len(names)-maxListed)
+	if total > maxListed {
+		return fmt.Sprintf("pods %s and %d more", strings.Join(first[:maxListed], ", "), total-maxListed)
 	}
-	if len(names) == 1 {
-		return "pod " + names[0]
+	if total == 1 {
+		return "pod " + first[0]
 	}
-	return "pods " + strings.Join(names, ", ")
+	return "pods " + strings.Join(first, ", ")
 }
 
 func (s *affinityState) clone() *affinityState {
@@ -414,7 +472,6 @@ func (s *affinityState) clone() *affinityState {
 	cp.affinityCounts = cloneCounts(s.affinityCounts)
 	cp.antiCounts = cloneCounts(s.antiCounts)
 	cp.existingAntiPods = cloneNames(s.existingAntiPods)
-	cp.affinityPods = cloneNames(s.affinityPods)
 	cp.antiPods = cloneNames(s.antiPods)
 	cp.described = nil
 	return &cp
@@ -422,8 +479,8 @@ func (s *affinityState) clone() *affinityState {
 
 // cloneNames copies the map; the full slice expression makes a later append
 // copy instead of writing into the original's backing array.
-func cloneNames(m map[topologyPair][]string) map[topologyPair][]string {
-	out := make(map[topologyPair][]string, len(m))
+func cloneNames(m map[topologyPair][]podAt) map[topologyPair][]podAt {
+	out := make(map[topologyPair][]podAt, len(m))
 	for k, v := range m {
 		out[k] = v[:len(v):len(v)]
 	}

@@ -2,6 +2,7 @@ package scheduling
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -124,8 +125,56 @@ var nodeAffinityPlugin = plugin{
 		if match {
 			return nil
 		}
-		return []Reason{{Message: msgNodeAffinity, Unresolvable: true, Detail: nodeAffinityDetail(c.pod, ni.node)}}
+		return []Reason{{Message: msgNodeAffinity, Unresolvable: true, Detail: c.nodeAffinityDetail(ni.node)}}
 	},
+}
+
+// nodeAffinityDetail is nodeAffinityDetail for the cycle's pod, computed once
+// per distinct value of the labels (and, with matchFields, the name) it
+// reads: thousands of nodes usually share a few such values.
+func (c *cycle) nodeAffinityDetail(node *corev1.Node) string {
+	if c.nodeAffinityKeys == nil {
+		c.nodeAffinityKeys, c.nodeAffinityByName = nodeAffinityInputs(c.pod)
+		c.nodeAffinityDetails = map[string]string{}
+	}
+	var b strings.Builder
+	if c.nodeAffinityByName {
+		b.WriteString(node.Name)
+	}
+	for _, k := range c.nodeAffinityKeys {
+		if v, ok := node.Labels[k]; ok {
+			b.WriteString("\x00=")
+			b.WriteString(v)
+		} else {
+			b.WriteString("\x00-")
+		}
+	}
+	key := b.String()
+	if d, ok := c.nodeAffinityDetails[key]; ok {
+		return d
+	}
+	d := nodeAffinityDetail(c.pod, node)
+	c.nodeAffinityDetails[key] = d
+	return d
+}
+
+// nodeAffinityInputs lists the node label keys the pod's nodeSelector and
+// required node affinity read, and whether a term reads the node's name.
+func nodeAffinityInputs(pod *corev1.Pod) (keys []string, byName bool) {
+	keys = []string{}
+	for k := range pod.Spec.NodeSelector {
+		keys = append(keys, k)
+	}
+	if a := pod.Spec.Affinity; a != nil && a.NodeAffinity != nil && a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution != nil {
+		for _, t := range a.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms {
+			for _, r := range t.MatchExpressions {
+				keys = append(keys, r.Key)
+			}
+			byName = byName || len(t.MatchFields) > 0
+		}
+	}
+	sort.Strings(keys)
+	return slices.Compact(keys), byName
 }
 
 // nodeAffinityPreFilter narrows the candidates when every required term pins

@@ -2,6 +2,7 @@ package scheduling
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 
@@ -515,8 +516,8 @@ func TestAffinityCloneDoesNotChangeTheOriginal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &cycle{pod: pod("p")}
-	s := &affinityState{anti: []*affinityTerm{term}, antiCounts: map[topologyPair]int{}, antiPods: map[topologyPair][]string{},
+	c := &cycle{e: &Engine{}, pod: pod("p")}
+	s := &affinityState{anti: []*affinityTerm{term}, antiCounts: map[topologyPair]int{}, antiPods: map[topologyPair][]podAt{},
 		existingAnti: map[topologyPair]int{}, affinityCounts: map[topologyPair]int{}}
 	c.affinityCountNode(s, n1, 1)
 	tp := topologyPair{"zone", "a"}
@@ -527,5 +528,42 @@ func TestAffinityCloneDoesNotChangeTheOriginal(t *testing.T) {
 	}
 	if s.antiCounts[tp] != 1 || len(s.antiPods[tp]) != 1 {
 		t.Errorf("the dry run changed the original state: %d %v", s.antiCounts[tp], s.antiPods[tp])
+	}
+}
+
+func TestLessPodSortsAsNamespaceSlashName(t *testing.T) {
+	// Namespaces and names with '-' and '.' (which sort before '/') and
+	// prefixes of each other.
+	parts := []string{"a", "a-b", "a.b", "ab", "a-", "b", "web", "web-0", "web.x", "web0"}
+	var pods []*corev1.Pod
+	for _, ns := range parts {
+		for _, n := range parts {
+			p := pod(n)
+			p.Namespace = ns
+			pods = append(pods, p)
+		}
+	}
+	for _, a := range pods {
+		for _, b := range pods {
+			want := a.Namespace+"/"+a.Name < b.Namespace+"/"+b.Name
+			if got := lessPod(a, b); got != want {
+				t.Errorf("lessPod(%s/%s, %s/%s) = %v, want %v", a.Namespace, a.Name, b.Namespace, b.Name, got, want)
+			}
+		}
+	}
+	entries := make([]podAt, len(pods))
+	for i, p := range pods {
+		entries[len(pods)-1-i] = podAt{pod: p}
+	}
+	first := firstPods(entries, 7)
+	names := make([]string, len(pods))
+	for i, p := range pods {
+		names[i] = p.Namespace + "/" + p.Name
+	}
+	sort.Strings(names)
+	for i, e := range first {
+		if got := e.pod.Namespace + "/" + e.pod.Name; got != names[i] {
+			t.Errorf("firstPods[%d] = %s, want %s", i, got, names[i])
+		}
 	}
 }

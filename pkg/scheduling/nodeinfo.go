@@ -35,6 +35,9 @@ type Engine struct {
 	podReq    map[*corev1.Pod]resources
 	// podHost: the node each counted pod is on, by podKey.
 	podHost map[string]*nodeInfo
+	// antiTerms: existing pods' parsed required anti-affinity, filled as
+	// pods are first looked at.
+	antiTerms map[*corev1.Pod][]*affinityTerm
 }
 
 // podKey identifies a pod across copies: its UID, else namespace/name.
