@@ -130,7 +130,63 @@ func (c *cycle) excludeSelf() {
 
 // Evaluate runs the scheduler's PreFilter and Filter plugins for pod on every
 // node of the engine's snapshot, then builds the scheduler's message.
+//
+// Pods that differ only in name and UID (the Pending replicas of one
+// workload) share one Result; its slices must not be modified.
 func (e *Engine) Evaluate(pod *corev1.Pod, opts Options) Result {
+	key, ok := equivalenceKey(pod)
+	if !ok {
+		return e.evaluate(pod, opts)
+	}
+	e.mu.Lock()
+	res, hit := e.equivalent[key]
+	e.mu.Unlock()
+	if hit {
+		return res
+	}
+	res = e.evaluate(pod, opts)
+	e.mu.Lock()
+	if e.equivalent == nil {
+		e.equivalent = map[string]Result{}
+	}
+	e.equivalent[key] = res
+	e.mu.Unlock()
+	return res
+}
+
+// equivalenceKey identifies what a pod's evaluation depends on: namespace,
+// labels and spec. Pods whose evaluation also depends on their identity get
+// no key: bound pods (excluded from their own node), pods nominated to a
+// node (excluded from the nominated pods) and pods with resource claims
+// (claims are owned by and named after the pod).
+func equivalenceKey(pod *corev1.Pod) (string, bool) {
+	if pod.Spec.NodeName != "" || pod.Status.NominatedNodeName != "" || len(pod.Spec.ResourceClaims) > 0 {
+		return "", false
+	}
+	spec, err := pod.Spec.Marshal()
+	if err != nil {
+		return "", false
+	}
+	keys := make([]string, 0, len(pod.Labels))
+	for k := range pod.Labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.Grow(len(spec) + 64)
+	b.WriteString(pod.Namespace)
+	for _, k := range keys {
+		b.WriteString("\x00")
+		b.WriteString(k)
+		b.WriteString("=")
+		b.WriteString(pod.Labels[k])
+	}
+	b.WriteString("\x00\x00")
+	b.Write(spec)
+	return b.String(), true
+}
+
+func (e *Engine) evaluate(pod *corev1.Pod, opts Options) Result {
 	c := e.newCycle(pod, opts)
 	res := Result{Nodes: make([]NodeResult, 0, len(e.nodes)), Feasible: []string{}}
 

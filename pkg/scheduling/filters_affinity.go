@@ -297,14 +297,19 @@ func (c *cycle) affinityCountNode(s *affinityState, ni *nodeInfo, delta int) {
 		}
 		names[tp] = kept
 	}
-	for _, p := range ni.pods {
-		// Existing pods' required anti-affinity against the incoming pod.
+	// Existing pods' required anti-affinity against the incoming pod.
+	for _, p := range ni.antiPods {
 		listed = listed[:0]
 		for _, t := range c.e.existingAntiTerms(p) {
 			if t.matches(c.pod, s.nsLabels) {
 				record(s.existingAnti, s.existingAntiPods, t.topologyKey, p)
 			}
 		}
+	}
+	if len(s.affinity) == 0 && len(s.anti) == 0 {
+		return
+	}
+	for _, p := range ni.pods {
 		if len(s.affinity) > 0 && podMatchesAllTerms(s.affinity, p) {
 			for _, t := range s.affinity {
 				record(s.affinityCounts, nil, t.topologyKey, p)
@@ -319,24 +324,28 @@ func (c *cycle) affinityCountNode(s *affinityState, ni *nodeInfo, delta int) {
 	}
 }
 
-// existingAntiTerms parses an existing pod's required anti-affinity once per
-// engine: every incoming pod is checked against it.
-func (e *Engine) existingAntiTerms(p *corev1.Pod) []*affinityTerm {
+func hasRequiredAntiAffinity(p *corev1.Pod) bool {
 	a := p.Spec.Affinity
-	if a == nil || a.PodAntiAffinity == nil || len(a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution) == 0 {
-		return nil
-	}
+	return a != nil && a.PodAntiAffinity != nil && len(a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution) > 0
+}
+
+// existingAntiTerms returns an existing pod's parsed required anti-affinity:
+// NewEngine parses it once for the snapshot's pods, since every incoming pod
+// is checked against it.
+func (e *Engine) existingAntiTerms(p *corev1.Pod) []*affinityTerm {
 	if terms, ok := e.antiTerms[p]; ok {
 		return terms
 	}
+	return parseAntiTerms(p)
+}
+
+// parseAntiTerms parses a pod's required anti-affinity; a pod whose terms do
+// not parse (the API server rejects such pods) has none.
+func parseAntiTerms(p *corev1.Pod) []*affinityTerm {
 	terms, err := requiredTerms(p, true)
 	if err != nil {
-		terms = nil // the API server rejects such pods; ignore as the scheduler's parse would
+		return nil
 	}
-	if e.antiTerms == nil {
-		e.antiTerms = map[*corev1.Pod][]*affinityTerm{}
-	}
-	e.antiTerms[p] = terms
 	return terms
 }
 
@@ -361,7 +370,7 @@ func (c *cycle) usesNamespaceSelector(s *affinityState) bool {
 		}
 	}
 	for _, ni := range c.nodes {
-		for _, p := range ni.pods {
+		for _, p := range ni.antiPods {
 			if a := p.Spec.Affinity; a != nil && a.PodAntiAffinity != nil {
 				for _, t := range a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
 					if t.NamespaceSelector != nil {

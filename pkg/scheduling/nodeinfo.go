@@ -4,6 +4,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	storagelisters "k8s.io/client-go/listers/storage/v1"
 	resourcehelper "k8s.io/component-helpers/resource"
+	"sync"
 
 	"github.com/ktriage/ktriage/pkg/cluster"
 )
@@ -11,8 +12,12 @@ import (
 // nodeInfo is the scheduler's view of one node: the node and the pods the
 // scheduler counts on it, with their summed requests.
 type nodeInfo struct {
-	node        *corev1.Node
-	pods        []*corev1.Pod
+	node *corev1.Node
+	pods []*corev1.Pod
+	// antiPods are the pods with required anti-affinity (the scheduler's
+	// PodsWithRequiredAntiAffinity): every incoming pod is checked against
+	// them, and they are few.
+	antiPods    []*corev1.Pod
 	allocatable resources
 	requested   resources
 }
@@ -35,9 +40,13 @@ type Engine struct {
 	podReq    map[*corev1.Pod]resources
 	// podHost: the node each counted pod is on, by podKey.
 	podHost map[string]*nodeInfo
-	// antiTerms: existing pods' parsed required anti-affinity, filled as
-	// pods are first looked at.
+	// antiTerms: the snapshot pods' parsed required anti-affinity.
 	antiTerms map[*corev1.Pod][]*affinityTerm
+
+	// equivalent caches results by equivalenceKey: the Pending replicas of
+	// one workload get the same answer, so it is computed once.
+	mu         sync.Mutex
+	equivalent map[string]Result
 }
 
 // podKey identifies a pod across copies: its UID, else namespace/name.
@@ -92,6 +101,12 @@ func NewEngine(snap *cluster.Snapshot) *Engine {
 		if p == nil {
 			continue
 		}
+		if hasRequiredAntiAffinity(p) {
+			if e.antiTerms == nil {
+				e.antiTerms = map[*corev1.Pod][]*affinityTerm{}
+			}
+			e.antiTerms[p] = parseAntiTerms(p)
+		}
 		if p.Spec.NodeName == "" && p.Status.NominatedNodeName != "" &&
 			p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
 			if e.nominated == nil {
@@ -121,6 +136,9 @@ func countsOnNode(p *corev1.Pod) bool {
 
 func (ni *nodeInfo) addPod(e *Engine, p *corev1.Pod) {
 	ni.pods = append(ni.pods, p)
+	if hasRequiredAntiAffinity(p) {
+		ni.antiPods = append(ni.antiPods, p)
+	}
 	ni.requested.addResources(e.requestsOf(p))
 }
 

@@ -93,7 +93,8 @@ func (c *cycle) nominatedFor(node string) []*corev1.Pod {
 }
 
 func (ni *nodeInfo) clone() *nodeInfo {
-	cp := &nodeInfo{node: ni.node, allocatable: ni.allocatable, pods: append([]*corev1.Pod(nil), ni.pods...)}
+	cp := &nodeInfo{node: ni.node, allocatable: ni.allocatable, pods: append([]*corev1.Pod(nil), ni.pods...),
+		antiPods: append([]*corev1.Pod(nil), ni.antiPods...)}
 	cp.requested = ni.requested.clone()
 	return cp
 }

@@ -13,9 +13,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -246,7 +248,33 @@ spec: {selector: {app: web}, ports: [{port: 80, targetPort: 9999}]}
 			time.Sleep(500 * time.Millisecond)
 		}
 	}
+	waitForServiceRules(t, ns, "web", 80)
 	return ns
+}
+
+// waitForServiceRules waits until kube-proxy has programmed a Service: until
+// then its ClusterIP rejects connections even though the endpoints are
+// ready. kube-proxy's rules apply to connections from the host too, so the
+// test dials the ClusterIP from here.
+func waitForServiceRules(t *testing.T, ns, name string, port int) {
+	t.Helper()
+	svc, err := client.CoreV1().Services(ns).Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := net.JoinHostPort(svc.Spec.ClusterIP, strconv.Itoa(port))
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			conn.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("service %s/%s (%s) not reachable from the host after 30s: %v", ns, name, addr, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 func ready(p *corev1.Pod) bool {
