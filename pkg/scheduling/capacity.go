@@ -13,13 +13,17 @@ func passing(ran []string, nodes []NodeResult) map[string][]string {
 	for _, pl := range ran {
 		out[pl] = []string{}
 	}
-	for _, n := range nodes {
-		failed := map[string]bool{}
-		for _, r := range n.Reasons {
-			failed[r.Plugin] = true
+	failed := func(reasons []Reason, pl string) bool {
+		for _, r := range reasons {
+			if r.Plugin == pl {
+				return true
+			}
 		}
+		return false
+	}
+	for _, n := range nodes {
 		for _, pl := range ran {
-			if !failed[pl] {
+			if !failed(n.Reasons, pl) {
 				out[pl] = append(out[pl], n.Name)
 			}
 		}

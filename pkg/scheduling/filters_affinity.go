@@ -260,65 +260,125 @@ func (c *cycle) affinityPreFilter(nodes []*nodeInfo) (*affinityState, error) {
 		c.warnings = append(c.warnings, "InterPodAffinity: namespaceSelector terms evaluated without namespaces (Namespace not loaded)")
 	}
 	for _, ni := range nodes {
-		c.affinityCountNode(s, ni, 1)
+		c.countExistingAnti(s, ni, 1)
+	}
+	if len(s.affinity) == 0 && len(s.anti) == 0 {
+		return s, nil
+	}
+	// What the incoming pod's terms match depends on the terms only: pods
+	// with the same terms share the counts (read-only; dry runs clone).
+	cacheable := len(nodes) == len(c.e.nodes) && c.pod.Spec.NodeName == ""
+	key := termsKey(s.affinity, s.anti)
+	if cacheable {
+		c.e.mu.Lock()
+		tc, ok := c.e.termCounts[key]
+		c.e.mu.Unlock()
+		if ok {
+			s.affinityCounts, s.antiCounts, s.antiPods = tc.affinityCounts, tc.antiCounts, tc.antiPods
+			return s, nil
+		}
+	}
+	for _, ni := range nodes {
+		c.countIncoming(s, ni, 1)
+	}
+	if cacheable {
+		c.e.mu.Lock()
+		if c.e.termCounts == nil {
+			c.e.termCounts = map[string]termCounts{}
+		}
+		c.e.termCounts[key] = termCounts{affinityCounts: s.affinityCounts, antiCounts: s.antiCounts, antiPods: s.antiPods}
+		c.e.mu.Unlock()
 	}
 	return s, nil
 }
 
+// termCounts is what an incoming pod's required (anti-)affinity terms match
+// among the snapshot's pods.
+type termCounts struct {
+	affinityCounts, antiCounts map[topologyPair]int
+	antiPods                   map[topologyPair][]podAt
+}
+
+// termsKey identifies terms by everything matching reads: topology key,
+// label selector, namespaces (merged from the namespaceSelector).
+func termsKey(affinity, anti []*affinityTerm) string {
+	var b strings.Builder
+	for i, terms := range [][]*affinityTerm{affinity, anti} {
+		for _, t := range terms {
+			ns := make([]string, 0, len(t.namespaces))
+			for n := range t.namespaces {
+				ns = append(ns, n)
+			}
+			sort.Strings(ns)
+			fmt.Fprintf(&b, "%d\x00%s\x00%s\x00%s\x00%s\x01", i, t.topologyKey, t.selector.String(), t.nsSelector.String(), strings.Join(ns, ","))
+		}
+	}
+	return b.String()
+}
+
 // affinityCountNode adds (1) or removes (-1) one node's pods to the counts.
 func (c *cycle) affinityCountNode(s *affinityState, ni *nodeInfo, delta int) {
-	node := ni.node
-	// listed: the topology pairs the current pod is already listed under,
-	// so that several terms with one topologyKey list it once.
-	var listed []topologyPair
-	record := func(m map[topologyPair]int, names map[topologyPair][]podAt, key string, p *corev1.Pod) {
-		v, ok := node.Labels[key]
-		if !ok {
-			return
-		}
-		tp := topologyPair{key, v}
-		m[tp] += delta
-		if m[tp] <= 0 {
-			delete(m, tp)
-		}
-		if names == nil || slices.Contains(listed, tp) {
-			return
-		}
-		listed = append(listed, tp)
-		if delta > 0 {
-			names[tp] = append(names[tp], podAt{pod: p, node: node.Name})
-			return
-		}
-		kept := make([]podAt, 0, len(names[tp]))
-		for _, e := range names[tp] {
-			if e.pod != p {
-				kept = append(kept, e)
-			}
-		}
-		names[tp] = kept
+	c.countExistingAnti(s, ni, delta)
+	c.countIncoming(s, ni, delta)
+}
+
+// record adds delta to a topology pair's count for pod p on node, and lists
+// or unlists p unless listed says it already is.
+func record(m map[topologyPair]int, names map[topologyPair][]podAt, listed *[]topologyPair, node *corev1.Node, key string, p *corev1.Pod, delta int) {
+	v, ok := node.Labels[key]
+	if !ok {
+		return
 	}
-	// Existing pods' required anti-affinity against the incoming pod.
+	tp := topologyPair{key, v}
+	m[tp] += delta
+	if m[tp] <= 0 {
+		delete(m, tp)
+	}
+	if names == nil || slices.Contains(*listed, tp) {
+		return
+	}
+	*listed = append(*listed, tp)
+	if delta > 0 {
+		names[tp] = append(names[tp], podAt{pod: p, node: node.Name})
+		return
+	}
+	kept := make([]podAt, 0, len(names[tp]))
+	for _, e := range names[tp] {
+		if e.pod != p {
+			kept = append(kept, e)
+		}
+	}
+	names[tp] = kept
+}
+
+// countExistingAnti adds (1) or removes (-1) the node's pods whose required
+// anti-affinity rejects the incoming pod.
+func (c *cycle) countExistingAnti(s *affinityState, ni *nodeInfo, delta int) {
+	var listed []topologyPair
 	for _, p := range ni.antiPods {
 		listed = listed[:0]
 		for _, t := range c.e.existingAntiTerms(p) {
 			if t.matches(c.pod, s.nsLabels) {
-				record(s.existingAnti, s.existingAntiPods, t.topologyKey, p)
+				record(s.existingAnti, s.existingAntiPods, &listed, ni.node, t.topologyKey, p, delta)
 			}
 		}
 	}
-	if len(s.affinity) == 0 && len(s.anti) == 0 {
-		return
-	}
+}
+
+// countIncoming adds (1) or removes (-1) the node's pods that the incoming
+// pod's required affinity and anti-affinity terms match.
+func (c *cycle) countIncoming(s *affinityState, ni *nodeInfo, delta int) {
+	var listed []topologyPair
 	for _, p := range ni.pods {
 		if len(s.affinity) > 0 && podMatchesAllTerms(s.affinity, p) {
 			for _, t := range s.affinity {
-				record(s.affinityCounts, nil, t.topologyKey, p)
+				record(s.affinityCounts, nil, &listed, ni.node, t.topologyKey, p, delta)
 			}
 		}
 		listed = listed[:0]
 		for _, t := range s.anti {
 			if t.matches(p, nil) {
-				record(s.antiCounts, s.antiPods, t.topologyKey, p)
+				record(s.antiCounts, s.antiPods, &listed, ni.node, t.topologyKey, p, delta)
 			}
 		}
 	}

@@ -47,6 +47,9 @@ type Engine struct {
 	// one workload get the same answer, so it is computed once.
 	mu         sync.Mutex
 	equivalent map[string]Result
+	// termCounts caches, by termsKey, what incoming pods' required
+	// (anti-)affinity terms match.
+	termCounts map[string]termCounts
 }
 
 // podKey identifies a pod across copies: its UID, else namespace/name.
