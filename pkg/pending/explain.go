@@ -6,8 +6,10 @@
 package pending
 
 import (
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -129,6 +131,9 @@ const DefaultScheduler = corev1.DefaultSchedulerName
 // Explain analyses the subjects and workloads against the snapshot.
 func Explain(snap *cluster.Snapshot, subjects []Subject, workloads []WorkloadTarget, opts Options) Result {
 	a := newAnalyzer(snap, opts)
+	if !opts.Manifests {
+		a.prefetch(subjects)
+	}
 	for _, s := range subjects {
 		a.explainSubject(s)
 	}
@@ -158,6 +163,9 @@ type analyzer struct {
 	eventsFor  map[string][]*corev1.Event // by involved object UID, else kind/ns/name
 	engine     func(*corev1.Pod) scheduling.Result
 	eng        *scheduling.Engine
+	// prefetched holds engine results computed in parallel ahead of the
+	// (sequential) explanations, by pod.
+	prefetched map[*corev1.Pod]scheduling.Result
 	// provisionable holds manifest claims (namespace/name) a class will
 	// provision on creation: the pod is evaluated without them.
 	provisionable map[string]bool
@@ -194,12 +202,56 @@ func newAnalyzer(snap *cluster.Snapshot, opts Options) *analyzer {
 	// One engine for the whole run: building it indexes every node and pod.
 	// Manifest mode adds placed replicas and drops it (stale) to rebuild.
 	a.engine = func(p *corev1.Pod) scheduling.Result {
+		if res, ok := a.prefetched[p]; ok {
+			return res
+		}
 		if a.eng == nil {
 			a.eng = scheduling.NewEngine(a.snap)
 		}
 		return a.eng.Evaluate(p, scheduling.Options{})
 	}
 	return a
+}
+
+// prefetch evaluates, on every CPU, the pods the scheduler has already
+// found unschedulable: they are the ones explainUnbound hands to the engine,
+// and on a large cluster evaluating them is most of the work. The engine is
+// safe for concurrent use; the explanations that follow stay sequential.
+func (a *analyzer) prefetch(subjects []Subject) {
+	var pods []*corev1.Pod
+	for _, s := range subjects {
+		p := s.Pod
+		if p.Spec.NodeName != "" || len(p.Spec.SchedulingGates) > 0 || podScheduledCondition(p) == nil {
+			continue
+		}
+		pods = append(pods, a.withoutProvisionable(p))
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(pods))
+	if workers < 2 {
+		return
+	}
+	if a.eng == nil {
+		a.eng = scheduling.NewEngine(a.snap)
+	}
+	results := make([]scheduling.Result, len(pods))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				results[i] = a.eng.Evaluate(pods[i], scheduling.Options{})
+			}
+		})
+	}
+	for i := range pods {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	a.prefetched = make(map[*corev1.Pod]scheduling.Result, len(pods))
+	for i, p := range pods {
+		a.prefetched[p] = results[i]
+	}
 }
 
 func eventKeys(e *corev1.Event) []string {
