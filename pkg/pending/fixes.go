@@ -111,7 +111,7 @@ func firstNodeWith(perNode map[string][]string, taint string) string {
 
 // affinityFix shows the nodeSelector labels the nodes lack and the label to
 // add, preferring a node where nothing else fails.
-func (a *analyzer) affinityFix(pod *corev1.Pod, nodes, only []string, d map[string]any) (string, string) {
+func (a *analyzer) affinityFix(pod *corev1.Pod, nodes, only []string, details nodeDetails, d map[string]any) (string, string) {
 	target := ""
 	if len(only) > 0 {
 		target = only[0]
@@ -125,7 +125,7 @@ func (a *analyzer) affinityFix(pod *corev1.Pod, nodes, only []string, d map[stri
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	for _, name := range nodes {
+	for _, name := range nodes[:min(len(nodes), maxEvidenceNodes)] {
 		n := a.nodes[name]
 		if n == nil {
 			continue
@@ -160,10 +160,8 @@ func (a *analyzer) affinityFix(pod *corev1.Pod, nodes, only []string, d map[stri
 		}
 		msg += " (nodeSelector " + strings.Join(sel, ",") + ")"
 	}
-	if dd, ok := d["nodes"].(map[string]any); ok && target != "" {
-		if s, ok := dd[target].(string); ok && s != "" {
-			msg += "; " + target + ": " + s
-		}
+	if s := details.of(target); target != "" && s != "" {
+		msg += "; " + target + ": " + s
 	}
 	var fix string
 	switch {

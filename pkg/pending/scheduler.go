@@ -210,8 +210,8 @@ func pluginRule(plugin string) string {
 // filterFindings turns the per-node reasons into one finding per cause
 // family with the nodes, the specifics and a fix.
 func (a *analyzer) filterFindings(pod *corev1.Pod, ex *Explanation, res scheduling.Result) {
-	byPlugin := map[string][]string{}      // plugin → nodes
-	details := map[string]map[string]any{} // plugin → node → detail
+	byPlugin := map[string][]string{}   // plugin → nodes
+	details := map[string]nodeDetails{} // plugin → node → detail
 	var plugins []string
 	onlyFails := map[string][]string{} // plugin → nodes where it is the only failing plugin
 	var seen []string                  // the plugins already counted for this node
@@ -224,14 +224,13 @@ func (a *analyzer) filterFindings(pod *corev1.Pod, ex *Explanation, res scheduli
 			seen = append(seen, r.Plugin)
 			if _, ok := byPlugin[r.Plugin]; !ok {
 				plugins = append(plugins, r.Plugin)
-				details[r.Plugin] = map[string]any{}
 			}
 			byPlugin[r.Plugin] = append(byPlugin[r.Plugin], n.Name)
 			d := r.Message
 			if r.Detail != "" {
 				d = r.Detail
 			}
-			details[r.Plugin][n.Name] = d
+			details[r.Plugin] = append(details[r.Plugin], nodeDetail{n.Name, d})
 		}
 		if len(seen) == 1 {
 			onlyFails[seen[0]] = append(onlyFails[seen[0]], n.Name)
@@ -272,7 +271,7 @@ func (a *analyzer) filterFindings(pod *corev1.Pod, ex *Explanation, res scheduli
 		if res.PreFilter.Detail != "" {
 			d = res.PreFilter.Detail
 		}
-		details[res.PreFilter.Plugin] = map[string]any{"*": d}
+		details[res.PreFilter.Plugin] = nodeDetails{{"*", d}}
 		for _, n := range res.Nodes {
 			byPlugin[res.PreFilter.Plugin] = append(byPlugin[res.PreFilter.Plugin], n.Name)
 		}
@@ -283,13 +282,17 @@ func (a *analyzer) filterFindings(pod *corev1.Pod, ex *Explanation, res scheduli
 			continue
 		}
 		nodes := byPlugin[p]
-		d := map[string]any{"plugin": p, "nodes": details[p]}
+		d := map[string]any{"plugin": p, "nodes": details[p].first(maxEvidenceNodes)}
+		if n := len(details[p]); n > maxEvidenceNodes {
+			// The evidence names a few nodes; pods[].nodes[] has every one.
+			d["nodeCount"] = n
+		}
 		var msg, fix string
 		switch rule {
 		case RuleTaint:
 			msg, fix = a.taintFix(pod, nodes, d)
 		case RuleNodeAffinity:
-			msg, fix = a.affinityFix(pod, nodes, onlyFails[p], d)
+			msg, fix = a.affinityFix(pod, nodes, onlyFails[p], details[p], d)
 		case RuleResources:
 			msg, fix = a.resourcesFix(pod, res, d)
 		case RuleCordoned:
@@ -321,10 +324,6 @@ func (a *analyzer) filterFindings(pod *corev1.Pod, ex *Explanation, res scheduli
 		if len(nodes) == 0 && msg == "" {
 			continue
 		}
-		// The evidence names a few nodes; pods[].nodes[] has every one.
-		if all := details[p]; len(all) > maxEvidenceNodes {
-			d["nodes"], d["nodeCount"] = firstNodes(all, maxEvidenceNodes), len(all)
-		}
 		a.add(ex, rule, report.SeverityError, msg, fix, d)
 		families = append(families, rule)
 	}
@@ -335,38 +334,63 @@ func (a *analyzer) filterFindings(pod *corev1.Pod, ex *Explanation, res scheduli
 // per-node breakdown in its findings.
 const maxEvidenceNodes = 20
 
-// firstNodes keeps the pairs of the first n node names in sorted order.
-func firstNodes(m map[string]any, n int) map[string]any {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// nodeDetail is what one filter says about one node ("*": every node).
+type nodeDetail struct {
+	node   string
+	detail string
+}
+
+// nodeDetails are a filter's details in the engine's node order.
+type nodeDetails []nodeDetail
+
+// sorted returns the first n details by node name, without sorting them all.
+func (ds nodeDetails) sorted(n int) nodeDetails {
+	top := make(nodeDetails, 0, min(n, len(ds)))
+	for _, d := range ds {
+		if len(top) == n && d.node >= top[n-1].node {
+			continue
+		}
+		i := sort.Search(len(top), func(i int) bool { return d.node < top[i].node })
+		if len(top) < n {
+			top = append(top, nodeDetail{})
+		}
+		copy(top[i+1:], top[i:len(top)-1])
+		top[i] = d
 	}
-	sort.Strings(keys)
-	out := make(map[string]any, n)
-	for _, k := range keys[:n] {
-		out[k] = m[k]
+	return top
+}
+
+// first is the evidence map of the first n nodes by name.
+func (ds nodeDetails) first(n int) map[string]any {
+	out := make(map[string]any, min(n, len(ds)))
+	for _, d := range ds.sorted(n) {
+		out[d.node] = d.detail
 	}
 	return out
 }
 
-// summarizeDetails renders "node: detail" pairs, eliding after max.
-func summarizeDetails(m map[string]any, max int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var parts []string
-	for i, k := range keys {
-		if i == max {
-			parts = append(parts, fmt.Sprintf("… (%d nodes in all)", len(keys)))
-			break
+// of returns the detail for one node.
+func (ds nodeDetails) of(node string) string {
+	for _, d := range ds {
+		if d.node == node {
+			return d.detail
 		}
-		if k == "*" {
-			parts = append(parts, fmt.Sprint(m[k]))
+	}
+	return ""
+}
+
+// summarizeDetails renders "node: detail" pairs, eliding after max.
+func summarizeDetails(ds nodeDetails, max int) string {
+	var parts []string
+	for _, d := range ds.sorted(max) {
+		if d.node == "*" {
+			parts = append(parts, d.detail)
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s: %v", k, m[k]))
+		parts = append(parts, fmt.Sprintf("%s: %s", d.node, d.detail))
+	}
+	if len(ds) > max {
+		parts = append(parts, fmt.Sprintf("… (%d nodes in all)", len(ds)))
 	}
 	return strings.Join(parts, "; ")
 }

@@ -6,9 +6,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// passing inverts the per-node reasons: for each plugin that ran, the nodes
-// it did not reject.
-func passing(ran []string, nodes []NodeResult) map[string][]string {
+// Passing lists, per filter plugin that ran, the nodes it lets through
+// (whatever the other plugins say), for fixes such as "only these nodes
+// carry the label". It is computed on demand: few callers need it.
+func (r Result) Passing() map[string][]string {
+	ran, nodes := r.ran, r.Nodes
 	out := make(map[string][]string, len(ran))
 	for _, pl := range ran {
 		out[pl] = []string{}

@@ -86,10 +86,8 @@ type Result struct {
 	// Message is what kube-scheduler would write into the PodScheduled
 	// condition: "0/N nodes are available: ... preemption: ...".
 	Message string `json:"message,omitempty"`
-	// Passing lists, per filter plugin that ran, the nodes it lets through
-	// (whatever the other plugins say), for fixes such as "only these nodes
-	// carry the label".
-	Passing map[string][]string `json:"passing,omitempty"`
+	// ran names the filter plugins that ran (see Passing).
+	ran []string
 	// Resources describes, for each resource the pod requests, the free
 	// amounts on the nodes that pass every filter except NodeResourcesFit.
 	Resources []ResourceFit `json:"resources,omitempty"`

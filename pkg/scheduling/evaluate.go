@@ -284,7 +284,7 @@ func (e *Engine) evaluate(pod *corev1.Pod, opts Options) Result {
 			ran = append(ran, pl.name)
 		}
 	}
-	res.Passing = passing(ran, res.Nodes)
+	res.ran = ran
 	res.Resources = c.resourceFits(res.Nodes, preFail)
 	for _, rf := range res.Resources {
 		if rf.Fragmented {
@@ -337,7 +337,16 @@ func markFirstPlugin(all []Reason) {
 
 // reportedReasons are the reasons the scheduler records for one node.
 func reportedReasons(all []Reason) []Reason {
-	var out []Reason
+	n := 0
+	for _, r := range all {
+		if r.Reported {
+			n++
+		}
+	}
+	if n == len(all) {
+		return all
+	}
+	out := make([]Reason, 0, n)
 	for _, r := range all {
 		if r.Reported {
 			out = append(out, r)
@@ -385,11 +394,20 @@ func (c *cycle) fitErrorMessage(preFail *Reason, statuses [][]Reason) string {
 // histogram is the "<count> <reason>" list, sorted with sort.Strings and
 // joined with ", ", ending with "." (empty when there is no reason).
 func histogram(statuses [][]Reason) string {
+	return histogramWithAbsent(statuses, len(statuses), "")
+}
+
+// histogramWithAbsent is histogram with n-len(statuses) more nodes that
+// failed with the message absent.
+func histogramWithAbsent(statuses [][]Reason, n int, absent string) string {
 	counts := map[string]int{}
 	for _, st := range statuses {
 		for _, r := range st {
 			counts[r.Message]++
 		}
+	}
+	if n > len(statuses) {
+		counts[absent] += n - len(statuses)
 	}
 	if len(counts) == 0 {
 		return ""

@@ -400,10 +400,10 @@ func TestPassingAndFragmentation(t *testing.T) {
 		pod("b", onNode("n2"), requests("cpu", "2500m")),
 	}
 	res := Evaluate(p, snapshot(nodes, pods...), Options{})
-	if got := strings.Join(res.Passing["TaintToleration"], ","); got != "n1,n2" {
+	if got := strings.Join(res.Passing()["TaintToleration"], ","); got != "n1,n2" {
 		t.Errorf("TaintToleration passes %q, want n1,n2", got)
 	}
-	if got := strings.Join(res.Passing["NodeResourcesFit"], ","); got != "n3" {
+	if got := strings.Join(res.Passing()["NodeResourcesFit"], ","); got != "n3" {
 		t.Errorf("NodeResourcesFit passes %q, want n3", got)
 	}
 	if len(res.Fragmentation) != 1 {

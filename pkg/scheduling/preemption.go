@@ -185,14 +185,6 @@ func terminatingByPreemption(p *corev1.Pod) bool {
 	return false
 }
 
-func histogramWithAbsent(statuses [][]Reason, n int, absent string) string {
-	all := append([][]Reason{}, statuses...)
-	for i := len(statuses); i < n; i++ {
-		all = append(all, []Reason{{Message: absent}})
-	}
-	return histogram(all)
-}
-
 type candidate struct {
 	victims       []*corev1.Pod
 	pdbViolations int
