@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -108,6 +109,15 @@ type affinityState struct {
 	// about the pods: every node of a topology domain shares it, and
 	// building it per node is quadratic on large clusters.
 	described map[describedKey]describedPods
+	// shared, when the counts are shared (termCounts), caches the
+	// description of antiPods for every pod with the same terms.
+	shared *describedCache
+}
+
+// describedCache is a describe cache that pods evaluated concurrently share.
+type describedCache struct {
+	mu sync.Mutex
+	m  map[topologyPair]describedPods
 }
 
 // podAt is an existing pod and the node it runs on. Each pod appears at
@@ -133,10 +143,30 @@ type describedPods struct {
 const maxReasonPods = 10
 
 func (s *affinityState) describe(existing bool, tp topologyPair) describedPods {
+	if !existing && s.shared != nil {
+		s.shared.mu.Lock()
+		defer s.shared.mu.Unlock()
+		if d, ok := s.shared.m[tp]; ok {
+			return d
+		}
+		d := s.describeNow(existing, tp)
+		s.shared.m[tp] = d
+		return d
+	}
 	k := describedKey{existing, tp}
 	if d, ok := s.described[k]; ok {
 		return d
 	}
+	d := s.describeNow(existing, tp)
+	if s.described == nil {
+		s.described = map[describedKey]describedPods{}
+	}
+	s.described[k] = d
+	return d
+}
+
+// describeNow builds what a reason says about the pods of a topology pair.
+func (s *affinityState) describeNow(existing bool, tp topologyPair) describedPods {
 	entries := s.antiPods[tp]
 	if existing {
 		entries = s.existingAntiPods[tp]
@@ -152,10 +182,6 @@ func (s *affinityState) describe(existing bool, tp topologyPair) describedPods {
 		d.total = len(entries)
 	}
 	d.text = listPods(located, len(entries))
-	if s.described == nil {
-		s.described = map[describedKey]describedPods{}
-	}
-	s.described[k] = d
 	return d
 }
 
@@ -274,7 +300,7 @@ func (c *cycle) affinityPreFilter(nodes []*nodeInfo) (*affinityState, error) {
 		tc, ok := c.e.termCounts[key]
 		c.e.mu.Unlock()
 		if ok {
-			s.affinityCounts, s.antiCounts, s.antiPods = tc.affinityCounts, tc.antiCounts, tc.antiPods
+			s.affinityCounts, s.antiCounts, s.antiPods, s.shared = tc.affinityCounts, tc.antiCounts, tc.antiPods, tc.described
 			return s, nil
 		}
 	}
@@ -286,7 +312,8 @@ func (c *cycle) affinityPreFilter(nodes []*nodeInfo) (*affinityState, error) {
 		if c.e.termCounts == nil {
 			c.e.termCounts = map[string]termCounts{}
 		}
-		c.e.termCounts[key] = termCounts{affinityCounts: s.affinityCounts, antiCounts: s.antiCounts, antiPods: s.antiPods}
+		s.shared = &describedCache{m: map[topologyPair]describedPods{}}
+		c.e.termCounts[key] = termCounts{affinityCounts: s.affinityCounts, antiCounts: s.antiCounts, antiPods: s.antiPods, described: s.shared}
 		c.e.mu.Unlock()
 	}
 	return s, nil
@@ -297,6 +324,7 @@ func (c *cycle) affinityPreFilter(nodes []*nodeInfo) (*affinityState, error) {
 type termCounts struct {
 	affinityCounts, antiCounts map[topologyPair]int
 	antiPods                   map[topologyPair][]podAt
+	described                  *describedCache
 }
 
 // termsKey identifies terms by everything matching reads: topology key,
@@ -542,7 +570,7 @@ func (s *affinityState) clone() *affinityState {
 	cp.antiCounts = cloneCounts(s.antiCounts)
 	cp.existingAntiPods = cloneNames(s.existingAntiPods)
 	cp.antiPods = cloneNames(s.antiPods)
-	cp.described = nil
+	cp.described, cp.shared = nil, nil
 	return &cp
 }
 

@@ -26,13 +26,18 @@ func (r insufficient) reason() string {
 
 func (r insufficient) free() int64 { return max(0, r.allocatable-r.used) }
 
-func (r insufficient) detail() string {
+// detailOf says what the node lacks, from the amounts formatted in s.
+func (r insufficient) detailOf(s *Shortfall) string {
 	if r.name == corev1.ResourcePods {
 		return fmt.Sprintf("pods: node allows %d, already has %d", r.allocatable, r.used)
 	}
-	return fmt.Sprintf("%s: requests %s, node allocatable %s, already requested %s, free %s", r.name,
-		formatAmount(r.name, r.requested), formatAmount(r.name, r.allocatable),
-		formatAmount(r.name, r.used), formatAmount(r.name, r.free()))
+	return string(r.name) + ": requests " + s.Requested + ", node allocatable " + s.Allocatable +
+		", already requested " + s.InUse + ", free " + s.Free
+}
+
+func (r insufficient) shortfall() *Shortfall {
+	return &Shortfall{Resource: string(r.name), Requested: formatAmount(r.name, r.requested), Allocatable: formatAmount(r.name, r.allocatable),
+		InUse: formatAmount(r.name, r.used), Free: formatAmount(r.name, r.free())}
 }
 
 // unresolvable is true when even an empty node is too small, so evicting
@@ -50,10 +55,8 @@ var nodeResourcesFitPlugin = plugin{
 		unresolvable := false
 		for _, r := range c.fits(ni) {
 			unresolvable = unresolvable || r.unresolvable()
-			out = append(out, Reason{Message: r.reason(), Detail: r.detail(), Shortfall: &Shortfall{
-				Resource: string(r.name), Requested: formatAmount(r.name, r.requested), Allocatable: formatAmount(r.name, r.allocatable),
-				InUse: formatAmount(r.name, r.used), Free: formatAmount(r.name, r.free()),
-			}})
+			sf := r.shortfall()
+			out = append(out, Reason{Message: r.reason(), Detail: r.detailOf(sf), Shortfall: sf})
 		}
 		// The plugin returns one status for all resources: its code is
 		// UnschedulableAndUnresolvable when any of them is.

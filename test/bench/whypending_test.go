@@ -58,15 +58,15 @@ func decoder() runtime.Decoder {
 var listNsPerOp float64
 
 // BenchmarkWhyPendingAll measures `kubectl why-pending -A` against its
-// contract (on bigcluster.PendingScale: 500 nodes, 5,000 running and 50
-// Pending pods; 5,000, 50,000 and 500 with KTRIAGE_BENCH_SCALE=large):
+// contract on bigcluster.Large (5,000 nodes, 50,000 running and 500 Pending
+// pods):
 // the analysis must cost about as much as the one paginated protobuf LIST
 // of pods and nodes it needs. "list" decodes that LIST (the client-side cost
 // of loading the snapshot); "analysis" explains every Pending pod from the
 // decoded snapshot and reports its cost as a multiple of "list" (x-list)
 // when both run.
 func BenchmarkWhyPendingAll(b *testing.B) {
-	c := bigcluster.Generate(bigcluster.PendingScale())
+	c := bigcluster.Generate(bigcluster.Large)
 
 	b.Run("list", func(b *testing.B) {
 		podPages := encodePages(b, c.Pods, podList)

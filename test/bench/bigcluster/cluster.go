@@ -43,13 +43,14 @@ var Large = Config{Seed: 1, Nodes: 5000, Running: 50000, Pending: 500, Namespace
 var Medium = Config{Seed: 1, Nodes: 500, Running: 5000, Pending: 50, Namespaces: 100}
 
 // ScaleEnv names the environment variable that selects the cluster the
-// why-pending benchmarks use: "large" for Large, anything else for Medium.
+// per-cause and printing why-pending benchmarks use: "large" for Large,
+// anything else for Medium.
 const ScaleEnv = "KTRIAGE_BENCH_SCALE"
 
-// PendingScale is the cluster the why-pending benchmarks explain: Medium by
-// default, since explaining every Pending pod of Large takes minutes and
-// tens of GB today (see test/bench/README.md); Large with
-// KTRIAGE_BENCH_SCALE=large.
+// PendingScale is the cluster the per-cause (pkg/pending) and printing
+// (plugins/whypending) benchmarks explain: Medium by default, which keeps
+// them quick and still names a slow path; Large with
+// KTRIAGE_BENCH_SCALE=large. test/bench measures the contract on Large.
 func PendingScale() Config {
 	if os.Getenv(ScaleEnv) == "large" {
 		return Large
