@@ -215,6 +215,18 @@ func (a *analyzer) filterFindings(pod *corev1.Pod, ex *Explanation, res scheduli
 	var plugins []string
 	onlyFails := map[string][]string{} // plugin → nodes where it is the only failing plugin
 	var seen []string                  // the plugins already counted for this node
+	// Size the per-plugin lists first: on a large cluster they hold a name
+	// per node, and growing them by appending doubles the garbage.
+	failing := map[string]int{}
+	for _, n := range res.Nodes {
+		seen = seen[:0]
+		for _, r := range n.Reasons {
+			if !slices.Contains(seen, r.Plugin) {
+				seen = append(seen, r.Plugin)
+				failing[r.Plugin]++
+			}
+		}
+	}
 	for _, n := range res.Nodes {
 		seen = seen[:0]
 		for _, r := range n.Reasons {
@@ -224,6 +236,8 @@ func (a *analyzer) filterFindings(pod *corev1.Pod, ex *Explanation, res scheduli
 			seen = append(seen, r.Plugin)
 			if _, ok := byPlugin[r.Plugin]; !ok {
 				plugins = append(plugins, r.Plugin)
+				byPlugin[r.Plugin] = make([]string, 0, failing[r.Plugin])
+				details[r.Plugin] = make(nodeDetails, 0, failing[r.Plugin])
 			}
 			byPlugin[r.Plugin] = append(byPlugin[r.Plugin], n.Name)
 			d := r.Message

@@ -260,17 +260,22 @@ func (e *Engine) evaluate(pod *corev1.Pod, opts Options) Result {
 	c.skipped, c.failedPre = skipped, failedPre
 	statuses := make([][]Reason, 0, len(e.nodes))
 	for _, ni := range c.nodes {
-		nr := NodeResult{Name: ni.node.Name, Reasons: []Reason{}}
+		nr := NodeResult{Name: ni.node.Name}
 		excluded := preFail == nil && nodeNames != nil && !nodeNames[ni.node.Name]
-		if excluded {
-			nr.Reasons = append(nr.Reasons, Reason{Message: absentMsg, Unresolvable: true, Reported: true,
-				Detail: "excluded before filtering by " + strings.Join(restricting, ", ")})
-		}
 		reasons := c.filterWithNominated(ni)
-		if preFail == nil && !excluded {
+		switch {
+		case excluded:
+			nr.Reasons = append([]Reason{{Message: absentMsg, Unresolvable: true, Reported: true,
+				Detail: "excluded before filtering by " + strings.Join(restricting, ", ")}}, reasons...)
+		case preFail == nil:
 			markFirstPlugin(reasons)
+			nr.Reasons = reasons
+		default:
+			nr.Reasons = reasons
 		}
-		nr.Reasons = append(nr.Reasons, reasons...)
+		if nr.Reasons == nil {
+			nr.Reasons = []Reason{} // "reasons": [] in JSON
+		}
 		if len(nr.Reasons) == 0 && preFail == nil {
 			res.Feasible = append(res.Feasible, ni.node.Name)
 		}
@@ -310,6 +315,11 @@ func (c *cycle) runFilters(ni *nodeInfo) []Reason {
 		reasons := pl.filter(c, ni)
 		for i := range reasons {
 			reasons[i].Plugin = pl.name
+		}
+		if out == nil {
+			// Capped: a later append copies instead of writing past it.
+			out = reasons[:len(reasons):len(reasons)]
+			continue
 		}
 		out = append(out, reasons...)
 	}
