@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
+	"github.com/ktriage/ktriage/pkg/cluster"
 	"github.com/ktriage/ktriage/pkg/report"
 )
 
@@ -454,4 +455,25 @@ func TestAFindingNamesAFewNodesAndCountsTheRest(t *testing.T) {
 		return
 	}
 	t.Fatalf("no %s finding in %v", RuleTaint, ruleIDs(res))
+}
+
+func TestFiltersThatCouldNotRunAreNamedAndDoNotMakeTheConditionStale(t *testing.T) {
+	// The pod's claim does not exist, but claims could not be listed: the
+	// volume filters cannot run, so the scheduler's verdict stands.
+	msg := `0/1 nodes are available: persistentvolumeclaim "nope" not found. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.`
+	p := pod("app", "web", unschedulableCondition(msg), func(p *corev1.Pod) {
+		p.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "nope"}}}}
+	})
+	s := snapshot(node("n1", "4", "8Gi"), p)
+	delete(s.Loaded, cluster.KindPVC)
+	ex, res := explainOne(s, p)
+	if ex.Stage != StageUnschedulable || !strings.Contains(ex.Reason, "not evaluated here") {
+		t.Errorf("want the scheduler's verdict kept, got stage %s reason %q", ex.Stage, ex.Reason)
+	}
+	if _, _, ok := finding(res, RuleIncomplete); !ok {
+		t.Errorf("want %s naming the filters that did not run, got %v", RuleIncomplete, ruleIDs(res))
+	}
+	if _, _, ok := finding(res, RuleStaleCondition); ok {
+		t.Errorf("the condition is not stale: the filters that reject the pod did not run")
+	}
 }

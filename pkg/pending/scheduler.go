@@ -31,6 +31,7 @@ func (a *analyzer) explainUnbound(pod *corev1.Pod, ex *Explanation) {
 
 	volumeBlocked := a.checkVolumes(pod, ex)
 	res := a.engine(a.withoutProvisionable(pod))
+	a.incompleteFinding(ex, res)
 	ex.SimulatedSchedulerMessage = res.Message
 	ex.Nodes = res.Nodes
 	ex.Feasible = res.Feasible
@@ -68,7 +69,7 @@ func (a *analyzer) explainUnbound(pod *corev1.Pod, ex *Explanation) {
 func (a *analyzer) explainFeasible(pod *corev1.Pod, ex *Explanation, res scheduling.Result, cond *corev1.PodCondition) {
 	if a.opts.Manifests {
 		ex.Stage = StageSchedulable
-		ex.Reason = fmt.Sprintf("fits on %d node(s): %s", len(res.Feasible), joinNames(res.Feasible, 3))
+		ex.Reason = fmt.Sprintf("fits on %d node(s): %s", len(res.Feasible), joinNames(res.Feasible, 3)) + notEvaluated(res)
 		return
 	}
 	if ex.NominatedNodeName != "" {
@@ -81,6 +82,13 @@ func (a *analyzer) explainFeasible(pod *corev1.Pod, ex *Explanation, res schedul
 		return
 	}
 	ex.Stage = StageUnschedulable
+	if ex.SchedulerMessage != "" && len(res.Unevaluated) > 0 {
+		// Not a stale condition: the filters that could have failed did
+		// not run here, so the scheduler's own verdict stands.
+		ex.Reason = shortSchedulerReason(ex.SchedulerMessage) + " (scheduler's message; " + strings.Join(res.Unevaluated, ", ") + " not evaluated here)"
+		ex.MessagesAgree = nil
+		return
+	}
 	if ex.SchedulerMessage != "" {
 		ex.Reason = "last attempt failed but it fits now on " + joinNames(res.Feasible, 3) + ": the scheduler will retry"
 		f := false
@@ -91,8 +99,27 @@ func (a *analyzer) explainFeasible(pod *corev1.Pod, ex *Explanation, res schedul
 			map[string]any{"schedulerMessage": ex.SchedulerMessage, "feasible": res.Feasible})
 		return
 	}
-	ex.Reason = fmt.Sprintf("fits on %s but %s has not bound it yet", joinNames(res.Feasible, 3), schedulerNameOf(pod))
+	ex.Reason = fmt.Sprintf("fits on %s but %s has not bound it yet", joinNames(res.Feasible, 3), schedulerNameOf(pod)) + notEvaluated(res)
 	ex.Evidence = append(ex.Evidence, fmt.Sprintf("created %s ago, no PodScheduled condition yet", age(a.now.Sub(pod.CreationTimestamp.Time))))
+}
+
+// notEvaluated qualifies a "fits" verdict when filters did not run.
+func notEvaluated(res scheduling.Result) string {
+	if len(res.Unevaluated) == 0 {
+		return ""
+	}
+	return " (as far as evaluated: " + strings.Join(res.Unevaluated, ", ") + " not evaluated)"
+}
+
+// incompleteFinding warns that filters applying to the pod did not run.
+func (a *analyzer) incompleteFinding(ex *Explanation, res scheduling.Result) {
+	if len(res.Unevaluated) == 0 {
+		return
+	}
+	a.add(ex, RuleIncomplete, report.SeverityWarning,
+		fmt.Sprintf("scheduler filter(s) %s not evaluated: %s", strings.Join(res.Unevaluated, ", "), strings.Join(res.Warnings, "; ")),
+		"grant get/list on the kinds named (or include them in the input) and run again",
+		map[string]any{"unevaluated": res.Unevaluated, "warnings": res.Warnings})
 }
 
 func (a *analyzer) staleFinding(ex *Explanation) {

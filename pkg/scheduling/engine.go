@@ -88,6 +88,10 @@ type Result struct {
 	Message string `json:"message,omitempty"`
 	// ran names the filter plugins that ran (see Passing).
 	ran []string
+	// Unevaluated names the filter plugins that apply to the pod but could
+	// not run because the objects they read were not loaded (no permission,
+	// or not in the input): the result may be wrong about them.
+	Unevaluated []string `json:"unevaluated,omitempty"`
 	// Resources describes, for each resource the pod requests, the free
 	// amounts on the nodes that pass every filter except NodeResourcesFit.
 	Resources []ResourceFit `json:"resources,omitempty"`

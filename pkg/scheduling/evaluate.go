@@ -20,7 +20,10 @@ type plugin struct {
 	name string
 	// needs are the snapshot kinds the plugin reads besides nodes and
 	// pods; when the snapshot says one was not loaded the plugin is skipped.
-	needs     []cluster.Kind
+	needs []cluster.Kind
+	// uses says whether the plugin has anything to check for a pod; a
+	// plugin skipped for missing kinds matters only then (nil: always).
+	uses      func(*corev1.Pod) bool
 	preFilter func(c *cycle) preResult
 	filter    func(c *cycle, ni *nodeInfo) []Reason
 }
@@ -205,7 +208,10 @@ func (e *Engine) evaluate(pod *corev1.Pod, opts Options) Result {
 		}
 		if missing := e.missingKinds(pl.needs); len(missing) > 0 {
 			skipped[pl.name] = true
-			res.Warnings = append(res.Warnings, fmt.Sprintf("%s not evaluated: %s not loaded", pl.name, strings.Join(missing, ", ")))
+			if pl.uses == nil || pl.uses(pod) {
+				res.Unevaluated = append(res.Unevaluated, pl.name)
+				res.Warnings = append(res.Warnings, fmt.Sprintf("%s not evaluated: %s not loaded", pl.name, strings.Join(missing, ", ")))
+			}
 			continue
 		}
 		if pl.preFilter == nil {

@@ -39,6 +39,7 @@ type draState struct {
 var dynamicResourcesPlugin = plugin{
 	name:  dynamicResourcesName,
 	needs: []cluster.Kind{cluster.KindResourceClaim, cluster.KindDeviceClass, cluster.KindResourceSlice},
+	uses:  usesResourceClaims,
 	preFilter: func(c *cycle) preResult {
 		if len(c.pod.Spec.ResourceClaims) == 0 {
 			return preResult{skip: true}

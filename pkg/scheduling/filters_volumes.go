@@ -30,6 +30,20 @@ type podClaim struct {
 	ephemeral bool
 }
 
+// usesVolumes: the pod has volumes the volume plugins check (claims,
+// generic ephemeral volumes, inline CSI volumes).
+func usesVolumes(pod *corev1.Pod) bool {
+	for _, v := range pod.Spec.Volumes {
+		if v.PersistentVolumeClaim != nil || v.Ephemeral != nil || v.CSI != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// usesResourceClaims: the pod asks for Dynamic Resource Allocation claims.
+func usesResourceClaims(pod *corev1.Pod) bool { return len(pod.Spec.ResourceClaims) > 0 }
+
 func podClaims(pod *corev1.Pod) []podClaim {
 	var out []podClaim
 	for i := range pod.Spec.Volumes {
@@ -75,6 +89,7 @@ func isPVCFullyBound(pvc *corev1.PersistentVolumeClaim) bool {
 var volumeBindingPlugin = plugin{
 	name:  "VolumeBinding",
 	needs: []cluster.Kind{cluster.KindPVC, cluster.KindPV, cluster.KindStorageClass},
+	uses:  usesVolumes,
 	preFilter: func(c *cycle) preResult {
 		claims := podClaims(c.pod)
 		if len(claims) == 0 {

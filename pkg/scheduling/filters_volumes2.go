@@ -33,6 +33,7 @@ type restrictionsState struct {
 var volumeRestrictionsPlugin = plugin{
 	name:  "VolumeRestrictions",
 	needs: []cluster.Kind{cluster.KindPVC},
+	uses:  usesVolumes,
 	preFilter: func(c *cycle) preResult {
 		s := &restrictionsState{rwopUsers: map[string][]string{}}
 		for i := range c.pod.Spec.Volumes {
@@ -198,6 +199,7 @@ var volumeTopologyLabels = []string{
 var volumeZonePlugin = plugin{
 	name:  "VolumeZone",
 	needs: []cluster.Kind{cluster.KindPVC, cluster.KindPV, cluster.KindStorageClass},
+	uses:  usesVolumes,
 	preFilter: func(c *cycle) preResult {
 		var tops []pvTopology
 		fail := func(msg string) preResult {
@@ -314,6 +316,7 @@ func sortedKeys(m map[string]bool) []string {
 var nodeVolumeLimitsPlugin = plugin{
 	name:  "NodeVolumeLimits",
 	needs: []cluster.Kind{cluster.KindPVC, cluster.KindPV, cluster.KindStorageClass, cluster.KindCSINode},
+	uses:  usesVolumes,
 	preFilter: func(c *cycle) preResult {
 		for _, v := range c.pod.Spec.Volumes {
 			if v.PersistentVolumeClaim != nil || v.Ephemeral != nil {

@@ -1,6 +1,7 @@
 package scheduling
 
 import (
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -291,5 +292,16 @@ func TestKindsNotLoadedAreSkippedWithAWarning(t *testing.T) {
 	}
 	if want := "VolumeRestrictions not evaluated: PersistentVolumeClaim not loaded"; res.Warnings[0] != want {
 		t.Errorf("warning %q, want %q", res.Warnings[0], want)
+	}
+}
+
+func TestKindsNotLoadedMatterOnlyToPodsThatUseThem(t *testing.T) {
+	snap := &cluster.Snapshot{Nodes: []*corev1.Node{node("n1")}, Loaded: map[cluster.Kind]bool{cluster.KindNode: true, cluster.KindPod: true}}
+	if res := Evaluate(pod("p"), snap, Options{}); len(res.Unevaluated) != 0 || len(res.Warnings) != 0 {
+		t.Errorf("a pod without volumes or claims loses nothing: got %v %v", res.Unevaluated, res.Warnings)
+	}
+	res := Evaluate(pod("p", withClaim("data")), snap, Options{})
+	if got := strings.Join(res.Unevaluated, ","); got != "VolumeRestrictions,NodeVolumeLimits,VolumeBinding,VolumeZone" {
+		t.Errorf("Unevaluated = %s", got)
 	}
 }

@@ -2,6 +2,7 @@ package whypending
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -88,5 +89,25 @@ func TestExitCodes(t *testing.T) {
 	out, _, code := runCmd(t, "-f", "testdata/ci", "--cluster-state", "testdata/state.yaml", "-n", "shop", "--set-nothing")
 	if code != 2 || out != "" {
 		t.Errorf("unknown flag: exit %d", code)
+	}
+}
+
+// A dump of a cluster without claims holds none, which means none: a pod
+// whose claim is not in it is refused, as the scheduler refuses it.
+func TestAClaimMissingFromTheClusterStateIsMissing(t *testing.T) {
+	dir := t.TempDir()
+	manifest := `apiVersion: v1
+kind: Pod
+metadata: {name: db, namespace: shop}
+spec:
+  containers: [{name: c, image: postgres, resources: {requests: {cpu: 100m}}}]
+  volumes: [{name: data, persistentVolumeClaim: {claimName: nope}}]
+`
+	if err := os.WriteFile(filepath.Join(dir, "db.yaml"), []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := runCmd(t, "-f", dir, "--cluster-state", "testdata/state.yaml", "-n", "shop")
+	if code != 1 || !strings.Contains(out, `VolumeBinding   PersistentVolumeClaim "nope" not found`) {
+		t.Fatalf("want exit 1 and the scheduler's missing-claim reason, got %d\n%s\n%s", code, out, errOut)
 	}
 }

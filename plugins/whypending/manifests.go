@@ -38,6 +38,11 @@ func (o *Options) runManifests(ctx context.Context, rep *Report) error {
 		if len(state.Nodes) == 0 {
 			return fmt.Errorf("--cluster-state %s holds no nodes: dump it with kubectl get nodes,pods,pvc,pv,storageclasses,resourcequotas,limitranges,poddisruptionbudgets -A -o yaml", o.ClusterState)
 		}
+		// The documented dump lists these kinds: a cluster without, say,
+		// PVCs gives a dump without any, which means "none", not "unknown".
+		for _, k := range clusterStateKinds {
+			state.Loaded[k] = true
+		}
 	} else {
 		rep.Metadata.Input = "files+cluster"
 		rep.Metadata.Context = o.CurrentContext()
@@ -81,3 +86,8 @@ func (o *Options) runManifests(ctx context.Context, rep *Report) error {
 	}
 	return nil
 }
+
+// clusterStateKinds are the kinds of the documented --cluster-state dump
+// (kubectl get nodes,pods,pvc,pv,storageclasses,resourcequotas,limitranges,poddisruptionbudgets -A -o yaml).
+var clusterStateKinds = []cluster.Kind{cluster.KindNode, cluster.KindPod, cluster.KindPVC, cluster.KindPV,
+	cluster.KindStorageClass, cluster.KindResourceQuota, cluster.KindLimitRange, cluster.KindPDB}
