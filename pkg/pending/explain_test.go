@@ -477,3 +477,22 @@ func TestFiltersThatCouldNotRunAreNamedAndDoNotMakeTheConditionStale(t *testing.
 		t.Errorf("the condition is not stale: the filters that reject the pod did not run")
 	}
 }
+
+func TestAMissingNodeIsToldApartFromANodeThatWentAway(t *testing.T) {
+	created := pod("app", "pinned", func(p *corev1.Pod) { p.Spec.NodeName = "never" })
+	ex, res := explainOne(snapshot(node("n1", "4", "8Gi"), created), created)
+	if ex.Stage != StageNodeLost || !strings.Contains(ex.Reason, "does not exist") {
+		t.Errorf("spec.nodeName set at creation: got %s %q", ex.Stage, ex.Reason)
+	}
+	if _, fix, _ := finding(res, RuleNodeGone); !strings.Contains(fix, "fix spec.nodeName") {
+		t.Errorf("deleting the pod recreates it on the same missing node; want a fix of spec.nodeName, got %q", fix)
+	}
+	bound := pod("app", "bound", onNode("gone")) // PodScheduled=True
+	ex, res = explainOne(snapshot(node("n1", "4", "8Gi"), bound), bound)
+	if ex.Stage != StageNodeLost || !strings.Contains(ex.Reason, "no longer exists") {
+		t.Errorf("scheduled, then the node went away: got %s %q", ex.Stage, ex.Reason)
+	}
+	if _, fix, _ := finding(res, RuleNodeGone); !strings.Contains(fix, "kubectl delete pod bound") {
+		t.Errorf("want the pod deleted so its controller recreates it, got %q", fix)
+	}
+}

@@ -36,8 +36,18 @@ func (a *analyzer) explainNodeLost(pod *corev1.Pod, ex *Explanation) bool {
 			return false
 		}
 		ex.Stage = StageNodeLost
-		ex.Reason = fmt.Sprintf("node %s no longer exists", name)
 		ex.Evidence = append(ex.Evidence, fmt.Sprintf("spec.nodeName: %s; node %q not found", name, name))
+		if c := podScheduledCondition(pod); c == nil || c.Status != corev1.ConditionTrue {
+			// No scheduler bound it: spec.nodeName was set at creation, so
+			// a recreated pod would name the same missing node.
+			ex.Reason = fmt.Sprintf("spec.nodeName names node %s, which does not exist", name)
+			a.add(ex, RuleNodeGone, report.SeverityError,
+				fmt.Sprintf("the pod was created with spec.nodeName %s, and no such node exists (no scheduler bound it)", name),
+				"fix spec.nodeName in the pod (or its template) to an existing node, or replace it with a nodeSelector on kubernetes.io/hostname so the scheduler places it",
+				map[string]any{"node": name, "setAtCreation": true})
+			return true
+		}
+		ex.Reason = fmt.Sprintf("node %s no longer exists", name)
 		a.add(ex, RuleNodeGone, report.SeverityError,
 			fmt.Sprintf("the pod is bound to node %s, which no longer exists", name),
 			fmt.Sprintf("delete the pod so its controller recreates it on another node: kubectl delete pod %s -n %s", pod.Name, pod.Namespace),

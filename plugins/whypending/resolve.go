@@ -254,8 +254,10 @@ func (l *live) split(pods []*corev1.Pod, kind, ns, name string, want int32) ([]*
 			out = append(out, p)
 		}
 	}
+	// A controller that wants no pods (scaled to zero, a finished Job, a
+	// CronJob between runs) is not stuck: nothing to explain.
 	var wl []pending.WorkloadTarget
-	if len(pods) == 0 || int32(len(pods)) < want {
+	if int32(len(pods)) < want {
 		wl = append(wl, pending.WorkloadTarget{Kind: kind, Namespace: ns, Name: name, HasPods: len(pods) > 0})
 	}
 	return out, wl, nil
