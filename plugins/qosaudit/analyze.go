@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/ktriage/ktriage/pkg/cluster"
 	"github.com/ktriage/ktriage/pkg/qos"
@@ -33,6 +34,9 @@ type AnalysisOptions struct {
 	LimitRangesKnown bool
 	// Node limits the nodes section to one node.
 	Node string
+	// Selector (-l) keeps the manifests whose pods carry matching labels
+	// (a workload's pod template, a bare Pod's own); nil keeps all.
+	Selector labels.Selector
 }
 
 // unit is what findings are about: a live workload (its pods) or one manifest.
@@ -162,7 +166,7 @@ func AnalyzeFiles(snap *cluster.Snapshot, opts AnalysisOptions, version string) 
 		lrs[lr.Namespace] = append(lrs[lr.Namespace], lr)
 	}
 	var namespaces []string
-	for _, m := range manifests(snap) {
+	for _, m := range selectManifests(snap, opts.Selector) {
 		adm := qos.Admit(m.pod, lrs[m.namespace])
 		w := WorkloadResult{Kind: m.kind, Namespace: m.namespace, Name: m.name, QOSClass: string(adm.Class),
 			LimitRangeApplied: adm.LimitRangeApplied(), LimitRangeChangedClass: adm.LimitRangeChangedClass(),
@@ -673,6 +677,22 @@ func manifests(snap *cluster.Snapshot) []manifest {
 		}
 		return a.name < b.name
 	})
+	return out
+}
+
+// selectManifests keeps the manifests whose pods match the selector: the
+// labels the pods are created with, as -l matches them on the live cluster.
+func selectManifests(snap *cluster.Snapshot, sel labels.Selector) []manifest {
+	all := manifests(snap)
+	if sel == nil || sel.Empty() {
+		return all
+	}
+	out := all[:0]
+	for _, m := range all {
+		if sel.Matches(labels.Set(m.pod.Labels)) {
+			out = append(out, m)
+		}
+	}
 	return out
 }
 

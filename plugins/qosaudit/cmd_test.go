@@ -94,6 +94,44 @@ func TestManifestsWithoutCluster(t *testing.T) {
 			t.Errorf("exit %d, %d QA108 findings, want 3", code, n)
 		}
 	})
+	t.Run("-l keeps the workloads whose pod labels match", func(t *testing.T) {
+		out, errOut, code := run(t, "", "-f", "testdata/manifests.yaml", "--local", "--require", "Guaranteed", "-l", "app=db", "-o", "json")
+		var doc struct {
+			Workloads []struct{ Kind, Name string } `json:"workloads"`
+			Findings  []struct {
+				RuleID string
+				Object struct{ Name string }
+			} `json:"findings"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatalf("exit %d %v %s", code, err, errOut)
+		}
+		if len(doc.Workloads) != 1 || doc.Workloads[0].Name != "db" {
+			t.Errorf("workloads %+v, want only db", doc.Workloads)
+		}
+		for _, f := range doc.Findings {
+			if f.Object.Name != "db" {
+				t.Errorf("finding %s on %s, outside -l app=db", f.RuleID, f.Object.Name)
+			}
+		}
+	})
+	t.Run("-l matches a bare Pod's own labels; nothing matching exits 0", func(t *testing.T) {
+		pods := "apiVersion: v1\nkind: Pod\nmetadata: {name: a, labels: {tier: db}}\nspec:\n  containers:\n  - {name: c, image: x, resources: {limits: {cpu: 1, memory: 1Gi}}}\n" +
+			"---\napiVersion: v1\nkind: Pod\nmetadata: {name: b, labels: {tier: web}}\nspec:\n  containers:\n  - {name: c, image: x}\n"
+		out, errOut, code := run(t, pods, "-f", "-", "--local", "--require", "Guaranteed", "-l", "tier=db", "-o", "json")
+		var doc struct {
+			Pods []struct{ Name string } `json:"pods"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil || code != 0 {
+			t.Fatalf("exit %d %v %s", code, err, errOut)
+		}
+		if len(doc.Pods) != 1 || doc.Pods[0].Name != "a" {
+			t.Errorf("got %+v, want only pod a", doc.Pods)
+		}
+		if _, errOut, code := run(t, pods, "-f", "-", "--local", "--require", "Guaranteed", "-l", "tier=cache"); code != 0 {
+			t.Errorf("exit %d: %s", code, errOut)
+		}
+	})
 	t.Run("manifests from stdin land in the -n namespace", func(t *testing.T) {
 		pod := "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: c, image: x, resources: {limits: {cpu: 1, memory: 1Gi}}}\n"
 		out, errOut, code := run(t, pod, "-f", "-", "--local", "-n", "team", "-o", "json")

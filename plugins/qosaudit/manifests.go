@@ -6,7 +6,9 @@ import (
 	"sort"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 
+	"github.com/ktriage/ktriage/pkg/cli"
 	"github.com/ktriage/ktriage/pkg/cluster"
 	"github.com/ktriage/ktriage/pkg/version"
 )
@@ -31,6 +33,11 @@ func (o *Options) runFiles(ctx context.Context) (*Report, error) {
 		}
 	}
 	files.DefaultNamespace(ns)
+	// Validate has parsed it already.
+	sel, err := labels.Parse(o.Selector)
+	if err != nil {
+		return nil, cli.UsageErrorf("--selector: invalid label selector %q: %v", o.Selector, err)
+	}
 
 	snap := files
 	known := false
@@ -40,7 +47,7 @@ func (o *Options) runFiles(ctx context.Context) (*Report, error) {
 			return nil, fmt.Errorf("%w (or pass --local to use only the manifests)", err)
 		}
 		var queries []cluster.Query
-		for _, n := range manifestNamespaces(files) {
+		for _, n := range manifestNamespaces(files, sel) {
 			queries = append(queries, cluster.Query{Kind: cluster.KindLimitRange, Namespace: n, Optional: true})
 		}
 		live, err := cluster.LoadLive(ctx, cs, queries...)
@@ -50,16 +57,19 @@ func (o *Options) runFiles(ctx context.Context) (*Report, error) {
 		// A forbidden list leaves a warning: those namespaces' LimitRanges
 		// are unknown, so a missing one is not reported.
 		known = len(live.Warnings) == 0
-		for _, n := range manifestNamespaces(files) {
+		for _, n := range manifestNamespaces(files, sel) {
 			if nsObj, err := cs.CoreV1().Namespaces().Get(ctx, n, metav1.GetOptions{}); err == nil {
 				live.Namespaces = append(live.Namespaces, nsObj)
 			}
 		}
 		snap = cluster.Merge(live, files)
 	}
-	opts := AnalysisOptions{Require: o.require, LimitRangesKnown: known}
+	opts := AnalysisOptions{Require: o.require, LimitRangesKnown: known, Selector: sel}
 	if o.require != "" {
 		opts.RequireScope = "--require"
+		if o.Selector != "" {
+			opts.RequireScope = "--require (-l " + o.Selector + ")"
+		}
 	}
 	rep := AnalyzeFiles(snap, opts, version.Get())
 	rep.Metadata.Namespace = ns
@@ -70,10 +80,10 @@ func (o *Options) runFiles(ctx context.Context) (*Report, error) {
 	return rep, nil
 }
 
-// manifestNamespaces are the namespaces the manifests' pods land in.
-func manifestNamespaces(s *cluster.Snapshot) []string {
+// manifestNamespaces are the namespaces the selected manifests' pods land in.
+func manifestNamespaces(s *cluster.Snapshot, sel labels.Selector) []string {
 	seen := map[string]bool{}
-	for _, m := range manifests(s) {
+	for _, m := range selectManifests(s, sel) {
 		seen[m.namespace] = true
 	}
 	out := make([]string, 0, len(seen))
