@@ -9,7 +9,9 @@
 // traffic. So a host-network pod is never isolated by a policy, and as a peer
 // it matches only ipBlocks (by its IP, which is its node's IP), never pod or
 // namespace selectors. Traffic between a pod and its own node is always
-// allowed, as the NetworkPolicy documentation states.
+// allowed, as the NetworkPolicy documentation states, and so is traffic from
+// a pod to itself: the documentation says pods cannot block access to
+// themselves (loopback), and the upstream conformance tests expect it.
 package netpolicy
 
 import (
@@ -67,6 +69,7 @@ const (
 	ReasonHostNetwork  = "host-network"    // policies do not apply to host-network pods
 	ReasonNodeLocal    = "node-local"      // traffic to or from the pod's own node is always allowed
 	ReasonNotAPod      = "not-a-pod"       // the end is outside the pod network: nothing to isolate
+	ReasonSelf         = "self"            // a pod cannot block traffic to itself
 )
 
 // RuleRef names one rule: spec.<direction>[Rule] of a policy.
@@ -181,12 +184,50 @@ func evaluateDirection(policies []*networkingv1.NetworkPolicy, dir Direction, su
 		res.Allowed, res.Reason = true, ReasonNotIsolated
 	case len(res.AllowedBy) > 0:
 		res.Allowed, res.Reason = true, ReasonAllowedBy
+	case samePod(subject, peer):
+		res.Allowed, res.Reason = true, ReasonSelf
 	case nodeLocal(subject, peer):
 		res.Allowed, res.Reason = true, ReasonNodeLocal
 	default:
 		res.Reason = ReasonNoRuleAllows
 	}
 	return res
+}
+
+// samePod reports traffic from a pod to itself: the peer is the same pod (by
+// UID when both carry one, else by namespace and name), or only an address
+// that is one of the subject's pod IPs. Pods without an IP never match by
+// address.
+func samePod(subject, peer Endpoint) bool {
+	a, b := subject.Pod, peer.Pod
+	if b == nil {
+		if peer.IP == "" {
+			return false
+		}
+		for _, ip := range podIPs(a) {
+			if ip == peer.IP {
+				return true
+			}
+		}
+		return false
+	}
+	if a.UID != "" && b.UID != "" {
+		return a.UID == b.UID
+	}
+	return a.Namespace == b.Namespace && a.Name == b.Name
+}
+
+func podIPs(p *corev1.Pod) []string {
+	var out []string
+	if p.Status.PodIP != "" {
+		out = append(out, p.Status.PodIP)
+	}
+	for _, ip := range p.Status.PodIPs {
+		if ip.IP != "" && ip.IP != p.Status.PodIP {
+			out = append(out, ip.IP)
+		}
+	}
+	return out
 }
 
 // nodeLocal reports traffic between a pod and its own node: the peer is a

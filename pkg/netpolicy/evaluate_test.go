@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ktypes "k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -26,6 +27,7 @@ import (
 //	dev/client   app=client  10.0.2.30  node n1
 //	dev/other    app=other   10.0.2.31  node n1
 //	mon/prom     app=prom    10.0.3.40  node n2
+//	prod/pending-a, prod/pending-b  app=pending  no IP yet, node n1
 //	outside: 203.0.113.7, 8.8.8.8, 2001:db8::1
 var (
 	nsLabels = map[string]map[string]string{
@@ -56,7 +58,17 @@ var (
 	devClient  = pod("dev", "client", "10.0.2.30", "n1", map[string]string{"app": "client"})
 	devOther   = pod("dev", "other", "10.0.2.31", "n1", map[string]string{"app": "other"})
 	prom       = pod("mon", "prom", "10.0.3.40", "n2", map[string]string{"app": "prom"})
+	pendingA   = pod("prod", "pending-a", "", "n1", map[string]string{"app": "pending"})
+	pendingB   = pod("prod", "pending-b", "", "n1", map[string]string{"app": "pending"})
 )
+
+// withUID returns a copy of p with a UID: another object for the same pod
+// when the UID is the same, a recreated pod of the same name when it differs.
+func withUID(p *corev1.Pod, uid string) *corev1.Pod {
+	c := p.DeepCopy()
+	c.UID = ktypes.UID(uid)
+	return c
+}
 
 func pod(ns, name, ip, node string, lbls map[string]string, ports ...corev1.ContainerPort) *corev1.Pod {
 	hostIP := map[string]string{"n1": "192.168.0.1", "n2": "192.168.0.2"}[node]
@@ -462,6 +474,43 @@ func TestEvaluateTruthTable(t *testing.T) {
 		{name: "egress to another node's IP is subject to the deny-all",
 			policies: []*networkingv1.NetworkPolicy{denyOut("prod")},
 			src:      ep(web), dst: ip("192.168.0.2"), port: 10250, allowed: false, eg: ReasonNoRuleAllows, in: ReasonNotAPod},
+
+		// --- a pod and itself; pods without an IP ---
+		{name: "a pod reaching itself is allowed although a deny-all isolates it both ways: a pod cannot block access to itself",
+			policies: []*networkingv1.NetworkPolicy{denyBoth("prod")},
+			src:      ep(web), dst: ep(web), port: 8080, allowed: true, eg: ReasonSelf, in: ReasonSelf,
+			egIso: []string{"prod/deny-all"}, inIso: []string{"prod/deny-all"}},
+		{name: "a separate copy of the pod without UIDs is the same pod by namespace and name",
+			policies: []*networkingv1.NetworkPolicy{denyIn("prod")},
+			src:      ep(web), dst: ep(web.DeepCopy()), port: 8080, allowed: true, eg: ReasonNotIsolated, in: ReasonSelf},
+		{name: "two objects with the same UID are the same pod",
+			policies: []*networkingv1.NetworkPolicy{denyBoth("prod")},
+			src:      ep(withUID(web, "u1")), dst: ep(withUID(web, "u1")), port: 8080, allowed: true, eg: ReasonSelf, in: ReasonSelf},
+		{name: "a pod of the same name with another UID is a recreated pod, not the same one",
+			policies: []*networkingv1.NetworkPolicy{denyIn("prod")},
+			src:      ep(withUID(web, "u1")), dst: ep(withUID(web, "u2")), port: 8080, allowed: false, eg: ReasonNotIsolated, in: ReasonNoRuleAllows},
+		{name: "a pod of the same name in another namespace is not the same pod",
+			policies: []*networkingv1.NetworkPolicy{denyIn("prod")},
+			src:      ep(devClient), dst: ep(prodClient), port: 8080, allowed: false, eg: ReasonNotIsolated, in: ReasonNoRuleAllows},
+		{name: "egress to the pod's own IP given as a bare address is traffic to itself",
+			policies: []*networkingv1.NetworkPolicy{denyOut("prod")},
+			src:      ep(web), dst: ip("10.0.1.10"), port: 8080, allowed: true, eg: ReasonSelf, in: ReasonNotAPod},
+		{name: "a rule that matches the pod's own traffic is named before the self exemption",
+			policies: []*networkingv1.NetworkPolicy{denyIn("prod"), np("prod", "same-ns", sel("app", "web"), ingress(in(peers(podPeer(all)))))},
+			src:      ep(web), dst: ep(web), port: 8080, allowed: true, eg: ReasonNotIsolated, in: ReasonAllowedBy,
+			inBy: []string{"prod/same-ns#0"}},
+		{name: "a podSelector peer matches a destination pod that has no IP yet",
+			policies: []*networkingv1.NetworkPolicy{np("prod", "to-pending", sel("app", "web"), types(E), egress(out(peers(podPeer(sel("app", "pending"))))))},
+			src:      ep(web), dst: ep(pendingA), port: 8080, allowed: true, eg: ReasonAllowedBy, in: ReasonNotIsolated},
+		{name: "an ipBlock, even 0.0.0.0/0, never matches a destination pod without an IP",
+			policies: []*networkingv1.NetworkPolicy{np("prod", "anywhere", sel("app", "web"), types(E), egress(out(peers(ipPeer("0.0.0.0/0")))))},
+			src:      ep(web), dst: ep(pendingA), port: 8080, allowed: false, eg: ReasonNoRuleAllows, in: ReasonNotIsolated},
+		{name: "two pods without IPs are not taken for the same pod",
+			policies: []*networkingv1.NetworkPolicy{denyBoth("prod")},
+			src:      ep(pendingA), dst: ep(pendingB), port: 8080, allowed: false, eg: ReasonNoRuleAllows, in: ReasonNoRuleAllows},
+		{name: "a pod without an IP reaching itself is still allowed",
+			policies: []*networkingv1.NetworkPolicy{denyBoth("prod")},
+			src:      ep(pendingA), dst: ep(pendingA), port: 8080, allowed: true, eg: ReasonSelf, in: ReasonSelf},
 
 		// --- both directions together ---
 		{name: "egress allowed but ingress denied is denied overall",

@@ -161,6 +161,20 @@ func TestJSONContract(t *testing.T) {
 	}
 }
 
+func TestAPodReachingItselfIsNotBlockedByItsOwnPolicies(t *testing.T) {
+	// db is isolated for ingress by db-from-api, which admits only the api.
+	rep, err := runCheck(t, "db", "db", "--port", "5432")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict != "reachable" || !rep.Policy.Allowed || rep.Policy.Ingress.Reason != "self" {
+		t.Errorf("verdict %s, policy allowed %v, ingress reason %s: want reachable, allowed, self", rep.Verdict, rep.Policy.Allowed, rep.Policy.Ingress.Reason)
+	}
+	if got := directionDetail(rep.Policy.Ingress); !strings.Contains(got, "itself") {
+		t.Errorf("ingress detail %q does not say the pod reaches itself", got)
+	}
+}
+
 func TestProbeSectionShape(t *testing.T) {
 	b, err := json.Marshal(ProbeInfo{Result: "reachable", LatencyMs: 1.5, Container: "netcheck-abcde"})
 	if err != nil {

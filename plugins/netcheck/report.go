@@ -254,6 +254,8 @@ func directionDetail(d netpolicy.DirectionResult) string {
 		return "traffic with the pod's own node is always allowed"
 	case netpolicy.ReasonNotAPod:
 		return "outside the pod network: nothing to isolate"
+	case netpolicy.ReasonSelf:
+		return "a pod cannot block traffic to itself"
 	}
 	return d.Reason
 }
