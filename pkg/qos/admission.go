@@ -31,7 +31,14 @@ type Admission struct {
 	// Violations are LimitRanger's reasons to refuse the pod (min, max,
 	// maxLimitRequestRatio), in its words; empty when the pod is admitted.
 	Violations []string
+	// Invalid are the apiserver's own validation errors on the admitted
+	// pod's resources (a request above its limit, often a limit a LimitRange
+	// default set below the manifest's request); empty when valid.
+	Invalid []ResourceError
 }
+
+// Refused says whether the apiserver refuses the pod.
+func (a Admission) Refused() bool { return len(a.Violations) > 0 || len(a.Invalid) > 0 }
 
 // LimitRangeApplied says whether a LimitRange filled in a request or limit.
 func (a Admission) LimitRangeApplied() bool { return len(a.LimitRangeChanges) > 0 }
@@ -48,7 +55,9 @@ func (a Admission) LimitRangeChangedClass() bool { return a.Class != a.ClassWith
 //  3. pod-level resource defaulting (pkg/api/pod/util.go
 //     DefaultPodLevelResources, called from PrepareForCreate);
 //  4. the class (PrepareForCreate: qos.GetPodQOS);
-//  5. LimitRanger validation (min, max, maxLimitRequestRatio).
+//  5. pod validation of the resources (ValidatePodResources), naming the
+//     LimitRange that supplied a value in an error;
+//  6. LimitRanger validation (min, max, maxLimitRequestRatio).
 //
 // limitRanges should be the LimitRanges of the pod's namespace. They are
 // applied in name order (the order the apiserver lists them); LimitRanges from
@@ -64,14 +73,23 @@ func Admit(pod *corev1.Pod, limitRanges []*corev1.LimitRange) Admission {
 	lrs := append([]*corev1.LimitRange(nil), limitRanges...)
 	sort.SliceStable(lrs, func(i, j int) bool { return lrs[i].Name < lrs[j].Name })
 	a := Admission{ClassWithoutLimitRanges: Class(without)}
+	setBy := map[string]string{}
 	for _, lr := range lrs {
+		before := admitted.DeepCopy()
 		changes := MutateLimitRange(admitted, lr)
 		if len(changes) > 0 {
 			a.LimitRanges = append(a.LimitRanges, lr.Name)
 			a.LimitRangeChanges = append(a.LimitRangeChanges, changes...)
+			defaultedValues(before, admitted, lr.Name, setBy)
 		}
 	}
 	DefaultPodLevelResources(admitted)
+	// Strategy validation runs in PrepareForCreate's wake, before the
+	// validating admission plugins.
+	for _, e := range ValidatePodResources(admitted) {
+		explainDefaults(admitted, &e, setBy)
+		a.Invalid = append(a.Invalid, e)
+	}
 	// The validating half of LimitRanger runs after PrepareForCreate.
 	for _, lr := range lrs {
 		a.Violations = append(a.Violations, ValidateLimitRange(lr, admitted)...)

@@ -171,8 +171,8 @@ func AnalyzeFiles(snap *cluster.Snapshot, opts AnalysisOptions, version string) 
 		w := WorkloadResult{Kind: m.kind, Namespace: m.namespace, Name: m.name, QOSClass: string(adm.Class),
 			LimitRangeApplied: adm.LimitRangeApplied(), LimitRangeChangedClass: adm.LimitRangeChangedClass(),
 			ClassWithoutLimitRange: string(adm.ClassWithoutLimitRanges), LimitRanges: adm.LimitRanges, LimitRangeChanges: adm.LimitRangeChanges,
-			LimitRangeViolations: adm.Violations,
-			Reason:               qos.Explain(adm.Pod), Containers: containerResults(adm.Pod), Source: snap.SourceOf(m.kind, m.namespace, m.name)}
+			LimitRangeViolations: adm.Violations, ValidationErrors: invalidMessages(adm.Invalid),
+			Reason: qos.Explain(adm.Pod), Containers: containerResults(adm.Pod), Source: snap.SourceOf(m.kind, m.namespace, m.name)}
 		r.Workloads = append(r.Workloads, w)
 		if m.kind == "Pod" {
 			r.Pods = append(r.Pods, PodResult{Namespace: m.namespace, Name: m.name, QOSClass: w.QOSClass, Reason: w.Reason, Containers: w.Containers})
@@ -308,12 +308,35 @@ func specFindings(r *Report, u *unit, pod *corev1.Pod, class corev1.PodQOSClass,
 			"Bring requests and limits inside the LimitRange (kubectl describe limitrange -n "+u.namespace+"), or change it.",
 			map[string]any{"violations": adm.Violations})
 	}
+	if adm != nil && len(adm.Invalid) > 0 {
+		var reasons []string
+		var defaulted []string
+		for _, e := range adm.Invalid {
+			reasons = append(reasons, e.String())
+			defaulted = append(defaulted, e.Defaulted...)
+		}
+		fix := "Set requests at or below limits (pod-level requests at least the containers' requests)."
+		if len(defaulted) > 0 {
+			fix = "Set the limits in the manifest instead of relying on the LimitRange default (kubectl describe limitrange -n " + u.namespace + "), or lower the requests."
+		}
+		add(RuleLimitRangeRejects, report.SeverityError,
+			fmt.Sprintf("the apiserver refuses %s after defaulting: %s", strings.TrimPrefix(what, "its "), strings.Join(reasons, "; ")),
+			fix, map[string]any{"validationErrors": invalidMessages(adm.Invalid), "limitRangeDefaults": defaulted})
+	}
 	if adm != nil && adm.LimitRangeChangedClass() {
 		add(RuleLimitRangeChanged, report.SeverityInfo,
 			fmt.Sprintf("LimitRange %s turns the class from %s into %s (%s)", strings.Join(adm.LimitRanges, ", "), adm.ClassWithoutLimitRanges, adm.Class, strings.Join(adm.LimitRangeChanges, "; ")),
 			"Set the requests and limits in the manifest so the class does not depend on the namespace's LimitRange.",
 			map[string]any{"limitRanges": adm.LimitRanges, "classWithoutLimitRange": string(adm.ClassWithoutLimitRanges)})
 	}
+}
+
+func invalidMessages(errs []qos.ResourceError) []string {
+	var out []string
+	for _, e := range errs {
+		out = append(out, e.Message)
+	}
+	return out
 }
 
 // onlyMemoryKeepsBurstable says the pod would be Guaranteed if every

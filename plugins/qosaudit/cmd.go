@@ -40,7 +40,8 @@ Findings (rule IDs for --ignore and the ktriage.io/ignore annotation):
   QA105 CPU limit (throttling, info)        QA110 LimitRange changes the class (-f)
   QA106 namespace without LimitRange        QA111 memory limits overcommit a node
                                             QA112 requests exceed a node's allocatable
-                                            QA113 LimitRange refuses the pods (-f)
+                                            QA113 apiserver refuses the pods after
+                                                  defaulting (-f)
 
 Exit codes: 0 nothing at or above --fail-on, 1 a finding reaches it, 2 could not run.`
 

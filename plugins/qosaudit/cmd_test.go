@@ -132,6 +132,33 @@ func TestManifestsWithoutCluster(t *testing.T) {
 			t.Errorf("exit %d: %s", code, errOut)
 		}
 	})
+	t.Run("a LimitRange default limit below the request: the apiserver refuses the pod", func(t *testing.T) {
+		in := "apiVersion: v1\nkind: LimitRange\nmetadata: {name: defaults}\nspec:\n  limits:\n  - type: Container\n    default: {memory: 512Mi}\n" +
+			"---\napiVersion: v1\nkind: Pod\nmetadata: {name: big}\nspec:\n  containers:\n  - {name: app, image: x, resources: {requests: {memory: 1Gi}}}\n"
+		out, errOut, code := run(t, in, "-f", "-", "--local", "-n", "team", "-o", "json")
+		var doc struct {
+			Workloads []struct {
+				ValidationErrors []string `json:"validationErrors"`
+			} `json:"workloads"`
+			Findings []struct{ RuleID, Message string } `json:"findings"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil || code != cli.ExitFound {
+			t.Fatalf("exit %d %v %s", code, err, errOut)
+		}
+		want := `spec.containers[0].resources.requests: Invalid value: "1Gi": must be less than or equal to memory limit of 512Mi`
+		if len(doc.Workloads) != 1 || len(doc.Workloads[0].ValidationErrors) != 1 || doc.Workloads[0].ValidationErrors[0] != want {
+			t.Fatalf("workloads %+v", doc.Workloads)
+		}
+		found := false
+		for _, f := range doc.Findings {
+			if f.RuleID == RuleLimitRangeRejects && strings.Contains(f.Message, want) && strings.Contains(f.Message, "LimitRange defaults") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no QA113 finding naming the LimitRange default: %+v", doc.Findings)
+		}
+	})
 	t.Run("manifests from stdin land in the -n namespace", func(t *testing.T) {
 		pod := "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - {name: c, image: x, resources: {limits: {cpu: 1, memory: 1Gi}}}\n"
 		out, errOut, code := run(t, pod, "-f", "-", "--local", "-n", "team", "-o", "json")

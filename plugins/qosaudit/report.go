@@ -69,10 +69,14 @@ type WorkloadResult struct {
 	LimitRanges            []string `json:"limitRanges,omitempty"`
 	LimitRangeChanges      []string `json:"limitRangeChanges,omitempty"`
 	// LimitRangeViolations are why the apiserver will refuse the pods.
-	LimitRangeViolations []string          `json:"limitRangeViolations,omitempty"`
-	Reason               string            `json:"reason"`
-	Containers           []ContainerResult `json:"containers"`
-	Source               *report.Source    `json:"source,omitempty"`
+	LimitRangeViolations []string `json:"limitRangeViolations,omitempty"`
+	// ValidationErrors are the apiserver's own validation errors on the
+	// pods' resources after defaulting (e.g. a LimitRange default limit below
+	// the request), in its words.
+	ValidationErrors []string          `json:"validationErrors,omitempty"`
+	Reason           string            `json:"reason"`
+	Containers       []ContainerResult `json:"containers"`
+	Source           *report.Source    `json:"source,omitempty"`
 }
 
 // NodeResult is what the kubelet of one node would do.

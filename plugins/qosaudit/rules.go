@@ -68,8 +68,8 @@ func init() {
 		r(RuleRequestOvercommit, e, "requests exceed allocatable",
 			"The requests of the pods on the node add up to more than its allocatable: the scheduler would not allow it, so pods were bound directly (static pods, spec.nodeName) or the node shrank.",
 			"Move pods off the node or raise its allocatable."),
-		r(RuleLimitRangeRejects, e, "LimitRange refuses the pods",
-			"The namespace's LimitRange sets a min, max or maxLimitRequestRatio the pod's resources (after defaults) break: the apiserver refuses the pod, and a workload's controller fails to create pods (FailedCreate events).",
-			"Bring requests and limits inside the LimitRange's bounds, or change the LimitRange."),
+		r(RuleLimitRangeRejects, e, "apiserver refuses the pods",
+			"After defaulting, the pod's resources break the namespace's LimitRange (min, max or maxLimitRequestRatio) or the apiserver's own validation (a request above its limit, often a limit a LimitRange default set below the manifest's request; pod-level resources below the containers'): the apiserver refuses the pod, and a workload's controller fails to create pods (FailedCreate events).",
+			"Bring requests and limits inside the LimitRange's bounds and requests at or below limits (set the limit in the manifest where a LimitRange default is too low), or change the LimitRange."),
 	)
 }
