@@ -69,10 +69,11 @@ type Problem struct {
 }
 
 // AnalyzeService explains a Service for a request to port (0: the Service's
-// only port; a number matches spec.ports[].port; name matches by name).
-// slices are the Service's EndpointSlices; pods are the pods of its namespace
-// (only those matching the selector are read).
-func AnalyzeService(svc *corev1.Service, slices []*discoveryv1.EndpointSlice, pods []*corev1.Pod, port int32, portName string) ServiceAnalysis {
+// only port; a number matches spec.ports[].port; name matches by name) over
+// the L4 protocol proto (empty: any). slices are the Service's
+// EndpointSlices; pods are the pods of its namespace (only those matching the
+// selector are read).
+func AnalyzeService(svc *corev1.Service, slices []*discoveryv1.EndpointSlice, pods []*corev1.Pod, port int32, portName string, proto corev1.Protocol) ServiceAnalysis {
 	a := ServiceAnalysis{Namespace: svc.Namespace, Name: svc.Name, Type: string(svc.Spec.Type), ClusterIP: svc.Spec.ClusterIP,
 		Headless: svc.Spec.ClusterIP == corev1.ClusterIPNone, Selector: svc.Spec.Selector, SelectedPods: -1, Endpoints: []Endpoint{}}
 	if a.Type == "" {
@@ -96,16 +97,13 @@ func AnalyzeService(svc *corev1.Service, slices []*discoveryv1.EndpointSlice, po
 		a.SelectedPods = len(selected)
 	}
 
-	sp, err := pickPort(svc, port, portName)
+	sp, err := pickPort(svc, port, portName, proto)
 	if err != nil {
 		a.Problems = append(a.Problems, Problem{ProblemNoSuchPort, err.Error(),
 			fmt.Sprintf("use one of the Service's ports (%s) or add the port to spec.ports", portList(svc))})
 		return a
 	}
-	proto := sp.Protocol
-	if proto == "" {
-		proto = corev1.ProtocolTCP
-	}
+	proto = protocolOf(sp)
 	target := sp.TargetPort
 	if target.Type == intstr.Int && target.IntVal == 0 && target.StrVal == "" {
 		target = intstr.FromInt32(sp.Port) // targetPort defaults to port
@@ -192,7 +190,11 @@ func (a ServiceAnalysis) Has(reason string) bool {
 	return false
 }
 
-func pickPort(svc *corev1.Service, port int32, name string) (corev1.ServicePort, error) {
+// pickPort finds the Service port for the request. A port number may appear
+// once per protocol (kube-dns has 53/UDP and 53/TCP), so the number and the
+// protocol are matched together; the number alone decides only when a single
+// port has it.
+func pickPort(svc *corev1.Service, port int32, name string, proto corev1.Protocol) (corev1.ServicePort, error) {
 	ports := svc.Spec.Ports
 	switch {
 	case name != "":
@@ -203,18 +205,37 @@ func pickPort(svc *corev1.Service, port int32, name string) (corev1.ServicePort,
 		}
 		return corev1.ServicePort{}, fmt.Errorf("service %s/%s has no port named %q", svc.Namespace, svc.Name, name)
 	case port != 0:
+		var same []corev1.ServicePort
 		for _, p := range ports {
-			if p.Port == port {
+			if p.Port != port {
+				continue
+			}
+			if proto != "" && protocolOf(p) == proto {
 				return p, nil
 			}
+			same = append(same, p)
 		}
-		return corev1.ServicePort{}, fmt.Errorf("service %s/%s has no port %d (it has %s)", svc.Namespace, svc.Name, port, portList(svc))
+		switch len(same) {
+		case 0:
+			return corev1.ServicePort{}, fmt.Errorf("service %s/%s has no port %d (it has %s)", svc.Namespace, svc.Name, port, portList(svc))
+		case 1:
+			return same[0], nil
+		}
+		return corev1.ServicePort{}, fmt.Errorf("service %s/%s has port %d for several protocols (%s): choose one with --protocol", svc.Namespace, svc.Name, port, portList(svc))
 	case len(ports) == 1:
 		return ports[0], nil
 	case len(ports) == 0:
 		return corev1.ServicePort{}, fmt.Errorf("service %s/%s has no ports", svc.Namespace, svc.Name)
 	}
 	return corev1.ServicePort{}, fmt.Errorf("service %s/%s has several ports (%s): name one with svc/%s:PORT or --port", svc.Namespace, svc.Name, portList(svc), svc.Name)
+}
+
+// protocolOf is the port's protocol; the API defaults it to TCP.
+func protocolOf(p corev1.ServicePort) corev1.Protocol {
+	if p.Protocol == "" {
+		return corev1.ProtocolTCP
+	}
+	return p.Protocol
 }
 
 func portList(svc *corev1.Service) string {

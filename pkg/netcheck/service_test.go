@@ -82,7 +82,7 @@ func TestAnalyzeService(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			a := AnalyzeService(c.svc, c.slices, c.pods, c.port, c.portName)
+			a := AnalyzeService(c.svc, c.slices, c.pods, c.port, c.portName, corev1.ProtocolTCP)
 			var got []string
 			for _, p := range a.Problems {
 				got = append(got, p.Reason)
@@ -107,9 +107,42 @@ func TestAnalyzeService(t *testing.T) {
 
 func TestTargetPortOnResolvesNamedPortsPerPod(t *testing.T) {
 	app := map[string]string{"app": "web"}
-	a := AnalyzeService(svc("web", app, sport("", 80, intstr.FromString("http"))), nil, nil, 80, "")
+	a := AnalyzeService(svc("web", app, sport("", 80, intstr.FromString("http"))), nil, nil, 80, "", corev1.ProtocolTCP)
 	p := backend("web-2", "10.0.0.6", app, corev1.ContainerPort{Name: "http", ContainerPort: 8443})
 	if port, ok := a.TargetPortOn(p); !ok || port != 8443 {
 		t.Errorf("TargetPortOn = %d %v, want 8443 true", port, ok)
+	}
+}
+
+func TestAnalyzeServicePicksThePortByNumberAndProtocol(t *testing.T) {
+	udp := func(name string, port int32) corev1.ServicePort {
+		p := sport(name, port, intstr.FromInt32(port))
+		p.Protocol = corev1.ProtocolUDP
+		return p
+	}
+	// Like kube-dns: 53 once per protocol, and the UDP port listed first.
+	dns := svc("dns", map[string]string{"app": "dns"}, udp("dns", 53), sport("dns-tcp", 53, intstr.FromInt32(53)), sport("metrics", 9153, intstr.FromInt32(9153)))
+	cases := []struct {
+		name  string
+		port  int32
+		proto corev1.Protocol
+		want  string // the picked port's name, or "" for a no-such-port problem
+	}{
+		{"TCP to 53 picks the TCP port although the UDP one comes first", 53, corev1.ProtocolTCP, "dns-tcp"},
+		{"UDP to 53 picks the UDP port", 53, corev1.ProtocolUDP, "dns"},
+		{"a port number held by one port only is picked whatever the protocol", 9153, corev1.ProtocolUDP, "metrics"},
+		{"a port number held for two protocols, neither asked for, is ambiguous", 53, corev1.ProtocolSCTP, ""},
+		{"a port number held for two protocols without a protocol is ambiguous", 53, "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := AnalyzeService(dns, nil, nil, c.port, "", c.proto)
+			switch {
+			case c.want == "" && (a.Port != nil || !a.Has(ProblemNoSuchPort)):
+				t.Errorf("port %+v problems %+v: want a no-such-port problem", a.Port, a.Problems)
+			case c.want != "" && (a.Port == nil || a.Port.Name != c.want):
+				t.Errorf("port %+v: want %s", a.Port, c.want)
+			}
+		})
 	}
 }

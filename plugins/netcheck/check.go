@@ -249,7 +249,7 @@ func (o *Options) planService(ctx context.Context, l *loader, p *plan, ns, name 
 	if err != nil {
 		return err
 	}
-	a := nc.AnalyzeService(svc, slices, pods, p.port, p.portName)
+	a := nc.AnalyzeService(svc, slices, pods, p.port, p.portName, p.l4)
 	p.svc = &a
 	if a.Port == nil {
 		return nil // no such port: nothing to probe or evaluate
@@ -303,11 +303,11 @@ func (o *Options) planClusterDNS(ctx context.Context, l *loader, p *plan) {
 	if err != nil {
 		return
 	}
-	a := nc.AnalyzeService(svc, slices, pods, 53, "")
+	a := nc.AnalyzeService(svc, slices, pods, 53, "", corev1.ProtocolUDP)
 	if a.Port == nil {
 		for _, sp := range svc.Spec.Ports {
 			if sp.Protocol == corev1.ProtocolUDP {
-				a = nc.AnalyzeService(svc, slices, pods, 0, sp.Name)
+				a = nc.AnalyzeService(svc, slices, pods, 0, sp.Name, corev1.ProtocolUDP)
 				break
 			}
 		}

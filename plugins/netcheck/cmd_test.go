@@ -25,15 +25,17 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
+// pod is a ready pod of namespace shop labelled app=NAME on node-1.
+func pod(name, ip string, ports ...corev1.ContainerPort) *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name, Labels: map[string]string{"app": name}},
+		Spec: corev1.PodSpec{NodeName: "node-1", Containers: []corev1.Container{{Name: "c", Ports: ports}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip, HostIP: "192.168.0.1",
+			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}}
+}
+
 // world is a namespace with a frontend, an api behind a Service, and a
 // database only the api may reach.
 func world() []runtime.Object {
-	pod := func(name, ip string, ports ...corev1.ContainerPort) *corev1.Pod {
-		return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name, Labels: map[string]string{"app": name}},
-			Spec: corev1.PodSpec{NodeName: "node-1", Containers: []corev1.Container{{Name: "c", Ports: ports}}},
-			Status: corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip, HostIP: "192.168.0.1",
-				Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}}
-	}
 	ready := true
 	port := int32(8080)
 	name := "http"
@@ -61,6 +63,12 @@ func world() []runtime.Object {
 
 func runCheck(t *testing.T, args ...string) (*Report, error) {
 	t.Helper()
+	return runCheckWith(t, nil, args...)
+}
+
+// runCheckWith runs against world() plus extra objects.
+func runCheckWith(t *testing.T, extra []runtime.Object, args ...string) (*Report, error) {
+	t.Helper()
 	streams, _, _, _ := genericiooptions.NewTestIOStreams()
 	o := &Options{Common: cli.NewCommon(streams), Protocol: "tcp", NoProbe: true, Timeout: 1, StartTimeout: 1}
 	o.Src, o.Dst = args[0], args[1]
@@ -75,7 +83,7 @@ func runCheck(t *testing.T, args ...string) (*Report, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	return o.check(context.Background(), &loader{cs: fake.NewClientset(world()...), ns: "shop"})
+	return o.check(context.Background(), &loader{cs: fake.NewClientset(append(world(), extra...)...), ns: "shop"})
 }
 
 func TestGoldenOutput(t *testing.T) {
@@ -172,6 +180,37 @@ func TestAPodReachingItselfIsNotBlockedByItsOwnPolicies(t *testing.T) {
 	}
 	if got := directionDetail(rep.Policy.Ingress); !strings.Contains(got, "itself") {
 		t.Errorf("ingress detail %q does not say the pod reaches itself", got)
+	}
+}
+
+// dnsService is a Service like kube-dns: port 53 once per protocol, UDP first.
+func dnsService() []runtime.Object {
+	udp, tcp := corev1.ProtocolUDP, corev1.ProtocolTCP
+	dnsName, tcpName, port := "dns", "dns-tcp", int32(53)
+	ready := true
+	return []runtime.Object{
+		pod("resolver", "10.0.0.53", corev1.ContainerPort{Name: "dns", ContainerPort: 53, Protocol: udp}, corev1.ContainerPort{Name: "dns-tcp", ContainerPort: 53}),
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "resolver"},
+			Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "resolver"}, ClusterIP: "10.96.0.53", ClusterIPs: []string{"10.96.0.53"},
+				Ports: []corev1.ServicePort{{Name: "dns", Port: 53, Protocol: udp}, {Name: "dns-tcp", Port: 53, Protocol: tcp}}}},
+		&discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "resolver-x", Labels: map[string]string{discoveryv1.LabelServiceName: "resolver"}},
+			Ports:     []discoveryv1.EndpointPort{{Name: &dnsName, Port: &port, Protocol: &udp}, {Name: &tcpName, Port: &port, Protocol: &tcp}},
+			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.53"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}, TargetRef: &corev1.ObjectReference{Kind: "Pod", Name: "resolver"}}}},
+	}
+}
+
+func TestServicePortIsPickedByNumberAndProtocol(t *testing.T) {
+	for proto, want := range map[string]string{"tcp": "dns-tcp", "udp": "dns"} {
+		rep, err := runCheckWith(t, dnsService(), "frontend", "svc/resolver:53", "--protocol", proto)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Service == nil || rep.Service.Port == nil || rep.Service.Port.Name != want || rep.Policy == nil || rep.Policy.Protocol != strings.ToUpper(proto) {
+			t.Errorf("--protocol %s: service port %+v, policy %+v: want port %s judged as %s", proto, rep.Service.Port, rep.Policy, want, strings.ToUpper(proto))
+		}
+		if rep.Verdict != "reachable" {
+			t.Errorf("--protocol %s: verdict %s (%s), want reachable", proto, rep.Verdict, rep.Reason)
+		}
 	}
 }
 
