@@ -23,6 +23,7 @@ const (
 	RuleUnreadable       = "CE113"
 	RuleNotChecked       = "CE114"
 	RuleUnreachable      = "CE115"
+	RuleClusterUnread    = "CE116"
 )
 
 func init() {
@@ -87,5 +88,9 @@ func init() {
 			Title:       "TLS endpoint unreachable",
 			Description: "A TLS handshake with an API server, webhook or kubelet failed or timed out, so its served certificates are not in the report.",
 			Fix:         "Check that the server runs and that this machine can reach it; raise --dial-timeout on a slow network."},
+		report.Rule{ID: RuleClusterUnread, Plugin: Plugin, Severity: report.SeverityError,
+			Title:       "cluster not read",
+			Description: "The API server could not be read (credentials rejected, server down or not answering, no kubeconfig), so the certificates in Secrets, ConfigMaps, webhooks, APIServices and CSRs, and the kubelets' serving certificates, are missing from a report that still lists what the other sources found. An expired client certificate is a common cause: look for it in the report.",
+			Fix:         "Check the kubeconfig's credentials and that the API server answers (kubectl get --raw /readyz), or leave the cluster out with --sources kubeconfig,served,pki."},
 	)
 }

@@ -43,6 +43,10 @@ ConfigMaps) unless --sources names others.
 A certificate expiring within --fail (default 7d) is an error, within --warn
 (default 30d) a warning. Certificates are listed by time left, shortest first.
 
+A cluster that cannot be read (credentials rejected, API server down, no
+kubeconfig) does not stop the default run: it is an error finding (CE116) next
+to what the other sources found. Named in --sources, it stops the run.
+
 Exit codes: 0 nothing reaches --fail-on, 1 a certificate does (by default: it
 expires within --fail), 2 could not run.`
 
@@ -93,6 +97,7 @@ type Options struct {
 
 	failWindow, warnWindow time.Duration
 	sources                map[string]bool
+	named                  map[string]bool // given with --sources
 	now                    time.Time
 	pkiDirSet, kubeDirSet  bool
 	kubeletDirSet          bool
@@ -182,7 +187,7 @@ func (o *Options) Validate() error {
 			return cli.UsageErrorf("--now: %v", err)
 		}
 	}
-	o.sources = map[string]bool{}
+	o.sources, o.named = map[string]bool{}, map[string]bool{}
 	switch {
 	case len(o.Sources) > 0:
 		for _, s := range o.Sources {
@@ -190,7 +195,7 @@ func (o *Options) Validate() error {
 			if !contains(append(allSources, SourceFiles), s) {
 				return cli.UsageErrorf("--sources: unknown source %q: use %s", s, strings.Join(allSources, ", "))
 			}
-			o.sources[s] = true
+			o.sources[s], o.named[s] = true, true
 		}
 	case len(o.Filenames) == 0:
 		for _, s := range allSources[:4] {
@@ -206,6 +211,12 @@ func (o *Options) Validate() error {
 		o.sources[SourceKubelets] = true
 	}
 	return nil
+}
+
+// clusterNamed says whether --sources asked for the cluster or the kubelets,
+// which makes a cluster that cannot be read fatal.
+func (o *Options) clusterNamed() bool {
+	return o.named[SourceCluster] || o.named[SourceKubelets]
 }
 
 // Run gathers the certificates, analyses, prints and sets the exit code.

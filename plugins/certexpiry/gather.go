@@ -63,7 +63,14 @@ func (g *gatherer) gather() error {
 	}
 	if o.sources[SourceCluster] || o.sources[SourceKubelets] {
 		if err := g.cluster(); err != nil {
-			return err
+			// Only a cluster the user asked for by name is worth stopping
+			// for: when it comes with the defaults, an API server that
+			// rejects the credentials, is down or has no kubeconfig must not
+			// throw away what the files and handshakes found.
+			if o.clusterNamed() || cli.IsUsageError(err) || g.ctx.Err() != nil {
+				return err
+			}
+			g.clusterUnread(err)
 		}
 	}
 	g.handshakes()
@@ -397,10 +404,11 @@ func (g *gatherer) cluster() error {
 	snap, err := cluster.LoadLiveWith(g.ctx, cs, cluster.LiveOptions{Dynamic: dc}, queries...)
 	if err != nil {
 		// An API server whose certificate clients reject (expired, wrong CA,
-		// wrong host) is when this report matters most: report its served
-		// chain and the other sources rather than stop. Any other failure
-		// (unreachable, forbidden) stops the run like in every plugin.
-		if tlsRejected(err) && len(g.endpoints) > 0 {
+		// wrong host) is when this report matters most: even when the cluster
+		// was asked for by name, report its served chain and the other
+		// sources rather than stop. With the default sources, gather turns
+		// any failure into a finding.
+		if tlsRejected(err) && len(g.endpoints) > 0 && o.clusterNamed() {
 			g.warnings = append(g.warnings, cli.OneLine(err)+"; in-cluster certificates are not in the report")
 			return nil
 		}
@@ -419,6 +427,30 @@ func (g *gatherer) cluster() error {
 		g.used = append(g.used, SourceKubelets)
 	}
 	return nil
+}
+
+// clusterUnread reports in-cluster sources that could not be read: a warning,
+// and an error finding so that the exit code says the report is incomplete.
+func (g *gatherer) clusterUnread(err error) {
+	var missed []string
+	if g.o.sources[SourceCluster] {
+		missed = append(missed, "in-cluster certificates")
+	}
+	if g.o.sources[SourceKubelets] {
+		missed = append(missed, "kubelet serving certificates")
+	}
+	what := strings.Join(missed, " and ")
+	msg := cli.OneLine(err)
+	g.warnings = append(g.warnings, msg+"; "+what+" are not in the report")
+	server := "cluster"
+	if cfg, cerr := g.o.RESTConfig(); cerr == nil && cfg.Host != "" {
+		server = cfg.Host
+	}
+	g.findings = append(g.findings, report.Finding{RuleID: certs.RuleClusterUnread, Severity: report.SeverityError,
+		Object:  report.ObjectRef{Path: server},
+		Message: fmt.Sprintf("the cluster could not be read, so %s are not in the report: %s", what, msg),
+		Fix:     "Check the kubeconfig's credentials and that the API server answers (kubectl get --raw /readyz), or leave the cluster out with --sources kubeconfig,served,pki.",
+		Details: map[string]any{"server": server, "error": msg}})
 }
 
 // tlsRejected recognises an API call that failed because the client rejected
