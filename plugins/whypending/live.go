@@ -3,7 +3,9 @@ package whypending
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -169,7 +171,10 @@ func (l *live) failedCreates(ctx context.Context, snap *cluster.Snapshot) ([]pen
 			if errors.Is(err, errNotFound) {
 				continue // deleted since
 			}
-			return nil, err
+			// Looking further (e.g. no permission to read the controller)
+			// must not cost the pods already found their explanation.
+			snap.Warnings = append(snap.Warnings, fmt.Sprintf("%s %s/%s has a FailedCreate event but could not be looked at: %v", strings.ToLower(io.Kind), io.Namespace, io.Name, err))
+			continue
 		}
 		for _, w := range wl {
 			k := w.Kind + "/" + w.Namespace + "/" + w.Name

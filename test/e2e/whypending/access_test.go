@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -87,6 +88,33 @@ spec:
 	t.Cleanup(func() {
 		_ = c.Client.RbacV1().ClusterRoles().Delete(context.Background(), name, metav1.DeleteOptions{})
 	})
+	// Events may be read, ReplicaSets not: a FailedCreate event of a
+	// ReplicaSet then cannot be followed up.
+	_, err = c.Client.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Name: "events"},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"events"}, Verbs: []string{"get", "list"}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Client.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "events"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "events"},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: ns, Name: "reader"}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Client.CoreV1().Events(ns).Create(ctx, &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{Name: "workers.failed"},
+		InvolvedObject: corev1.ObjectReference{Kind: "ReplicaSet", APIVersion: "apps/v1", Namespace: ns, Name: "workers-5d8f"},
+		Reason:         "FailedCreate", Type: corev1.EventTypeWarning, Message: `pods "workers-5d8f-x" is forbidden: exceeded quota`,
+		Source:         corev1.EventSource{Component: "replicaset-controller"},
+		FirstTimestamp: metav1.Now(), LastTimestamp: metav1.Now(), Count: 1,
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	_, err = c.Client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: name},
@@ -107,5 +135,17 @@ spec:
 	}
 	if !strings.Contains(res.Stderr, "Warning: cannot list persistentvolumeclaims in namespace "+ns+": forbidden") {
 		t.Errorf("want a warning naming the forbidden list\n%s", res)
+	}
+
+	// The whole namespace: the ReplicaSet behind the FailedCreate event
+	// cannot be read, which costs the pod nothing.
+	res = c.RunWith(t, framework.RunOptions{Env: []string{"KUBECONFIG=" + kubeconfig}}, bin, "-n", ns, "-o", "json")
+	r = report{}
+	res.DecodeJSON(t, &r)
+	if res.Code != 1 || r.pod(t, "with-claim").Stage != "Unschedulable" {
+		t.Errorf("want the pod explained, exit 1\n%s", res)
+	}
+	if !strings.Contains(res.Stderr, "replicaset "+ns+"/workers-5d8f has a FailedCreate event but could not be looked at") {
+		t.Errorf("want a warning naming the ReplicaSet that could not be read\n%s", res)
 	}
 }

@@ -470,6 +470,23 @@ func TestNothingPendingExitsZero(t *testing.T) {
 	if res.Code != 0 || !strings.Contains(res.Stdout, "No Pending pods.") {
 		t.Errorf("want exit 0 and an empty table\n%s", res)
 	}
+	// A workload scaled to zero wants no pods: nothing is stuck.
+	c.Apply(t, ns, `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: idle}
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: idle}}
+  template:
+    metadata: {labels: {app: idle}}
+    spec:
+      containers: [{name: app, image: registry.example.com/app:1}]
+`)
+	res = c.Run(t, bin, "-n", ns, "deploy/idle")
+	if res.Code != 0 || !strings.Contains(res.Stdout, "No Pending pods.") {
+		t.Errorf("a Deployment at replicas 0: want exit 0 and an empty table\n%s", res)
+	}
 }
 
 // Explaining one pod must not list every pod of the cluster: only GET the
