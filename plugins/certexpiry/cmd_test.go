@@ -130,6 +130,9 @@ func TestExitCodes(t *testing.T) {
 		{"--fail-on never never fails", []string{"-f", filepath.Join(fixtures, "expired.pem"), "--fail-on", "never"}, 0},
 		{"garbage is a warning, not a crash", []string{"-f", filepath.Join(fixtures, "garbage.crt")}, 0},
 		{"a bad --fail is a usage error", []string{"-f", fixtures, "--fail", "soon"}, 2},
+		{"a NaN --fail is a usage error", []string{"-f", fixtures, "--fail", "NaNd"}, 2},
+		{"an infinite --warn is a usage error", []string{"-f", fixtures, "--warn", "Infd"}, 2},
+		{"a --warn beyond a Duration is a usage error", []string{"-f", fixtures, "--warn", "1e10d"}, 2},
 		{"--warn shorter than --fail is a usage error", []string{"-f", fixtures, "--fail", "30d", "--warn", "7d"}, 2},
 		{"an unknown source is a usage error", []string{"--sources", "etcd"}, 2},
 		{"a missing -f file is an error", []string{"-f", filepath.Join(fixtures, "missing.pem")}, 2},
@@ -149,12 +152,12 @@ func TestExitCodes(t *testing.T) {
 }
 
 func TestParseWindow(t *testing.T) {
-	for in, want := range map[string]time.Duration{"7d": 7 * 24 * time.Hour, "1.5d": 36 * time.Hour, "72h": 72 * time.Hour, "0d": 0} {
+	for in, want := range map[string]time.Duration{"7d": 7 * 24 * time.Hour, "1.5d": 36 * time.Hour, "72h": 72 * time.Hour, "0d": 0, "106751d": 106751 * 24 * time.Hour} {
 		if got, err := ParseWindow(in); err != nil || got != want {
 			t.Errorf("ParseWindow(%q) = %s, %v; want %s", in, got, err, want)
 		}
 	}
-	for _, in := range []string{"", "d", "-1d", "soon", "7 days"} {
+	for _, in := range []string{"", "d", "-1d", "soon", "7 days", "NaNd", "nand", "Infd", "+Infd", "infinityd", "1e400d", "1e10d", "106752d", "-NaNd", "9999999999h"} {
 		if _, err := ParseWindow(in); err == nil {
 			t.Errorf("ParseWindow(%q) accepted", in)
 		}
