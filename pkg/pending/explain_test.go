@@ -496,3 +496,19 @@ func TestAMissingNodeIsToldApartFromANodeThatWentAway(t *testing.T) {
 		t.Errorf("want the pod deleted so its controller recreates it, got %q", fix)
 	}
 }
+
+func TestAnotherSchedulersMessageIsNotCalledStale(t *testing.T) {
+	p := pod("app", "batch", requests("64", "1Gi"), unschedulableCondition("pod group is not ready, 1/4 members"), func(p *corev1.Pod) {
+		p.Spec.SchedulerName = "volcano"
+	})
+	ex, res := explainOne(snapshot(node("n1", "4", "8Gi"), p), p)
+	if ex.MessagesAgree != nil {
+		t.Errorf("volcano's words cannot agree with kube-scheduler's: want no comparison, got %v", *ex.MessagesAgree)
+	}
+	if _, _, ok := finding(res, RuleStaleCondition); ok {
+		t.Errorf("want no %s for another scheduler's message", RuleStaleCondition)
+	}
+	if !strings.Contains(strings.Join(ex.Evidence, "\n"), `default profile; the pod's scheduler is "volcano"`) {
+		t.Errorf("want the simulation labelled, got %q", ex.Evidence)
+	}
+}

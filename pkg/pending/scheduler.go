@@ -35,7 +35,12 @@ func (a *analyzer) explainUnbound(pod *corev1.Pod, ex *Explanation) {
 	ex.SimulatedSchedulerMessage = res.Message
 	ex.Nodes = res.Nodes
 	ex.Feasible = res.Feasible
-	if ex.SchedulerMessage != "" && ex.SimulatedSchedulerMessage != "" {
+	switch {
+	case schedulerNameOf(pod) != DefaultScheduler:
+		// Another scheduler has its own plugins and words: the simulation
+		// is the default profile's view, not a check of that message.
+		ex.Evidence = append(ex.Evidence, fmt.Sprintf("simulated with kube-scheduler's default profile; the pod's scheduler is %q", schedulerNameOf(pod)))
+	case ex.SchedulerMessage != "" && ex.SimulatedSchedulerMessage != "":
 		agree := strings.TrimSpace(ex.SchedulerMessage) == strings.TrimSpace(ex.SimulatedSchedulerMessage)
 		ex.MessagesAgree = &agree
 	}
