@@ -448,13 +448,18 @@ func nodeResults(r *Report, snap *cluster.Snapshot, scope []*corev1.Pod, opts An
 			}
 		}
 	}
-	usage, source := qos.RequestsAsUsage, "requests"
-	if opts.Usage != nil {
-		source = "metrics"
-		usage = func(p *corev1.Pod) (int64, bool) {
-			v, ok := opts.Usage[podKey(p)]
-			return v, ok
+	// A pod metrics-server has no figure for (just started, or its node not
+	// scraped) still has kubelet stats: its memory request stands in for its
+	// usage, not the kubelet's "no stats" rank.
+	fromMetrics := func(p *corev1.Pod) bool {
+		_, ok := opts.Usage[podKey(p)]
+		return ok
+	}
+	usage := func(p *corev1.Pod) (int64, bool) {
+		if v, ok := opts.Usage[podKey(p)]; ok {
+			return v, true
 		}
+		return qos.RequestsAsUsage(p)
 	}
 	byNode := map[string][]*corev1.Pod{}
 	for _, p := range snap.Pods {
@@ -469,11 +474,20 @@ func nodeResults(r *Report, snap *cluster.Snapshot, scope []*corev1.Pod, opts An
 		}
 		pods := byNode[node.Name]
 		capacity := node.Status.Capacity.Memory().Value()
+		// Only a node without metrics for any of its pods falls back entirely.
+		source := "requests"
+		for _, p := range pods {
+			if fromMetrics(p) {
+				source = "metrics"
+				break
+			}
+		}
 		n := NodeResult{Name: node.Name, MemoryCapacity: qstr(node.Status.Capacity[corev1.ResourceMemory]), UsageSource: source, EvictionOrder: []EvictionEntry{}}
 		for i, c := range qos.RankMemoryPressure(pods, usage) {
 			e := EvictionEntry{Rank: i + 1, Namespace: c.Pod.Namespace, Name: c.Pod.Name, QOSClass: string(qos.PodClass(c.Pod)), Priority: c.Priority,
-				MemoryRequest: byteString(c.MemoryRequest), ExceedsRequests: c.ExceedsRequests, Evictable: !c.Critical, Containers: []ContainerOOM{}}
-			if source == "metrics" && c.UsageKnown {
+				MemoryRequest: byteString(c.MemoryRequest), UsageSource: "requests", ExceedsRequests: c.ExceedsRequests, Evictable: !c.Critical, Containers: []ContainerOOM{}}
+			if fromMetrics(c.Pod) {
+				e.UsageSource = "metrics"
 				e.MemoryUsage = byteString(c.Usage)
 			}
 			var pr *PodResult

@@ -159,6 +159,33 @@ func TestAnalyzeLive(t *testing.T) {
 			t.Errorf("got %+v", n.EvictionOrder)
 		}
 	})
+	t.Run("a pod without metrics is ranked by its request, not first", func(t *testing.T) {
+		// scratch (BestEffort) has no metrics: as a pod using its zero request
+		// it exceeds it by next to nothing, after web-5d9f-b's 512Mi.
+		r := AnalyzeLive(liveSnapshot(), AnalysisOptions{Usage: map[string]int64{"shop/web-5d9f-b": 1536 << 20, "shop/web-5d9f-a": 1 << 20, "kube-system/old": 1 << 20}}, "test")
+		n := r.Nodes[0]
+		var order, sources []string
+		for _, e := range n.EvictionOrder {
+			order = append(order, e.Name)
+			sources = append(sources, e.UsageSource)
+		}
+		if n.UsageSource != "metrics" || !reflect.DeepEqual(order, []string{"web-5d9f-b", "scratch", "old", "web-5d9f-a"}) ||
+			!reflect.DeepEqual(sources, []string{"metrics", "requests", "metrics", "metrics"}) || n.EvictionOrder[1].MemoryUsage != "" {
+			t.Errorf("usage %s order %v sources %v", n.UsageSource, order, sources)
+		}
+	})
+	t.Run("a node without metrics for any pod falls back to requests entirely", func(t *testing.T) {
+		r := AnalyzeLive(liveSnapshot(), AnalysisOptions{Usage: map[string]int64{"elsewhere/x": 1}}, "test")
+		n := r.Nodes[0]
+		if n.UsageSource != "requests" || n.EvictionOrder[0].Name != "scratch" {
+			t.Errorf("usage %s order %+v", n.UsageSource, n.EvictionOrder)
+		}
+		for _, e := range n.EvictionOrder {
+			if e.UsageSource != "requests" {
+				t.Errorf("%s: usage source %s", e.Name, e.UsageSource)
+			}
+		}
+	})
 	t.Run("--require Guaranteed reports every pod below it", func(t *testing.T) {
 		r := AnalyzeLive(liveSnapshot(), AnalysisOptions{Require: corev1.PodQOSGuaranteed, RequireScope: "--require (namespace shop)"}, "test")
 		var got []string

@@ -3,6 +3,7 @@ package qosaudit
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -10,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned/typed/metrics/v1beta1"
 
 	"github.com/ktriage/ktriage/pkg/cli"
@@ -286,20 +288,57 @@ func podUsage(ctx context.Context, cfg *rest.Config, snap *cluster.Snapshot) map
 	if err != nil {
 		return nil
 	}
-	list, err := mc.PodMetricses(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
-	if err != nil {
-		if !apierrors.IsNotFound(err) && !apierrors.IsServiceUnavailable(err) {
-			snap.Warnings = append(snap.Warnings, cli.APIError(err, "list", "pods.metrics.k8s.io", "").Error()+"; the eviction order uses memory requests instead of usage")
+	usage := map[string]int64{}
+	add := func(list *metricsv1beta1.PodMetricsList) {
+		for _, pm := range list.Items {
+			var sum int64
+			for _, c := range pm.Containers {
+				sum += c.Usage.Memory().Value()
+			}
+			usage[pm.Namespace+"/"+pm.Name] = sum
 		}
+	}
+	list, err := mc.PodMetricses(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	if err == nil {
+		add(list)
+		return usage
+	}
+	if apierrors.IsNotFound(err) || apierrors.IsServiceUnavailable(err) {
 		return nil
 	}
-	usage := map[string]int64{}
-	for _, pm := range list.Items {
-		var sum int64
-		for _, c := range pm.Containers {
-			sum += c.Usage.Memory().Value()
+	if !apierrors.IsForbidden(err) {
+		snap.Warnings = append(snap.Warnings, cli.APIError(err, "list", "pods.metrics.k8s.io", "").Error()+"; the eviction order uses memory requests instead of usage")
+		return nil
+	}
+	// Namespace-scoped RBAC: list the namespaces of the pods ranked instead.
+	namespaces := namespacesOf(snap.Pods)
+	var denied []string
+	var firstErr error
+	for i, ns := range namespaces {
+		list, err := mc.PodMetricses(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			if firstErr == nil {
+				firstErr = cli.APIError(err, "list", "pods.metrics.k8s.io", ns)
+			}
+			if !apierrors.IsForbidden(err) {
+				// Not a matter of RBAC: the others would fail (or time out) too.
+				denied = append(denied, namespaces[i:]...)
+				break
+			}
+			denied = append(denied, ns)
+			continue
 		}
-		usage[pm.Namespace+"/"+pm.Name] = sum
+		add(list)
+	}
+	if len(denied) > 0 {
+		msg := firstErr.Error()
+		if len(denied) > 1 {
+			msg += " (and in namespaces " + strings.Join(denied[1:], ", ") + ")"
+		}
+		snap.Warnings = append(snap.Warnings, msg+"; the eviction order uses memory requests instead of usage for their pods")
+	}
+	if len(denied) == len(namespaces) {
+		return nil
 	}
 	return usage
 }

@@ -98,4 +98,26 @@ func TestPodUsageFromMetricsAPI(t *testing.T) {
 	if got := podUsage(context.Background(), &rest.Config{Host: forbidden.URL}, snap); got != nil || len(snap.Warnings) != 1 || !strings.Contains(snap.Warnings[0], "pods.metrics.k8s.io") {
 		t.Errorf("a forbidden metrics API must leave a warning naming it: %v %v", got, snap.Warnings)
 	}
+
+	// RBAC for some namespaces only: a forbidden cluster-wide list falls back
+	// to one list per namespace of the pods ranked.
+	perNamespace := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods" {
+			_, _ = w.Write([]byte(`{"kind":"PodMetricsList","apiVersion":"metrics.k8s.io/v1beta1","items":[
+ {"metadata":{"namespace":"shop","name":"scratch"},"containers":[{"name":"app","usage":{"memory":"64Mi"}}]}]}`))
+			return
+		}
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Forbidden","code":403,"message":"forbidden"}`))
+	}))
+	defer perNamespace.Close()
+	snap = liveSnapshot()
+	got = podUsage(context.Background(), &rest.Config{Host: perNamespace.URL}, snap)
+	if want := map[string]int64{"shop/scratch": 64 << 20}; !reflect.DeepEqual(got, want) {
+		t.Errorf("usage %v, want %v", got, want)
+	}
+	if len(snap.Warnings) != 1 || !strings.Contains(snap.Warnings[0], "in namespace kube-system") || strings.Contains(snap.Warnings[0], "shop") {
+		t.Errorf("the warning must name only the namespace still forbidden: %q", snap.Warnings)
+	}
 }

@@ -84,8 +84,9 @@ type NodeResult struct {
 	Name           string `json:"name"`
 	MemoryCapacity string `json:"memoryCapacity"`
 	// UsageSource says where the memory usage used for the eviction order
-	// came from: "metrics" (metrics.k8s.io) or "requests" (each pod assumed
-	// to use its memory request).
+	// came from: "metrics" (metrics.k8s.io, for at least one of the node's
+	// pods; each entry says which) or "requests" (each pod assumed to use its
+	// memory request).
 	UsageSource   string          `json:"usageSource"`
 	EvictionOrder []EvictionEntry `json:"evictionOrder"`
 	Overcommit    []Overcommit    `json:"overcommit"`
@@ -93,13 +94,16 @@ type NodeResult struct {
 
 // EvictionEntry is one pod in the memory-pressure eviction order.
 type EvictionEntry struct {
-	Rank            int    `json:"rank"`
-	Namespace       string `json:"namespace"`
-	Name            string `json:"name"`
-	QOSClass        string `json:"qosClass"`
-	Priority        int32  `json:"priority"`
-	MemoryRequest   string `json:"memoryRequest"`
-	MemoryUsage     string `json:"memoryUsage,omitempty"`
+	Rank          int    `json:"rank"`
+	Namespace     string `json:"namespace"`
+	Name          string `json:"name"`
+	QOSClass      string `json:"qosClass"`
+	Priority      int32  `json:"priority"`
+	MemoryRequest string `json:"memoryRequest"`
+	MemoryUsage   string `json:"memoryUsage,omitempty"`
+	// UsageSource is "metrics" when the pod's usage came from metrics.k8s.io,
+	// "requests" when its memory request stood in for it.
+	UsageSource     string `json:"usageSource"`
 	ExceedsRequests bool   `json:"exceedsRequests"`
 	// Evictable is false for critical pods, which the kubelet never evicts.
 	Evictable  bool           `json:"evictable"`
@@ -252,8 +256,20 @@ func nodeTable(n NodeResult, wide bool) printers.Table {
 		}
 		oc = append(oc, part)
 	}
+	source := n.UsageSource
+	if source == "metrics" {
+		fallback := 0
+		for _, e := range n.EvictionOrder {
+			if e.UsageSource != "metrics" {
+				fallback++
+			}
+		}
+		if fallback > 0 {
+			source += fmt.Sprintf(", requests for %d pod(s) without metrics", fallback)
+		}
+	}
 	t := printers.Table{
-		Title:   fmt.Sprintf("NODE %s — eviction order under memory pressure (usage from %s; %s)", n.Name, n.UsageSource, strings.Join(oc, ", ")),
+		Title:   fmt.Sprintf("NODE %s — eviction order under memory pressure (usage from %s; %s)", n.Name, source, strings.Join(oc, ", ")),
 		Columns: []string{"#", "NAMESPACE", "POD", "QOS", "PRIORITY", "MEM_REQUEST", "EXCEEDS", "OOM_SCORE_ADJ"},
 		Empty:   "No running pods.",
 	}
@@ -274,9 +290,13 @@ func nodeTable(n NodeResult, wide bool) printers.Table {
 				printers.Text(fmt.Sprint(e.Priority)), printers.Text(e.MemoryRequest), printers.Text(exceeds), printers.Text(strings.Join(uniq(adj), ","))})
 			continue
 		}
+		usage := e.MemoryUsage
+		if e.UsageSource == "requests" && n.UsageSource == "metrics" {
+			usage = "(no metrics)"
+		}
 		for _, c := range e.Containers {
 			t.Rows = append(t.Rows, []printers.Cell{printers.Text(fmt.Sprint(e.Rank)), printers.Text(e.Namespace), printers.Text(e.Name), classCell(e.QOSClass),
-				printers.Text(fmt.Sprint(e.Priority)), printers.Text(e.MemoryRequest), printers.Text(e.MemoryUsage), printers.Text(exceeds),
+				printers.Text(fmt.Sprint(e.Priority)), printers.Text(e.MemoryRequest), printers.Text(usage), printers.Text(exceeds),
 				printers.Text(fmt.Sprint(e.Evictable)), printers.Text(c.Name), printers.Text(fmt.Sprint(c.OOMScoreAdj))})
 		}
 	}
