@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	resourcehelper "k8s.io/component-helpers/resource"
 
 	"github.com/ktriage/ktriage/pkg/cluster"
 	"github.com/ktriage/ktriage/pkg/qos"
@@ -271,6 +272,19 @@ func specFindings(r *Report, u *unit, pod *corev1.Pod, class corev1.PodQOSClass,
 			guaranteedLike = true
 		}
 	})
+	// With pod-level cpu or memory set, the class reads only the pod-level
+	// resources: the containers' memory and cpu no longer decide it.
+	if resourcehelper.IsPodLevelResourcesSet(pod) {
+		memDiffers, guaranteedLike = nil, false
+		r := pod.Spec.Resources
+		if !r.Limits.Memory().IsZero() && !r.Requests.Memory().Equal(r.Limits[corev1.ResourceMemory]) {
+			memDiffers = append(memDiffers, fmt.Sprintf("the pod-level resources (request %s, limit %s)", qstr(r.Requests[corev1.ResourceMemory]), qstr(r.Limits[corev1.ResourceMemory])))
+		}
+		cpuReq, cpuLim := r.Requests[corev1.ResourceCPU], r.Limits[corev1.ResourceCPU]
+		if !cpuLim.IsZero() && cpuReq.Equal(cpuLim) {
+			guaranteedLike = true
+		}
+	}
 	if len(noMemLimit) > 0 && class != corev1.PodQOSBestEffort {
 		add(RuleNoMemoryLimit, report.SeverityWarning,
 			fmt.Sprintf("no memory limit on %s: it can use the node's memory until the kernel OOM-kills", list("container", noMemLimit)),
@@ -340,16 +354,24 @@ func invalidMessages(errs []qos.ResourceError) []string {
 }
 
 // onlyMemoryKeepsBurstable says the pod would be Guaranteed if every
-// container's memory request equalled its memory limit.
+// memory request (the containers' and the pod-level one) equalled its limit.
 func onlyMemoryKeepsBurstable(pod *corev1.Pod) bool {
 	p := pod.DeepCopy()
+	equalize := func(r *corev1.ResourceRequirements) {
+		if l, ok := r.Limits[corev1.ResourceMemory]; ok && !l.IsZero() {
+			if r.Requests == nil {
+				r.Requests = corev1.ResourceList{}
+			}
+			r.Requests[corev1.ResourceMemory] = l.DeepCopy()
+		}
+	}
 	for _, list := range [][]corev1.Container{p.Spec.InitContainers, p.Spec.Containers} {
 		for i := range list {
-			r := &list[i].Resources
-			if l, ok := r.Limits[corev1.ResourceMemory]; ok && !l.IsZero() {
-				r.Requests[corev1.ResourceMemory] = l.DeepCopy()
-			}
+			equalize(&list[i].Resources)
 		}
+	}
+	if p.Spec.Resources != nil {
+		equalize(p.Spec.Resources)
 	}
 	return qos.Class(p) == corev1.PodQOSGuaranteed
 }

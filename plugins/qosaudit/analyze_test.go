@@ -368,3 +368,31 @@ func TestRulesAreRegistered(t *testing.T) {
 		t.Errorf("rules %v, want %v", got, want)
 	}
 }
+
+// QA103 reads the pod-level resources when they decide the class.
+func TestMemoryNotEqualAtPodLevel(t *testing.T) {
+	withPodLevel := func(name string, req, lim corev1.ResourceList, ctr corev1.ResourceRequirements) *corev1.Pod {
+		p := livePod("db", name, "", corev1.PodQOSBurstable, nil, ctr)
+		p.Spec.Resources = &corev1.ResourceRequirements{Requests: req, Limits: lim}
+		return p
+	}
+	snap := &cluster.Snapshot{Pods: []*corev1.Pod{
+		// Guaranteed but for the pod-level memory request.
+		withPodLevel("pg", rl("cpu", "1", "memory", "1Gi"), rl("cpu", "1", "memory", "2Gi"), corev1.ResourceRequirements{}),
+		// The pod-level cpu keeps it Burstable whatever the memory: no QA103,
+		// though a container's memory request differs from its limit.
+		withPodLevel("cpu", rl("cpu", "1", "memory", "1Gi"), rl("cpu", "2", "memory", "1Gi"),
+			corev1.ResourceRequirements{Requests: rl("memory", "100Mi"), Limits: rl("memory", "200Mi")}),
+	}}
+	r := AnalyzeLive(snap, AnalysisOptions{Require: corev1.PodQOSGuaranteed, RequireScope: "--require"}, "test")
+	var got []string
+	for _, f := range r.Findings {
+		if f.RuleID == RuleMemoryNotEqual {
+			got = append(got, f.Object.Name+": "+f.Message)
+		}
+	}
+	want := []string{"pg: Burstable only because memory request ≠ limit on the pod-level resources (request 1Gi, limit 2Gi), while Guaranteed is required by --require"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
