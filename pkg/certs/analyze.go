@@ -25,6 +25,10 @@ type Result struct {
 	// Certificates are sorted by time left, shortest first.
 	Certificates []Certificate
 	Findings     []report.Finding
+	// About holds, for each finding, the SHA-256 of the certificate it is
+	// about ("" when none), so that a report can recompute Severity and
+	// Rules from the findings that survive suppression.
+	About []string
 }
 
 // entry is one distinct certificate (by SHA-256) and where it was first seen.
@@ -40,6 +44,7 @@ type analyzer struct {
 	byFP      map[string]*entry
 	bySubject map[string][]*entry
 	findings  []report.Finding
+	about     []string
 }
 
 // Analyze reads every input's certificates and reports on them: expiry
@@ -99,7 +104,7 @@ func Analyze(inputs []Input, opts Options) Result {
 		}
 		return out[i].Source < out[j].Source
 	})
-	return Result{Certificates: out, Findings: a.findings}
+	return Result{Certificates: out, Findings: a.findings, About: a.about}
 }
 
 func (a *analyzer) record(in *Input, index, count int, c *x509.Certificate) {
@@ -139,6 +144,11 @@ func (a *analyzer) record(in *Input, index, count int, c *x509.Certificate) {
 // add records a finding; e (when set) is the certificate it is about.
 func (a *analyzer) add(ref report.ObjectRef, rule string, sev report.Severity, e *entry, msg, fix string, details map[string]any) {
 	a.findings = append(a.findings, report.Finding{RuleID: rule, Severity: sev, Object: ref, Message: msg, Fix: fix, Details: details})
+	fp := ""
+	if e != nil {
+		fp = e.out.SHA256
+	}
+	a.about = append(a.about, fp)
 	if e != nil {
 		e.out.Severity = max(e.out.Severity, sev)
 		if !contains(e.out.Rules, rule) {

@@ -233,3 +233,26 @@ func TestParseWindowAndHuman(t *testing.T) {
 		t.Errorf("Human = %q", got)
 	}
 }
+
+// About ties each finding to its certificate, for reports that recompute a
+// certificate's severity after suppression.
+func TestFindingsNameTheirCertificate(t *testing.T) {
+	root := rootCA(t)
+	expired := leafFrom(root, -90, -2)
+	res := Analyze([]Input{input("expired.pem", expired.CertPEM), {Origin: Origin{Type: OriginFile, Path: "gone.pem"}, Err: os.ErrNotExist}}, opts())
+	if len(res.About) != len(res.Findings) {
+		t.Fatalf("%d findings, %d About", len(res.Findings), len(res.About))
+	}
+	for i, f := range res.Findings {
+		switch f.RuleID {
+		case RuleExpired:
+			if res.About[i] != res.Certificates[0].SHA256 {
+				t.Errorf("%s is about %q, want %s", f.RuleID, res.About[i], res.Certificates[0].SHA256)
+			}
+		case RuleUnreadable:
+			if res.About[i] != "" {
+				t.Errorf("%s is about a certificate: %q", f.RuleID, res.About[i])
+			}
+		}
+	}
+}

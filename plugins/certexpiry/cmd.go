@@ -241,7 +241,7 @@ func (o *Options) Run(ctx context.Context) error {
 	rep.Metadata.Namespace = g.namespace
 	rep.Metadata.Warnings = append(rep.Metadata.Warnings, g.warnings...)
 	rep.Sources = g.sourceNames()
-	rep.fill(res, g.findings)
+	rep.fill(res, g.findings, o.Ignore)
 	return o.PrintReport(rep)
 }
 

@@ -2,6 +2,7 @@ package certexpiry
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"os"
@@ -202,4 +203,61 @@ func TestHelpExamplesParse(t *testing.T) {
 	if n < 5 {
 		t.Errorf("found %d examples", n)
 	}
+}
+
+// Suppressed findings leave no trace in .certificates[] nor in the counts:
+// scripts gating on a certificate's severity agree with the exit code.
+func TestIgnoredFindingsDoNotColorTheCertificates(t *testing.T) {
+	type doc struct {
+		Summary struct {
+			Counts map[string]int `json:"counts"`
+		} `json:"summary"`
+		Certificates []struct {
+			Source   string   `json:"source"`
+			Severity string   `json:"severity"`
+			Rules    []string `json:"rules"`
+		} `json:"certificates"`
+	}
+	check := func(t *testing.T, args ...string) {
+		t.Helper()
+		out, errOut, code := run(t, append(args, "--now", fixedNow, "-o", "json")...)
+		if code != 0 {
+			t.Errorf("exit %d, want 0: the only error is ignored\n%s", code, errOut)
+		}
+		var d doc
+		if err := json.Unmarshal([]byte(out), &d); err != nil {
+			t.Fatal(err)
+		}
+		if len(d.Certificates) != 1 {
+			t.Fatalf("want one certificate: %s", out)
+		}
+		if c := d.Certificates[0]; c.Severity != "none" || len(c.Rules) != 0 {
+			t.Errorf("certificate %s: severity %s, rules %v; want none and no rules", c.Source, c.Severity, c.Rules)
+		}
+		if d.Summary.Counts["expired"] != 0 || d.Summary.Counts["certificates"] != 1 {
+			t.Errorf("counts %v", d.Summary.Counts)
+		}
+	}
+	expired := filepath.Join(fixtures, "expired.pem")
+	t.Run("--ignore", func(t *testing.T) { check(t, "-f", expired, "--ignore", "ce101") })
+	t.Run("annotation", func(t *testing.T) {
+		data, err := os.ReadFile(expired)
+		if err != nil {
+			t.Fatal(err)
+		}
+		manifest := filepath.Join(t.TempDir(), "secret.yaml")
+		if err := os.WriteFile(manifest, []byte(`apiVersion: v1
+kind: Secret
+metadata:
+  name: old
+  namespace: default
+  annotations:
+    ktriage.io/ignore: CE101
+stringData: {}
+data:
+  tls.crt: `+base64.StdEncoding.EncodeToString(data)+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		check(t, "-f", manifest)
+	})
 }

@@ -2,6 +2,7 @@ package certexpiry
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -25,20 +26,47 @@ func newReport(version string) *Report {
 }
 
 // fill adds the analysis and the gatherer's own findings, and the counts.
-func (r *Report) fill(res certs.Result, extra []report.Finding) {
+// Each certificate's severity and rules, and the counts, come from the
+// findings that --ignore and the ktriage.io/ignore annotation leave, so that
+// .certificates[] agrees with the findings and the exit code.
+func (r *Report) fill(res certs.Result, extra []report.Finding, ignore []string) {
 	if res.Certificates != nil {
 		r.Certificates = res.Certificates
 	}
-	for _, f := range res.Findings {
+	byFP := make(map[string]*certs.Certificate, len(r.Certificates))
+	for i := range r.Certificates {
+		c := &r.Certificates[i]
+		c.Severity, c.Rules = report.SeverityNone, nil
+		byFP[c.SHA256] = c
+	}
+	skip := map[string]bool{}
+	for _, id := range ignore {
+		for _, p := range report.ParseIgnore(id) {
+			skip[p] = true
+		}
+	}
+	for i, f := range res.Findings {
 		r.Add(f)
+		// The same test as report.Finalize, which drops these findings.
+		if id := strings.ToUpper(f.RuleID); skip[id] || f.Object.Ignores(id) || i >= len(res.About) {
+			continue
+		}
+		if c := byFP[res.About[i]]; c != nil {
+			c.Severity = max(c.Severity, f.Severity)
+			if !contains(c.Rules, f.RuleID) {
+				c.Rules = append(c.Rules, f.RuleID)
+			}
+		}
 	}
 	for _, f := range extra {
 		r.Add(f)
 	}
 	counts := map[string]int{"certificates": len(r.Certificates)}
-	for _, c := range r.Certificates {
+	for i := range r.Certificates {
+		c := &r.Certificates[i]
+		sort.Strings(c.Rules)
 		switch {
-		case c.SecondsLeft <= 0:
+		case contains(c.Rules, certs.RuleExpired):
 			counts["expired"]++
 		case contains(c.Rules, certs.RuleExpiresSoon):
 			counts["expiringSoon"]++
