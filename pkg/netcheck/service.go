@@ -27,13 +27,15 @@ const (
 
 // ServiceAnalysis explains how a Service port leads (or does not lead) to pods.
 type ServiceAnalysis struct {
-	Namespace string            `json:"namespace"`
-	Name      string            `json:"name"`
-	Type      string            `json:"type"`
-	ClusterIP string            `json:"clusterIP,omitempty"`
-	Headless  bool              `json:"headless,omitempty"`
-	Selector  map[string]string `json:"selector,omitempty"`
-	Port      *ServicePort      `json:"port,omitempty"`
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+	Type      string `json:"type"`
+	ClusterIP string `json:"clusterIP,omitempty"`
+	Headless  bool   `json:"headless,omitempty"`
+	// ExternalName is the name an ExternalName Service aliases (a DNS CNAME).
+	ExternalName string            `json:"externalName,omitempty"`
+	Selector     map[string]string `json:"selector,omitempty"`
+	Port         *ServicePort      `json:"port,omitempty"`
 	// SelectedPods counts pods matching the selector (-1 without selector).
 	SelectedPods int        `json:"selectedPods"`
 	Endpoints    []Endpoint `json:"endpoints"`
@@ -80,10 +82,7 @@ func AnalyzeService(svc *corev1.Service, slices []*discoveryv1.EndpointSlice, po
 		a.Type = string(corev1.ServiceTypeClusterIP)
 	}
 	if svc.Spec.Type == corev1.ServiceTypeExternalName {
-		a.Problems = append(a.Problems, Problem{ProblemExternalName,
-			fmt.Sprintf("service %s/%s is an ExternalName alias for %q: it has no endpoints; connectivity depends on that name", svc.Namespace, svc.Name, svc.Spec.ExternalName),
-			fmt.Sprintf("check %s directly", svc.Spec.ExternalName)})
-		return a
+		return analyzeExternalName(svc, a, port, portName, proto)
 	}
 
 	var selected []*corev1.Pod
@@ -170,10 +169,37 @@ func AnalyzeService(svc *corev1.Service, slices []*discoveryv1.EndpointSlice, po
 	return a
 }
 
-// Blocking says whether a problem means traffic cannot reach any pod.
+// analyzeExternalName explains an ExternalName Service: the cluster DNS
+// answers its name with a CNAME to spec.externalName, so traffic goes to that
+// name on the port the client uses; spec.ports only document it.
+func analyzeExternalName(svc *corev1.Service, a ServiceAnalysis, port int32, portName string, proto corev1.Protocol) ServiceAnalysis {
+	a.ExternalName = svc.Spec.ExternalName
+	a.Problems = append(a.Problems, Problem{ProblemExternalName,
+		fmt.Sprintf("service %s/%s is an ExternalName alias for %q: it has no endpoints and no NetworkPolicy can be judged from the cluster's objects; reachability depends on that name", svc.Namespace, svc.Name, svc.Spec.ExternalName),
+		fmt.Sprintf("check that %s resolves from the source pod, answers on the port, and that the source's egress policies allow its address (ipBlock)", svc.Spec.ExternalName)})
+	if proto == "" {
+		proto = corev1.ProtocolTCP
+	}
+	sp, err := pickPort(svc, port, portName, proto)
+	switch {
+	case err == nil:
+		a.Port = &ServicePort{Name: sp.Name, Port: sp.Port, Protocol: string(protocolOf(sp)), TargetPort: strconv.Itoa(int(sp.Port))}
+	case port != 0 && portName == "":
+		// The alias does not translate ports: any port number is the
+		// external name's port.
+		a.Port = &ServicePort{Port: port, Protocol: string(proto), TargetPort: strconv.Itoa(int(port))}
+	case portName != "" || len(svc.Spec.Ports) > 0:
+		a.Problems = append(a.Problems, Problem{ProblemNoSuchPort, err.Error(),
+			fmt.Sprintf("use one of the Service's ports (%s) or give the port number", portList(svc))})
+	}
+	return a
+}
+
+// Blocking says whether a problem means traffic cannot reach any pod. An
+// ExternalName alias is not one: its traffic never goes to the Service's pods.
 func (a ServiceAnalysis) Blocking() (Problem, bool) {
 	for _, p := range a.Problems {
-		if p.Reason != ProblemTargetNotDeclared {
+		if p.Reason != ProblemTargetNotDeclared && p.Reason != ProblemExternalName {
 			return p, true
 		}
 	}

@@ -1,6 +1,7 @@
 package netcheck
 
 import (
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -142,6 +143,57 @@ func TestAnalyzeServicePicksThePortByNumberAndProtocol(t *testing.T) {
 				t.Errorf("port %+v problems %+v: want a no-such-port problem", a.Port, a.Problems)
 			case c.want != "" && (a.Port == nil || a.Port.Name != c.want):
 				t.Errorf("port %+v: want %s", a.Port, c.want)
+			}
+		})
+	}
+}
+
+func TestAnalyzeServiceOfAnExternalName(t *testing.T) {
+	ext := func(ports ...corev1.ServicePort) *corev1.Service {
+		s := svc("ext", nil, ports...)
+		s.Spec.Type, s.Spec.ExternalName, s.Spec.ClusterIP = corev1.ServiceTypeExternalName, "db.example.com", ""
+		return s
+	}
+	cases := []struct {
+		name     string
+		svc      *corev1.Service
+		port     int32
+		portName string
+		wantPort int32 // 0: no port picked
+		problems []string
+	}{
+		{"a port number not in spec.ports is the aliased name's port, since a CNAME does not translate ports",
+			ext(), 5432, "", 5432, []string{ProblemExternalName}},
+		{"a port named in spec.ports is picked by name",
+			ext(sport("pg", 5432, intstr.FromInt32(5432))), 0, "pg", 5432, []string{ProblemExternalName}},
+		{"the only port in spec.ports is picked when none is asked for",
+			ext(sport("pg", 5432, intstr.FromInt32(5432))), 0, "", 5432, []string{ProblemExternalName}},
+		{"a port name missing from spec.ports is a no-such-port problem",
+			ext(sport("pg", 5432, intstr.FromInt32(5432))), 0, "http", 0, []string{ProblemExternalName, ProblemNoSuchPort}},
+		{"no port asked for and none in spec.ports picks nothing and leaves the choice to the caller",
+			ext(), 0, "", 0, []string{ProblemExternalName}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := AnalyzeService(c.svc, nil, nil, c.port, c.portName, corev1.ProtocolTCP)
+			if a.ExternalName != "db.example.com" {
+				t.Errorf("externalName = %q", a.ExternalName)
+			}
+			switch {
+			case c.wantPort == 0 && a.Port != nil:
+				t.Errorf("port %+v, want none", a.Port)
+			case c.wantPort != 0 && (a.Port == nil || a.Port.Port != c.wantPort):
+				t.Errorf("port %+v, want %d", a.Port, c.wantPort)
+			}
+			var got []string
+			for _, p := range a.Problems {
+				got = append(got, p.Reason)
+			}
+			if strings.Join(got, ",") != strings.Join(c.problems, ",") {
+				t.Errorf("problems = %v, want %v", got, c.problems)
+			}
+			if p, blocking := a.Blocking(); blocking != a.Has(ProblemNoSuchPort) {
+				t.Errorf("blocking = %v (%s): an ExternalName alias alone does not block", blocking, p.Reason)
 			}
 		})
 	}

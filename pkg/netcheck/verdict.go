@@ -21,6 +21,9 @@ const (
 	VerdictDNSFailure      = "dns-failure"
 	VerdictRefused         = "refused"
 	VerdictTimeout         = "timeout"
+	// VerdictUnknown: without a probe, the objects cannot tell (an
+	// ExternalName Service leads outside them). It is not reachable: exit 1.
+	VerdictUnknown = "unknown"
 )
 
 // Basis of a verdict: the live probe, or the objects alone (--no-probe).
@@ -161,6 +164,9 @@ func Decide(in Inputs) Verdict {
 		if p, ok := portProblem(); ok && p.Reason != ProblemTargetNotDeclared {
 			return fromProblem(VerdictPortMismatch, p, BasisAnalysis)
 		}
+		if in.Service != nil && in.Service.Has(ProblemExternalName) {
+			return externalNameUnknown(in.Service, dst)
+		}
 		if p, ok := endpointProblem(); ok {
 			return fromProblem(VerdictNoEndpoints, p, BasisAnalysis)
 		}
@@ -222,6 +228,19 @@ func Decide(in Inputs) Verdict {
 		}
 		return v
 	}
+}
+
+// externalNameUnknown is the --no-probe answer for an ExternalName Service:
+// nothing in the cluster's objects says whether the aliased name answers.
+func externalNameUnknown(a *ServiceAnalysis, dst string) Verdict {
+	port := "the port"
+	if a.Port != nil {
+		port = fmt.Sprintf("port %d/%s", a.Port.Port, a.Port.Protocol)
+	}
+	return Verdict{Verdict: VerdictUnknown, Basis: BasisAnalysis,
+		Reason: fmt.Sprintf("%s is an ExternalName alias for %q, outside the cluster's objects: without a probe its reachability is unknown", dst, a.ExternalName),
+		Fix: fmt.Sprintf("run without --no-probe to test it, or check that %s resolves from the source pod, answers on %s, and that the source's egress policies allow its address",
+			a.ExternalName, port)}
 }
 
 func reachedReason(pr *result.Result, dst string) string {

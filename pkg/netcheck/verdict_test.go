@@ -41,6 +41,12 @@ func problems(reasons ...string) *ServiceAnalysis {
 	return a
 }
 
+func externalName() *ServiceAnalysis {
+	a := AnalyzeService(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "ext"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "db.example.com"}}, nil, nil, 5432, "", corev1.ProtocolTCP)
+	return &a
+}
+
 func TestDecide(t *testing.T) {
 	cases := []struct {
 		name         string
@@ -77,6 +83,14 @@ func TestDecide(t *testing.T) {
 			Inputs{Policy: openPolicy(), Probe: probe(result.Refused)}, VerdictRefused, BasisProbe, false},
 		{"a name the pod's resolver cannot resolve is dns-failure",
 			Inputs{Probe: probe(result.DNSFailure)}, VerdictDNSFailure, BasisProbe, false},
+		{"without a probe an ExternalName Service is unknown, never reachable: its name is outside the cluster's objects",
+			Inputs{Service: externalName(), DNS: &DNSAnalysis{Name: "db.example.com", Resolves: "unknown", Lookups: 4}}, VerdictUnknown, BasisAnalysis, false},
+		{"without a probe an ExternalName alias for a cluster name that cannot exist is dns-failure",
+			Inputs{Service: externalName(), DNS: &DNSAnalysis{Name: "db.nosuch.svc.cluster.local", Resolves: "no", Lookups: 1}}, VerdictDNSFailure, BasisAnalysis, false},
+		{"a probe that reached an ExternalName Service's name is reachable without a disagreement",
+			Inputs{Service: externalName(), Probe: probe(result.Reachable)}, VerdictReachable, BasisProbe, false},
+		{"a probe that timed out on an ExternalName Service's name is a timeout",
+			Inputs{Service: externalName(), Probe: probe(result.Timeout)}, VerdictTimeout, BasisProbe, false},
 		{"an unreachable host without blocking policy is reported as timeout",
 			Inputs{Probe: probe(result.Unreachable)}, VerdictTimeout, BasisProbe, false},
 	}
@@ -119,5 +133,14 @@ func TestEvaluatePoliciesPicksTheBlockedBackend(t *testing.T) {
 	}
 	if EvaluatePolicies(nil, vpod("shop", "client", "10.0.0.1", nil), nil, corev1.ProtocolTCP) != nil {
 		t.Error("no target: want nil")
+	}
+}
+
+func TestUnknownVerdictSaysWhatToCheck(t *testing.T) {
+	v := Decide(Inputs{Service: externalName(), Destination: "svc/shop/ext:5432"})
+	for _, want := range []string{"db.example.com", "port 5432/TCP", "--no-probe", "egress"} {
+		if !strings.Contains(v.Reason+" "+v.Fix, want) {
+			t.Errorf("reason %q fix %q: want %q named", v.Reason, v.Fix, want)
+		}
 	}
 }

@@ -29,6 +29,7 @@ type plan struct {
 	targets   []nc.Target
 	svc       *nc.ServiceAnalysis
 	dns       *nc.DNSAnalysis
+	dnsName   string // the name the DNS analysis is about
 	probeHost string
 	probePort int32
 }
@@ -108,7 +109,7 @@ func (o *Options) check(ctx context.Context, l *loader) (*Report, error) {
 			if d := nc.ClusterDomainFrom(real); d != "" && o.ClusterDomain == "" {
 				domain = d
 			}
-			a := nc.AnalyzeDNS(p.dst.Host, real, domain, l.serviceExists(ctx, p.dst.Host, real, domain))
+			a := nc.AnalyzeDNS(p.dnsName, real, domain, l.serviceExists(ctx, p.dnsName, real, domain))
 			rep.DNS = &a
 		}
 		rep.Probe = probeInfo(outcome)
@@ -165,6 +166,9 @@ func (o *Options) planDestination(ctx context.Context, l *loader, p *plan, src *
 		if err := o.planService(ctx, l, p, ns, p.dst.Name); err != nil {
 			return err
 		}
+		if p.svc != nil && p.svc.ExternalName != "" {
+			return o.planExternalName(ctx, l, p, rc, domain)
+		}
 	case nc.KindDNS:
 		if p.port == 0 && p.portName == "" && o.Protocol != "dns" {
 			if o.Protocol == "http" {
@@ -179,7 +183,7 @@ func (o *Options) planDestination(ctx context.Context, l *loader, p *plan, src *
 			return cli.UsageErrorf("DST %s: a DNS name needs a numeric port", p.dst.Host)
 		}
 		a := nc.AnalyzeDNS(p.dst.Host, rc, domain, l.serviceExists(ctx, p.dst.Host, rc, domain))
-		p.dns = &a
+		p.dns, p.dnsName = &a, p.dst.Host
 		p.probeHost, p.probePort = p.dst.Host, p.port
 		if a.Service != nil && o.Protocol != "dns" {
 			// The name is a Service: explain the Service too.
@@ -259,6 +263,9 @@ func (o *Options) planService(ctx context.Context, l *loader, p *plan, ns, name 
 	if o.Protocol == "udp" && p.l4 != corev1.ProtocolUDP || o.Protocol != "udp" && p.l4 == corev1.ProtocolUDP {
 		l.warn("service %s/%s port %d is %s but --protocol is %s", ns, name, a.Port.Port, p.l4, o.Protocol)
 	}
+	if a.ExternalName != "" {
+		return nil // no endpoints: the traffic goes to the aliased name
+	}
 	byName := map[string]*corev1.Pod{}
 	for _, pod := range pods {
 		byName[pod.Name] = pod
@@ -293,6 +300,30 @@ func (o *Options) planService(ctx context.Context, l *loader, p *plan, ns, name 
 			}
 		}
 	}
+	return nil
+}
+
+// planExternalName probes an ExternalName Service's aliased name on the
+// port, and explains how the source pod resolves that name.
+func (o *Options) planExternalName(ctx context.Context, l *loader, p *plan, rc nc.ResolvConf, domain string) error {
+	name := p.svc.ExternalName
+	if p.svc.Port == nil {
+		if p.svc.Has(nc.ProblemNoSuchPort) {
+			return nil // port-mismatch: the verdict explains it
+		}
+		switch o.Protocol {
+		case "http":
+			p.port = 80
+		case "https":
+			p.port = 443
+		default:
+			return cli.UsageErrorf("DST svc/%s is an ExternalName alias for %s without ports: give a port (svc/%s:PORT or --port)", p.svc.Name, name, p.svc.Name)
+		}
+		p.svc.Port = &nc.ServicePort{Port: p.port, Protocol: string(p.l4), TargetPort: strconv.Itoa(int(p.port))}
+	}
+	a := nc.AnalyzeDNS(name, rc, domain, l.serviceExists(ctx, name, rc, domain))
+	p.dns, p.dnsName = &a, name
+	p.probeHost, p.probePort = name, p.port
 	return nil
 }
 
@@ -408,7 +439,12 @@ func addFindings(rep *Report, src *corev1.Pod, p *plan, out *probe.Outcome) {
 		case p.dstPod != nil:
 			obj = report.RefFor("Pod", p.dstPod)
 		}
-		rep.Add(report.Finding{RuleID: id, Severity: report.SeverityError, Object: obj, Message: rep.Reason, Fix: rep.Fix,
+		sev := report.SeverityError
+		if rep.Verdict == nc.VerdictUnknown {
+			sev = report.SeverityWarning
+			obj = report.ObjectRef{Kind: "Service", Namespace: rep.Service.Namespace, Name: rep.Service.Name}
+		}
+		rep.Add(report.Finding{RuleID: id, Severity: sev, Object: obj, Message: rep.Reason, Fix: rep.Fix,
 			Details: map[string]any{"verdict": rep.Verdict, "basis": rep.Basis, "source": src.Namespace + "/" + src.Name, "destination": rep.Destination.Input}})
 	}
 	if rep.Disagreement != "" {

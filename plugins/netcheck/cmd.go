@@ -40,7 +40,9 @@ DST is a pod (NAME, NS/NAME, pod/NAME[:PORT]), a Service (svc/NAME[:PORT]), a DN
 name (HOST:PORT, or a name with a dot), or an address (IP, IP:PORT).
 
 Verdicts: reachable, blocked-by-policy, no-endpoints, port-mismatch, dns-failure,
-refused, timeout. Exit codes: 0 reachable, 1 not reachable, 2 could not run.`
+refused, timeout; with --no-probe also unknown, when the objects cannot tell (an
+ExternalName Service: its name is probed, never assumed reachable).
+Exit codes: 0 reachable, 1 not reachable or unknown, 2 could not run.`
 
 const examples = `  # Can the frontend pod reach the api Service on port 80?
   kubectl netcheck shop/frontend-7d4b9c-x2x9q svc/api:80 -n shop

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -20,6 +22,7 @@ import (
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/ktriage/ktriage/pkg/cli"
+	nc "github.com/ktriage/ktriage/pkg/netcheck"
 	"github.com/ktriage/ktriage/pkg/printers"
 )
 
@@ -211,6 +214,65 @@ func TestServicePortIsPickedByNumberAndProtocol(t *testing.T) {
 		if rep.Verdict != "reachable" {
 			t.Errorf("--protocol %s: verdict %s (%s), want reachable", proto, rep.Verdict, rep.Reason)
 		}
+	}
+}
+
+func externalNameService(ports ...corev1.ServicePort) []runtime.Object {
+	return []runtime.Object{&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "ext"},
+		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "db.example.com", Ports: ports}}}
+}
+
+func TestAnExternalNameServiceIsNeverReachableWithoutAProbe(t *testing.T) {
+	rep, err := runCheckWith(t, externalNameService(), "frontend", "svc/ext:5432")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict != "unknown" || rep.DNS == nil || rep.DNS.Name != "db.example.com" {
+		t.Fatalf("verdict %s (%s), dns %+v: want unknown and the DNS analysis of db.example.com", rep.Verdict, rep.Reason, rep.DNS)
+	}
+	rep.Finalize(nil)
+	found := false
+	for _, f := range rep.Findings {
+		found = found || f.RuleID == RuleUnknown
+	}
+	if !found {
+		t.Errorf("findings %+v lack %s", rep.Findings, RuleUnknown)
+	}
+}
+
+func TestAnExternalNameServiceIsProbedAtItsName(t *testing.T) {
+	cases := []struct {
+		name     string
+		ports    []corev1.ServicePort
+		dst      string
+		protocol string
+		want     string // host:port probed, or an error substring
+	}{
+		{"the port asked for", nil, "svc/ext:5432", "tcp", "db.example.com:5432"},
+		{"a port named in spec.ports", []corev1.ServicePort{{Name: "pg", Port: 5432}}, "svc/ext:pg", "tcp", "db.example.com:5432"},
+		{"HTTP's port when none is given or declared", nil, "svc/ext", "http", "db.example.com:80"},
+		{"no port given or declared", nil, "svc/ext", "tcp", "give a port"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			streams, _, _, _ := genericiooptions.NewTestIOStreams()
+			o := &Options{Common: cli.NewCommon(streams), Protocol: c.protocol, Src: "frontend", Dst: c.dst, Timeout: 1, StartTimeout: 1}
+			if err := o.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			dst, _ := nc.ParseDestination(o.Dst)
+			p := &plan{dst: dst, port: dst.Port, portName: dst.PortName, l4: l4Of(o.Protocol)}
+			l := &loader{cs: fake.NewClientset(append(world(), externalNameService(c.ports...)...)...), ns: "shop"}
+			src, _ := l.pod(context.Background(), "shop", "frontend")
+			err := o.planDestination(context.Background(), l, p, src, nc.PodResolvConf(src, "", nil), nc.DefaultClusterDomain)
+			got := net.JoinHostPort(p.probeHost, strconv.Itoa(int(p.probePort)))
+			if err != nil {
+				got = err.Error()
+			}
+			if !strings.Contains(got, c.want) {
+				t.Errorf("probe target %q, want %q", got, c.want)
+			}
+		})
 	}
 }
 

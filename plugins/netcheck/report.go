@@ -20,6 +20,7 @@ const (
 	RuleDNSFailure        = "NC104"
 	RuleRefused           = "NC105"
 	RuleTimeout           = "NC106"
+	RuleUnknown           = "NC107"
 	RuleDisagreement      = "NC201"
 	RuleTargetNotDeclared = "NC202"
 	RuleDNSCost           = "NC203"
@@ -49,6 +50,9 @@ func init() {
 		report.Rule{ID: RuleTimeout, Plugin: plugin, Severity: report.SeverityError, Title: "no answer",
 			Description: "Nothing answered within the timeout and no NetworkPolicy explains it.",
 			Fix:         "Check routes and firewalls between nodes, CNI-specific policies, and the destination process."},
+		report.Rule{ID: RuleUnknown, Plugin: plugin, Severity: report.SeverityWarning, Title: "reachability unknown without a probe",
+			Description: "With --no-probe the cluster's objects cannot tell whether the destination answers: an ExternalName Service aliases a name outside them. The verdict is unknown, never reachable.",
+			Fix:         "Run without --no-probe, or check that the aliased name resolves from the source pod and answers on the port."},
 		report.Rule{ID: RuleDisagreement, Plugin: plugin, Severity: report.SeverityWarning, Title: "probe and policy analysis disagree",
 			Description: "The live probe's result contradicts the NetworkPolicy analysis, e.g. traffic passed that policies block: the network plugin may not enforce NetworkPolicy, or other policies apply.",
 			Fix:         "Use a network plugin that enforces NetworkPolicy, or look for CNI-specific policies."},
@@ -75,6 +79,7 @@ var verdictRules = map[string]string{
 	nc.VerdictDNSFailure:      RuleDNSFailure,
 	nc.VerdictRefused:         RuleRefused,
 	nc.VerdictTimeout:         RuleTimeout,
+	nc.VerdictUnknown:         RuleUnknown,
 }
 
 // Report is the NetcheckReport document.
