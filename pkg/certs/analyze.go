@@ -328,17 +328,20 @@ func (a *analyzer) checkServed(in *Input, chain []*x509.Certificate) {
 	if s.Insecure {
 		return
 	}
+	// A TLS client checks the server usage; dates are left to the expiry
+	// rules (see verifyServed).
 	opts := x509.VerifyOptions{
 		Intermediates: x509.NewCertPool(),
-		CurrentTime:   a.opts.Now,
-		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 	}
 	for _, c := range chain[1:] {
 		opts.Intermediates.AddCert(c)
 	}
 	rootsName := s.RootsName
+	var roots []*x509.Certificate
 	if len(s.Roots) > 0 {
-		roots, err := Parse(s.Roots)
+		var err error
+		roots, err = Parse(s.Roots)
 		opts.Roots = x509.NewCertPool()
 		for _, r := range roots {
 			opts.Roots.AddCert(r)
@@ -356,7 +359,7 @@ func (a *analyzer) checkServed(in *Input, chain []*x509.Certificate) {
 	if rule == "" {
 		rule = RuleChainInvalid
 	}
-	if _, err := leaf.Verify(opts); err != nil && !onlyExpired(err) {
+	if err := a.verifyServed(chain, roots, opts); err != nil {
 		fix := "Serve the leaf followed by its intermediates, issued by the CA clients trust, or publish that CA in " + rootsName + "."
 		if rule == RuleCABundleMismatch {
 			fix = "Put the CA that issued the serving certificate in the caBundle, or re-issue the serving certificate from the caBundle's CA."
@@ -373,6 +376,67 @@ func (a *analyzer) checkServed(in *Input, chain []*x509.Certificate) {
 				map[string]any{"source": in.Origin.String(), "host": s.Host, "sans": sans(leaf)})
 		}
 	}
+}
+
+// verifyServed verifies a served chain at a time when its certificates are
+// all within their dates, so that an expired or not yet valid certificate
+// does not hide a wrong CA, a missing intermediate or a wrong usage: Go
+// checks the dates first and stops there, and the expiry rules report the
+// dates anyway. It tries the analysis time clamped into the validity of
+// the served chain with its anchors, of the served chain, then of the leaf,
+// and returns nil when one of them verifies or only dates get in the way.
+func (a *analyzer) verifyServed(chain, roots []*x509.Certificate, opts x509.VerifyOptions) error {
+	leaf := chain[0]
+	var times []time.Time
+	for _, set := range [][]*x509.Certificate{append(append([]*x509.Certificate(nil), chain...), roots...), chain, chain[:1]} {
+		if t, ok := clampInto(a.opts.Now, set); ok && !containsTime(times, t) {
+			times = append(times, t)
+		}
+	}
+	var first error
+	for _, t := range times {
+		opts.CurrentTime = t
+		_, err := leaf.Verify(opts)
+		if err == nil {
+			return nil
+		}
+		if first == nil && !onlyExpired(err) {
+			first = err
+		}
+	}
+	return first
+}
+
+// clampInto moves t into the period in which every certificate is valid;
+// ok is false when there is no such period.
+func clampInto(t time.Time, certs []*x509.Certificate) (time.Time, bool) {
+	lo, hi := certs[0].NotBefore, certs[0].NotAfter
+	for _, c := range certs[1:] {
+		if c.NotBefore.After(lo) {
+			lo = c.NotBefore
+		}
+		if c.NotAfter.Before(hi) {
+			hi = c.NotAfter
+		}
+	}
+	switch {
+	case lo.After(hi):
+		return t, false
+	case t.Before(lo):
+		return lo, true
+	case t.After(hi):
+		return hi, true
+	}
+	return t, true
+}
+
+func containsTime(list []time.Time, t time.Time) bool {
+	for _, x := range list {
+		if x.Equal(t) {
+			return true
+		}
+	}
+	return false
 }
 
 // onlyExpired recognises a verification failure due to validity dates alone:

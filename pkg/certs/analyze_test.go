@@ -256,3 +256,41 @@ func TestFindingsNameTheirCertificate(t *testing.T) {
 		}
 	}
 }
+
+// An expired or not yet valid served certificate must not hide what else is
+// wrong with its chain: the dates are the expiry rules' findings.
+func TestServedChainProblemsBehindDates(t *testing.T) {
+	root := rootCA(t)
+	other := certtest.Must(certtest.Spec{CommonName: "other", IsCA: true, NotBefore: days(-10), NotAfter: days(3650)})
+	served := func(chain []byte, roots *certtest.Pair) Input {
+		return Input{Origin: Origin{Type: OriginServed, Endpoint: "https://web.example:443"}, Data: chain,
+			Served: &Served{Host: "web.example", Roots: roots.CertPEM, RootsName: "the CA"}}
+	}
+	cases := []struct {
+		name  string
+		in    Input
+		chain bool
+	}{
+		{"an expired leaf from another CA", served(leafFrom(other, -90, -2).CertPEM, root), true},
+		{"a not yet valid leaf from another CA", served(leafFrom(other, 2, 90).CertPEM, root), true},
+		{"an expired leaf from the right CA", served(leafFrom(root, -90, -2).CertPEM, root), false},
+		{"an expired intermediate", served(func() []byte {
+			inter := certtest.Must(certtest.Spec{CommonName: "inter", IsCA: true, NotBefore: days(-400), NotAfter: days(-1), Parent: root})
+			return certtest.Chain(leafFrom(inter, -300, -5), inter)
+		}(), root), false},
+		{"an expired leaf whose intermediate was renewed after it", served(func() []byte {
+			inter := certtest.Must(certtest.Spec{CommonName: "inter", IsCA: true, NotBefore: days(-1), NotAfter: days(300), Parent: root})
+			return certtest.Chain(leafFrom(inter, -90, -2), inter)
+		}(), root), false},
+		{"a client certificate served as a server's", served(certtest.Must(certtest.Spec{CommonName: "client", Client: true,
+			DNSNames: []string{"web.example"}, NotBefore: days(-1), NotAfter: days(300), Parent: root}).CertPEM, root), true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := Analyze([]Input{tc.in}, opts())
+			if got := rulesOf(res.Findings)[RuleChainInvalid] == report.SeverityError; got != tc.chain {
+				t.Errorf("CE106 reported: %v, want %v: %v", got, tc.chain, res.Findings)
+			}
+		})
+	}
+}
