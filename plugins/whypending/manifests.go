@@ -50,9 +50,12 @@ func (o *Options) runManifests(ctx context.Context, rep *Report) error {
 		if err != nil {
 			return err
 		}
-		namespaces := map[string]bool{}
+		namespaces, draNamespaces := map[string]bool{}, map[string]bool{}
 		for _, w := range pending.Workloads(files) {
 			namespaces[w.Object.GetNamespace()] = true
+			if len(w.Template.Spec.ResourceClaims) > 0 {
+				draNamespaces[w.Object.GetNamespace()] = true
+			}
 		}
 		qs := []cluster.Query{
 			{Kind: cluster.KindNode},
@@ -62,12 +65,22 @@ func (o *Options) runManifests(ctx context.Context, rep *Report) error {
 			{Kind: cluster.KindCSINode, Optional: true},
 			{Kind: cluster.KindCSIDriver, Optional: true},
 			{Kind: cluster.KindNamespace, Optional: true},
+			// Manifest pods have no spec.priority yet: admission takes it
+			// from the PriorityClass, and preemption depends on it.
+			{Kind: cluster.KindPriorityClass, Optional: true},
 		}
 		for _, n := range sortedSet(namespaces) {
 			qs = append(qs,
 				cluster.Query{Kind: cluster.KindPVC, Namespace: n, Optional: true},
 				cluster.Query{Kind: cluster.KindResourceQuota, Namespace: n, Optional: true},
-				cluster.Query{Kind: cluster.KindLimitRange, Namespace: n, Optional: true})
+				cluster.Query{Kind: cluster.KindLimitRange, Namespace: n, Optional: true},
+				cluster.Query{Kind: cluster.KindPDB, Namespace: n, Optional: true})
+		}
+		for _, n := range sortedSet(draNamespaces) {
+			qs = append(qs, cluster.Query{Kind: cluster.KindResourceClaim, Namespace: n, Optional: true})
+		}
+		if len(draNamespaces) > 0 {
+			qs = append(qs, cluster.Query{Kind: cluster.KindDeviceClass, Optional: true}, cluster.Query{Kind: cluster.KindResourceSlice, Optional: true})
 		}
 		state, err = cluster.LoadLive(ctx, cs, qs...)
 		if err != nil {

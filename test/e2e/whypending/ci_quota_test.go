@@ -58,3 +58,40 @@ spec:
 		t.Errorf("live: got %+v\n%s", p, res)
 	}
 }
+
+// Manifest pods get their priority from the PriorityClass at admission; CI
+// mode reads the class, so preemption is judged as the scheduler will.
+func TestManifestsGetTheirPriorityClass(t *testing.T) {
+	c := framework.Get(t)
+	ns := c.Namespace(t, "wp-ciprio", nil)
+	c.Kubectl(t, "delete", "priorityclass", "wp-e2e-urgent", "--ignore-not-found")
+	c.Apply(t, "", `
+apiVersion: scheduling.k8s.io/v1
+kind: PriorityClass
+metadata: {name: wp-e2e-urgent}
+value: 100000
+`)
+	t.Cleanup(func() { c.Kubectl(t, "delete", "priorityclass", "wp-e2e-urgent", "--ignore-not-found") })
+	c.Apply(t, ns, `
+apiVersion: v1
+kind: Pod
+metadata: {name: filler}
+spec:
+  nodeSelector: {kubernetes.io/hostname: kwok-node-1}
+  containers:
+  - name: app
+    image: registry.example.com/app:1
+    resources: {requests: {cpu: "1"}}
+`)
+	framework.Eventually(t, 30*time.Second, func() (bool, error) {
+		return c.Kubectl(t, "get", "pod", "filler", "-n", ns, "-o", "jsonpath={.spec.nodeName}") == "kwok-node-1", nil
+	}, "the filler pod bound")
+
+	r, res := explain(t, c, "-f", filepath.Join("testdata", "ci-priority", "urgent.yaml"), "-n", ns)
+	if res.Code != 1 || r.pod(t, "urgent").Stage != "Unschedulable" {
+		t.Fatalf("want the pod not to fit now, exit 1\n%s", res)
+	}
+	if !r.has("WP180") {
+		t.Errorf("with priority 100000 from its class, evicting lower-priority pods makes room: want WP180\n%s", res)
+	}
+}
