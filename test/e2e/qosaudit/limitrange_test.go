@@ -328,3 +328,64 @@ spec:
 		}
 	}
 }
+
+// TestValidationAfterDefaultsMatchesAPIServer: a LimitRange default limit
+// below the manifest's request, and pod-level requests below the
+// containers', make the apiserver refuse the pod; -f says so in its words.
+func TestValidationAfterDefaultsMatchesAPIServer(t *testing.T) {
+	c := framework.Get(t)
+	ns := c.Namespace(t, "qos-invalid", nil)
+	c.Apply(t, ns, `apiVersion: v1
+kind: LimitRange
+metadata: {name: defaults}
+spec:
+  limits:
+  - type: Container
+    default: {memory: 512Mi}
+`)
+	manifests := map[string]string{
+		"over-default": `apiVersion: v1
+kind: Pod
+metadata: {name: over-default}
+spec:
+  containers:
+  - name: app
+    image: registry.k8s.io/pause:3.10
+    resources: {requests: {memory: 1Gi}}
+`,
+		"pod-level-below": `apiVersion: v1
+kind: Pod
+metadata: {name: pod-level-below}
+spec:
+  resources: {requests: {memory: 100Mi}, limits: {memory: 1Gi}}
+  containers:
+  - name: app
+    image: registry.k8s.io/pause:3.10
+    resources: {requests: {memory: 200Mi}, limits: {memory: 300Mi}}
+`,
+	}
+	time.Sleep(2 * time.Second)
+	for name, manifest := range manifests {
+		t.Run(name, func(t *testing.T) {
+			res := c.Run(t, binary, "-f", writeFile(t, manifest), "-n", ns, "-o", "json")
+			var rep struct {
+				Workloads []struct {
+					ValidationErrors []string `json:"validationErrors"`
+				} `json:"workloads"`
+			}
+			res.DecodeJSON(t, &rep)
+			if res.Code != 1 || len(rep.Workloads) != 1 || len(rep.Workloads[0].ValidationErrors) == 0 {
+				t.Fatalf("want exit 1 and validation errors\n%s", res)
+			}
+			applied := c.KubectlResult(t, manifest, "apply", "-n", ns, "-f", "-")
+			if applied.Code == 0 {
+				t.Fatalf("the apiserver accepted the pod the plugin says it refuses\n%s", applied)
+			}
+			for _, v := range rep.Workloads[0].ValidationErrors {
+				if !strings.Contains(applied.Stderr, v) {
+					t.Errorf("error %q is not in the apiserver's answer:\n%s", v, applied.Stderr)
+				}
+			}
+		})
+	}
+}
