@@ -186,9 +186,15 @@ func Decide(in Inputs) Verdict {
 	switch pr.Result {
 	case result.Reachable:
 		v := Verdict{Verdict: VerdictReachable, Basis: BasisProbe, Reason: reachedReason(pr, dst)}
-		if policyBlocked {
+		switch {
+		case policyBlocked && (!in.Policy.Partial() || reachedBlocked(in.Policy, pr)):
 			v.Disagreement = fmt.Sprintf("the probe reached %s although NetworkPolicies block it (%s): the cluster's network plugin does not seem to enforce NetworkPolicy", dst, policySummary(in.Policy))
-		} else if svcBlocked {
+		case policyBlocked:
+			// Only some backends are blocked, and the probe may have
+			// landed on an allowed one: no sign the policies are ignored.
+			v.Reason += fmt.Sprintf("; but %s: connections that land there fail", blockedPhrase(in.Policy))
+			v.Fix = policyVerdict(in.Policy, dst, BasisProbe).Fix
+		case svcBlocked:
 			v.Disagreement = fmt.Sprintf("the probe reached %s although %s", dst, svcProblem.Message)
 		}
 		return v
@@ -256,6 +262,10 @@ func reachedReason(pr *result.Result, dst string) string {
 
 func policyVerdict(pa *PolicyAnalysis, dst, basis string) Verdict {
 	v := Verdict{Verdict: VerdictBlockedByPolicy, Basis: basis, Reason: policySummary(pa) + " block traffic to " + dst}
+	if pa.Partial() {
+		v.Reason = fmt.Sprintf("partial block of %s: %s; the other %d allowed, so connections fail or pass depending on the backend they land on",
+			dst, blockedPhrase(pa), len(pa.Targets)-pa.Blocked)
+	}
 	var fixes []string
 	if !pa.Egress.Allowed {
 		fixes = append(fixes, fmt.Sprintf("add an egress rule allowing %s to one of the source's policies (%s)", portPhrase(pa), refs(pa.Egress.IsolatedBy)))
@@ -288,11 +298,49 @@ func policySummary(pa *PolicyAnalysis) string {
 	if len(parts) == 0 {
 		return "no policy"
 	}
-	s := strings.Join(parts, " and ")
-	if pa.Blocked < len(pa.Targets) {
-		s += fmt.Sprintf(" (for %d of %d backends)", pa.Blocked, len(pa.Targets))
+	return strings.Join(parts, " and ")
+}
+
+// Partial says the policies block some backends but not all.
+func (pa *PolicyAnalysis) Partial() bool {
+	return pa.Blocked > 0 && pa.Blocked < len(pa.Targets)
+}
+
+// blockedPhrase says how many backends are blocked, which, and by what:
+// "1 of 3 backends blocked by ingress policies shop/deny (web-2)".
+func blockedPhrase(pa *PolicyAnalysis) string {
+	var names []string
+	for _, t := range pa.Targets {
+		if t.Allowed {
+			continue
+		}
+		n := t.IP
+		if t.Pod != "" {
+			n = t.Pod
+		}
+		names = append(names, n)
 	}
-	return s
+	const shown = 5
+	list := strings.Join(names[:min(len(names), shown)], ", ")
+	if len(names) > shown {
+		list += fmt.Sprintf(" and %d more", len(names)-shown)
+	}
+	return fmt.Sprintf("%d of %d backends blocked by %s (%s)", pa.Blocked, len(pa.Targets), policySummary(pa), list)
+}
+
+// reachedBlocked says the probe's connection went straight to a blocked
+// backend (a pod, an address, a headless Service's endpoint). Through a
+// ClusterIP the backend the connection landed on is not known.
+func reachedBlocked(pa *PolicyAnalysis, pr *result.Result) bool {
+	if pr.Address == "" {
+		return false
+	}
+	for _, t := range pa.Targets {
+		if t.IP == pr.Address && !t.Allowed {
+			return true
+		}
+	}
+	return false
 }
 
 func refs(ps []netpolicy.PolicyRef) string {

@@ -144,3 +144,61 @@ func TestUnknownVerdictSaysWhatToCheck(t *testing.T) {
 		}
 	}
 }
+
+// partialPolicy: backend a (10.0.0.2) is allowed, backend b (10.0.0.3) is
+// isolated by shop/b-deny.
+func partialPolicy() *PolicyAnalysis {
+	bDeny := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "b-deny"},
+		Spec: networkingv1.NetworkPolicySpec{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"id": "b"}}, PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeIngress}}}
+	return EvaluatePolicies([]*networkingv1.NetworkPolicy{bDeny}, vpod("shop", "client", "10.0.0.1", nil), []Target{
+		{Endpoint: vpod("shop", "a", "10.0.0.2", map[string]string{"id": "a"}), Port: 8080},
+		{Endpoint: vpod("shop", "b", "10.0.0.3", map[string]string{"id": "b"}), Port: 8080},
+	}, corev1.ProtocolTCP)
+}
+
+func reachedAt(address string) *result.Result {
+	return &result.Result{Result: result.Reachable, Protocol: "tcp", Target: "10.96.0.20:80", Address: address}
+}
+
+func TestPartialPolicyBlock(t *testing.T) {
+	cases := []struct {
+		name         string
+		in           Inputs
+		verdict      string
+		disagreement bool
+		reason       []string
+	}{
+		{"a probe through the ClusterIP, which may land on the allowed backend, is reachable without blaming the network plugin",
+			Inputs{Policy: partialPolicy(), Probe: reachedAt("10.96.0.20")}, VerdictReachable, false, []string{"1 of 2 backends blocked", "shop/b-deny", "(b)"}},
+		{"a probe that connected straight to the allowed backend is reachable without a disagreement",
+			Inputs{Policy: partialPolicy(), Probe: reachedAt("10.0.0.2")}, VerdictReachable, false, []string{"1 of 2 backends blocked"}},
+		{"a probe that connected straight to the blocked backend shows policies are not enforced",
+			Inputs{Policy: partialPolicy(), Probe: reachedAt("10.0.0.3")}, VerdictReachable, true, nil},
+		{"a probe that connected although every backend is blocked shows policies are not enforced",
+			Inputs{Policy: blockedPolicy(), Probe: reachedAt("10.96.0.20")}, VerdictReachable, true, nil},
+		{"without a probe a partial block is blocked-by-policy and says it is partial",
+			Inputs{Policy: partialPolicy()}, VerdictBlockedByPolicy, false, []string{"partial", "1 of 2 backends blocked", "the other 1 allowed"}},
+		{"a probe that timed out with a partial block is blocked-by-policy and says how many backends are blocked",
+			Inputs{Policy: partialPolicy(), Probe: probe(result.Timeout)}, VerdictBlockedByPolicy, false, []string{"1 of 2 backends blocked"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.in.Destination = "svc/shop/web:80"
+			v := Decide(c.in)
+			if v.Verdict != c.verdict {
+				t.Errorf("verdict %s, want %s: %s", v.Verdict, c.verdict, v.Reason)
+			}
+			if (v.Disagreement != "") != c.disagreement {
+				t.Errorf("disagreement = %q, want present=%v", v.Disagreement, c.disagreement)
+			}
+			for _, want := range c.reason {
+				if !strings.Contains(v.Reason, want) {
+					t.Errorf("reason %q lacks %q", v.Reason, want)
+				}
+			}
+			if len(c.reason) > 0 && !strings.Contains(v.Fix, "ingress rule") {
+				t.Errorf("fix %q: want the ingress rule that unblocks b", v.Fix)
+			}
+		})
+	}
+}
