@@ -512,3 +512,15 @@ func TestAnotherSchedulersMessageIsNotCalledStale(t *testing.T) {
 		t.Errorf("want the simulation labelled, got %q", ex.Evidence)
 	}
 }
+
+func TestAHostnameSelectorIsFixedInThePodNotByRelabellingANode(t *testing.T) {
+	p := pod("app", "pinned", func(p *corev1.Pod) {
+		p.Spec.NodeSelector = map[string]string{"kubernetes.io/hostname": "old-node"}
+	}, unschedulableCondition("0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling."))
+	n := node("n1", "4", "8Gi", func(n *corev1.Node) { n.Labels = map[string]string{"kubernetes.io/hostname": "n1"} })
+	_, res := explainOne(snapshot(n, p), p)
+	_, fix, ok := finding(res, RuleNodeAffinity)
+	if !ok || strings.Contains(fix, "kubectl label node") || !strings.Contains(fix, "change the pod's nodeSelector kubernetes.io/hostname=old-node") {
+		t.Errorf("want the selector changed, not a node relabelled: %q", fix)
+	}
+}

@@ -165,6 +165,10 @@ func (a *analyzer) affinityFix(pod *corev1.Pod, nodes, only []string, details no
 	}
 	var fix string
 	switch {
+	case len(missing) > 0 && identityLabel(missing):
+		// The kubelet sets these labels from the machine itself: relabelling
+		// a node would lie about it. The selector is what is wrong.
+		fix = "change the pod's nodeSelector " + strings.Join(missing, ",") + ": it names a node identity (hostname, OS, architecture, zone, instance type) that no schedulable node has"
 	case len(missing) > 0:
 		fix = "kubectl label node " + target + " " + strings.Join(missing, " ") + " --overwrite"
 		if len(only) > 0 {
@@ -175,6 +179,21 @@ func (a *analyzer) affinityFix(pod *corev1.Pod, nodes, only []string, details no
 		fix = "change spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution to match labels the nodes have, or label a node (e.g. " + target + ") to satisfy one of its terms"
 	}
 	return msg, fix
+}
+
+// identityLabel reports whether any key=value names a label the kubelet or
+// the cloud provider sets from the machine, which no one should relabel.
+func identityLabel(kvs []string) bool {
+	for _, kv := range kvs {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case corev1.LabelHostname, corev1.LabelOSStable, corev1.LabelArchStable, corev1.LabelTopologyZone,
+			corev1.LabelTopologyRegion, corev1.LabelInstanceTypeStable, corev1.LabelFailureDomainBetaZone,
+			corev1.LabelFailureDomainBetaRegion, corev1.LabelInstanceType:
+			return true
+		}
+	}
+	return false
 }
 
 // resourcesFix names, per short resource, the largest request that fits
