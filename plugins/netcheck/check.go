@@ -203,6 +203,17 @@ func (o *Options) planDestination(ctx context.Context, l *loader, p *plan, src *
 		if p.port == 0 {
 			return cli.UsageErrorf("DST %s: give a port (IP:PORT or --port)", p.dst.Host)
 		}
+		if svc := l.serviceByClusterIP(ctx, p.dst.Host); svc != nil {
+			// A ClusterIP: policies apply to the backends after the
+			// Service's address translation, as for svc/NAME:PORT.
+			if err := o.planService(ctx, l, p, svc.Namespace, svc.Name); err != nil {
+				return err
+			}
+			if p.svc.Port != nil {
+				p.probeHost, p.probePort = p.dst.Host, p.port
+			}
+			return nil
+		}
 		ep := netpolicy.Endpoint{IP: p.dst.Host}
 		if pod := l.podByIP(ctx, p.dst.Host); pod != nil {
 			ep.Pod, ep.NamespaceLabels = pod, l.namespaceLabels(ctx, pod.Namespace)
@@ -415,6 +426,8 @@ func describeDestination(p *plan, ns string) string {
 	switch {
 	case p.svc != nil && p.dst.Kind == nc.KindService:
 		return fmt.Sprintf("svc/%s/%s:%d", p.svc.Namespace, p.svc.Name, p.port)
+	case p.svc != nil && p.dst.Kind == nc.KindIP:
+		return fmt.Sprintf("%s (svc/%s/%s)", net.JoinHostPort(p.dst.Host, strconv.Itoa(int(p.port))), p.svc.Namespace, p.svc.Name)
 	case p.dst.Kind == nc.KindPod && p.dstPod != nil:
 		return fmt.Sprintf("pod/%s/%s:%d", p.dstPod.Namespace, p.dstPod.Name, p.port)
 	case p.dst.Kind == nc.KindDNS && p.port != 0:

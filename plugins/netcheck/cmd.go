@@ -37,7 +37,8 @@ SRC's search list and ndots, and how many queries that costs.
 SRC is a pod: NAME, NS/NAME, or TYPE/NAME (deployment, replicaset, statefulset,
 daemonset, job, service) which picks one ready pod.
 DST is a pod (NAME, NS/NAME, pod/NAME[:PORT]), a Service (svc/NAME[:PORT]), a DNS
-name (HOST:PORT, or a name with a dot), or an address (IP, IP:PORT).
+name (HOST:PORT, or a name with a dot), or an address (IP, IP:PORT); a Service's
+ClusterIP is judged as that Service, by its backends.
 
 Verdicts: reachable, blocked-by-policy, no-endpoints, port-mismatch, dns-failure,
 refused, timeout; with --no-probe also unknown, when the objects cannot tell (an

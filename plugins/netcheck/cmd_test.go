@@ -20,6 +20,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"github.com/ktriage/ktriage/pkg/cli"
 	nc "github.com/ktriage/ktriage/pkg/netcheck"
@@ -273,6 +274,109 @@ func TestAnExternalNameServiceIsProbedAtItsName(t *testing.T) {
 				t.Errorf("probe target %q, want %q", got, c.want)
 			}
 		})
+	}
+}
+
+// clusterDNS is kube-system/kube-dns at 10.96.0.10 (and fd00::a) in front of
+// one CoreDNS pod, and an egress policy letting the frontend reach only it:
+// the usual "allow DNS" policy.
+func clusterDNS() []runtime.Object {
+	udp, tcp := corev1.ProtocolUDP, corev1.ProtocolTCP
+	dnsName, tcpName, port := "dns", "dns-tcp", int32(53)
+	ready := true
+	coredns := pod("coredns", "10.0.9.10", corev1.ContainerPort{Name: "dns", ContainerPort: 53, Protocol: udp}, corev1.ContainerPort{Name: "dns-tcp", ContainerPort: 53})
+	coredns.Namespace, coredns.Labels = "kube-system", map[string]string{"k8s-app": "kube-dns"}
+	dnsPorts := []networkingv1.NetworkPolicyPort{{Protocol: &udp, Port: &intstr.IntOrString{IntVal: 53}}, {Protocol: &tcp, Port: &intstr.IntOrString{IntVal: 53}}}
+	return []runtime.Object{
+		&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kube-system", Labels: map[string]string{"kubernetes.io/metadata.name": "kube-system"}}},
+		coredns,
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "kube-dns"},
+			Spec: corev1.ServiceSpec{Selector: map[string]string{"k8s-app": "kube-dns"}, ClusterIP: "10.96.0.10", ClusterIPs: []string{"10.96.0.10", "fd00::a"},
+				Ports: []corev1.ServicePort{{Name: "dns", Port: 53, Protocol: udp}, {Name: "dns-tcp", Port: 53, Protocol: tcp}}}},
+		&discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "kube-dns-x", Labels: map[string]string{discoveryv1.LabelServiceName: "kube-dns"}},
+			Ports:     []discoveryv1.EndpointPort{{Name: &dnsName, Port: &port, Protocol: &udp}, {Name: &tcpName, Port: &port, Protocol: &tcp}},
+			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.0.9.10"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}, TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: "kube-system", Name: "coredns"}}}},
+		&networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "frontend-dns-only"},
+			Spec: networkingv1.NetworkPolicySpec{PodSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "frontend"}},
+				PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress},
+				Egress: []networkingv1.NetworkPolicyEgressRule{{
+					To: []networkingv1.NetworkPolicyPeer{{
+						NamespaceSelector: &metav1.LabelSelector{MatchLabels: map[string]string{"kubernetes.io/metadata.name": "kube-system"}},
+						PodSelector:       &metav1.LabelSelector{MatchLabels: map[string]string{"k8s-app": "kube-dns"}},
+					}},
+					Ports: dnsPorts,
+				}}}},
+	}
+}
+
+func TestAClusterIPIsJudgedAsItsService(t *testing.T) {
+	cases := []struct {
+		dst, protocol, port string
+	}{
+		{"10.96.0.10:53", "udp", "dns"},
+		{"10.96.0.10:53", "tcp", "dns-tcp"},
+		{"[fd00::a]:53", "udp", "dns"},
+	}
+	for _, c := range cases {
+		t.Run(c.dst+" "+c.protocol, func(t *testing.T) {
+			rep, err := runCheckWith(t, clusterDNS(), "frontend", c.dst, "--protocol", c.protocol)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Verdict != "reachable" {
+				t.Errorf("verdict %s: %s", rep.Verdict, rep.Reason)
+			}
+			if rep.Service == nil || rep.Service.Name != "kube-dns" || rep.Service.Port == nil || rep.Service.Port.Name != c.port {
+				t.Fatalf("service %+v: want kube-system/kube-dns port %s", rep.Service, c.port)
+			}
+			if rep.Policy == nil || len(rep.Policy.Targets) != 1 || rep.Policy.Targets[0].Pod != "coredns" || rep.Policy.Egress.Reason != "allowed-by-rule" {
+				t.Errorf("policy %+v: want the CoreDNS backend allowed by frontend-dns-only", rep.Policy)
+			}
+		})
+	}
+	// An address no Service holds is still judged as an address.
+	rep, err := runCheckWith(t, clusterDNS(), "frontend", "10.96.0.99:53", "--protocol", "udp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict != "blocked-by-policy" || rep.Service != nil {
+		t.Errorf("10.96.0.99:53: verdict %s, service %+v: want blocked-by-policy and no Service", rep.Verdict, rep.Service)
+	}
+}
+
+func TestASecondClusterIPIsFoundThroughItsIPAddressObject(t *testing.T) {
+	objs := append(world(), clusterDNS()...)
+	objs = append(objs, &networkingv1.IPAddress{ObjectMeta: metav1.ObjectMeta{Name: "fd00::a"},
+		Spec: networkingv1.IPAddressSpec{ParentRef: &networkingv1.ParentReference{Resource: "services", Namespace: "kube-system", Name: "kube-dns"}}})
+	cs := fake.NewClientset(objs...)
+	// The field selector spec.clusterIP sees only the first family's address.
+	cs.PrependReactor("list", "services", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, &corev1.ServiceList{}, nil
+	})
+	l := &loader{cs: cs, ns: "shop"}
+	if s := l.serviceByClusterIP(context.Background(), "fd00:0::a"); s == nil || s.Name != "kube-dns" {
+		t.Errorf("fd00::a: got %+v, want kube-system/kube-dns", s)
+	}
+	if s := l.serviceByClusterIP(context.Background(), "fd00::b"); s != nil {
+		t.Errorf("fd00::b: got %s, want none", s.Name)
+	}
+}
+
+func TestAClusterIPIsProbedAtTheAddressGiven(t *testing.T) {
+	streams, _, _, _ := genericiooptions.NewTestIOStreams()
+	o := &Options{Common: cli.NewCommon(streams), Protocol: "udp", Src: "frontend", Dst: "[fd00::a]:53", Timeout: 1, StartTimeout: 1}
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	dst, _ := nc.ParseDestination(o.Dst)
+	p := &plan{dst: dst, port: dst.Port, l4: l4Of(o.Protocol)}
+	l := &loader{cs: fake.NewClientset(append(world(), clusterDNS()...)...), ns: "shop"}
+	src, _ := l.pod(context.Background(), "shop", "frontend")
+	if err := o.planDestination(context.Background(), l, p, src, nc.PodResolvConf(src, "", nil), nc.DefaultClusterDomain); err != nil {
+		t.Fatal(err)
+	}
+	if p.probeHost != "fd00::a" || p.probePort != 53 || describeDestination(p, "shop") != "[fd00::a]:53 (svc/kube-system/kube-dns)" {
+		t.Errorf("probe %s port %d, destination %q", p.probeHost, p.probePort, describeDestination(p, "shop"))
 	}
 }
 

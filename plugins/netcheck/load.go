@@ -3,6 +3,7 @@ package netcheck
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"sort"
 	"strings"
 
@@ -290,11 +291,72 @@ func (l *loader) podByIP(ctx context.Context, ip string) *corev1.Pod {
 	}
 	for i := range list.Items {
 		p := &list.Items[i]
-		if !p.Spec.HostNetwork && p.Status.Phase == corev1.PodRunning {
+		if !p.Spec.HostNetwork && p.Status.Phase == corev1.PodRunning && hasPodIP(p, ip) {
 			return p
 		}
 	}
 	return nil
+}
+
+func hasPodIP(p *corev1.Pod, ip string) bool {
+	if sameIP(p.Status.PodIP, ip) {
+		return true
+	}
+	for _, pi := range p.Status.PodIPs {
+		if sameIP(pi.IP, ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameIP compares addresses, not spellings (2001:db8::1 and 2001:DB8:0::1).
+func sameIP(a, b string) bool {
+	x, errA := netip.ParseAddr(a)
+	y, errB := netip.ParseAddr(b)
+	return errA == nil && errB == nil && x.Unmap() == y.Unmap()
+}
+
+// serviceByClusterIP finds the Service whose spec.clusterIPs hold ip. The
+// field selector matches the primary ClusterIP only; the IPAddress object
+// (networking.k8s.io/v1, named by the address) also finds the second family's
+// address of a dual-stack Service where the API serves it.
+func (l *loader) serviceByClusterIP(ctx context.Context, ip string) *corev1.Service {
+	list, err := l.cs.CoreV1().Services("").List(ctx, metav1.ListOptions{FieldSelector: "spec.clusterIP=" + ip})
+	if err != nil {
+		l.warn("cannot look up whether %s is a Service's ClusterIP (%s): it is judged as a plain address", ip, shortErr(err))
+		return nil
+	}
+	for i := range list.Items {
+		if s := &list.Items[i]; hasClusterIP(s, ip) {
+			return s
+		}
+	}
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return nil
+	}
+	ipa, err := l.cs.NetworkingV1().IPAddresses().Get(ctx, addr.Unmap().String(), metav1.GetOptions{})
+	if err != nil || ipa.Spec.ParentRef == nil || ipa.Spec.ParentRef.Group != "" || ipa.Spec.ParentRef.Resource != "services" {
+		return nil
+	}
+	s, err := l.getService(ctx, ipa.Spec.ParentRef.Namespace, ipa.Spec.ParentRef.Name)
+	if err != nil || !hasClusterIP(s, ip) {
+		return nil
+	}
+	return s
+}
+
+func hasClusterIP(s *corev1.Service, ip string) bool {
+	if s.Spec.ClusterIP == corev1.ClusterIPNone {
+		return false
+	}
+	for _, c := range append([]string{s.Spec.ClusterIP}, s.Spec.ClusterIPs...) {
+		if sameIP(c, ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // clusterDNS returns the kube-dns Service's addresses, the usual kubelet
