@@ -83,11 +83,33 @@ func (o *Options) runLive(ctx context.Context, rep *Report) error {
 		subjects = append(subjects, pending.Subject{Pod: p})
 	}
 	res := pending.Explain(fresh(snap), subjects, workloads, o.analysisOptions())
+	if !snap.Loaded["allPods"] && fitsAgainstItsCondition(res) {
+		// Only the candidate nodes' pods were loaded, but pods elsewhere
+		// can still reject a pod (their required anti-affinity in a shared
+		// zone, users of a ReadWriteOncePod claim). Before calling the
+		// scheduler's verdict stale, look at every pod once.
+		if err := l.load(ctx, snap, cluster.Query{Kind: cluster.KindPod, FieldSelector: "status.phase!=Succeeded,status.phase!=Failed"}); err != nil {
+			return err
+		}
+		snap.Loaded["allPods"] = true
+		res = pending.Explain(fresh(snap), subjects, workloads, o.analysisOptions())
+	}
 	rep.Pods = append(rep.Pods, res.Pods...)
 	for _, f := range res.Findings {
 		rep.Add(f)
 	}
 	return nil
+}
+
+// fitsAgainstItsCondition: a pod the scheduler found unschedulable fits
+// somewhere in the simulation.
+func fitsAgainstItsCondition(res pending.Result) bool {
+	for _, p := range res.Pods {
+		if len(p.Feasible) > 0 && p.SchedulerMessage != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func appendPods(dst, src []*corev1.Pod) []*corev1.Pod {

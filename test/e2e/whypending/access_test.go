@@ -149,3 +149,37 @@ spec:
 		t.Errorf("want a warning naming the ReplicaSet that could not be read\n%s", res)
 	}
 }
+
+// Only the candidate nodes' pods are listed for one pod, but a pod on
+// another node can still reject it through its required anti-affinity over
+// a shared topology domain: the explanation must match the scheduler's.
+func TestAnExistingPodsAntiAffinityOnANodeOutsideTheCandidatesCounts(t *testing.T) {
+	c := framework.Get(t)
+	ns := c.Namespace(t, "wp-farguard", nil)
+	c.Apply(t, ns, `
+apiVersion: v1
+kind: Pod
+metadata: {name: guard}
+spec:
+  nodeName: kwok-node-1
+  affinity:
+    podAntiAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+      - labelSelector: {matchLabels: {app: farguard-web}}
+        topologyKey: topology.kubernetes.io/region
+  containers: [{name: app, image: registry.example.com/app:1}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, labels: {app: farguard-web}}
+spec:
+  nodeSelector: {kubernetes.io/hostname: kwok-node-0}
+  containers: [{name: app, image: registry.example.com/app:1}]
+`)
+	c.WaitForPodScheduledCondition(t, ns, "web", time.Minute)
+	r, res := explain(t, c, "-n", ns, "web")
+	p := r.pod(t, "web")
+	if res.Code != 1 || p.Stage != "Unschedulable" || p.SimulatedSchedulerMessage != p.SchedulerMessage {
+		t.Errorf("want the scheduler's own message, not a stale verdict\n got: %s\nwant: %s\n%s", p.SimulatedSchedulerMessage, p.SchedulerMessage, res)
+	}
+}
