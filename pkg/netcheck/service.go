@@ -175,7 +175,7 @@ func AnalyzeService(svc *corev1.Service, slices []*discoveryv1.EndpointSlice, po
 func analyzeExternalName(svc *corev1.Service, a ServiceAnalysis, port int32, portName string, proto corev1.Protocol) ServiceAnalysis {
 	a.ExternalName = svc.Spec.ExternalName
 	a.Problems = append(a.Problems, Problem{ProblemExternalName,
-		fmt.Sprintf("service %s/%s is an ExternalName alias for %q: it has no endpoints and no NetworkPolicy can be judged from the cluster's objects; reachability depends on that name", svc.Namespace, svc.Name, svc.Spec.ExternalName),
+		fmt.Sprintf("service %s/%s is an ExternalName alias for %q: it has no endpoints, so the cluster's objects cannot tell whether that name answers; the source's egress policies apply to the address it resolves to", svc.Namespace, svc.Name, svc.Spec.ExternalName),
 		fmt.Sprintf("check that %s resolves from the source pod, answers on the port, and that the source's egress policies allow its address (ipBlock)", svc.Spec.ExternalName)})
 	if proto == "" {
 		proto = corev1.ProtocolTCP
