@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/ktriage/ktriage/pkg/cluster"
 	"github.com/ktriage/ktriage/pkg/report"
 	"github.com/ktriage/ktriage/pkg/scheduling"
 )
@@ -30,6 +31,10 @@ func (a *analyzer) explainUnbound(pod *corev1.Pod, ex *Explanation) {
 	}
 
 	volumeBlocked := a.checkVolumes(pod, ex)
+	if !a.opts.Manifests && a.snap.Loaded != nil && !a.snap.Loaded[cluster.KindNode] {
+		a.explainWithoutNodes(pod, ex, volumeBlocked)
+		return
+	}
 	res := a.engine(a.withoutProvisionable(pod))
 	a.incompleteFinding(ex, res)
 	ex.SimulatedSchedulerMessage = res.Message
@@ -106,6 +111,26 @@ func (a *analyzer) explainFeasible(pod *corev1.Pod, ex *Explanation, res schedul
 	}
 	ex.Reason = fmt.Sprintf("fits on %s but %s has not bound it yet", joinNames(res.Feasible, 3), schedulerNameOf(pod)) + notEvaluated(res)
 	ex.Evidence = append(ex.Evidence, fmt.Sprintf("created %s ago, no PodScheduled condition yet", age(a.now.Sub(pod.CreationTimestamp.Time))))
+}
+
+// explainWithoutNodes: nodes could not be read (typically a user whose
+// access is limited to namespaces), so no filter can run; the scheduler's
+// own condition is the explanation.
+func (a *analyzer) explainWithoutNodes(pod *corev1.Pod, ex *Explanation, volumeBlocked bool) {
+	ex.Stage = StageUnschedulable
+	if volumeBlocked {
+		ex.Stage = StageVolumeBinding
+	}
+	switch {
+	case ex.SchedulerMessage != "":
+		ex.Reason = shortSchedulerReason(ex.SchedulerMessage) + " (scheduler's message; nodes not readable)"
+	case ex.Reason == "":
+		ex.Reason = "not scheduled yet; nodes not readable, so the filters cannot be evaluated"
+	}
+	a.add(ex, RuleIncomplete, report.SeverityWarning,
+		"nodes could not be read, so no scheduler filter was evaluated; the scheduler's own message is shown",
+		"grant get,list on nodes (a ClusterRole) to see every filter per node",
+		map[string]any{"unevaluated": []string{"all filters"}})
 }
 
 // notEvaluated qualifies a "fits" verdict when filters did not run.

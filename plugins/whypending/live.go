@@ -231,7 +231,9 @@ func (l *live) loadContext(ctx context.Context, snap *cluster.Snapshot, pods []*
 		}
 	}
 	if len(pods) > 0 {
-		qs = append(qs, cluster.Query{Kind: cluster.KindNode})
+		// Optional: a user limited to namespaces still gets every stage
+		// that needs no node, and the scheduler's own message for the rest.
+		qs = append(qs, cluster.Query{Kind: cluster.KindNode, Optional: true})
 	}
 	claimNS, draNS := map[string]bool{}, map[string]bool{}
 	for _, p := range pods {

@@ -183,3 +183,49 @@ spec:
 		t.Errorf("want the scheduler's own message, not a stale verdict\n got: %s\nwant: %s\n%s", p.SimulatedSchedulerMessage, p.SchedulerMessage, res)
 	}
 }
+
+// A user limited to one namespace cannot read nodes: the pod is still
+// explained, with the scheduler's own message and a warning.
+func TestAUserWhoCannotReadNodesGetsTheSchedulersMessage(t *testing.T) {
+	c := framework.Get(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ns := c.Namespace(t, "wp-nsonly", nil)
+	c.Apply(t, ns, `
+apiVersion: v1
+kind: Pod
+metadata: {name: huge}
+spec:
+  containers:
+  - name: app
+    image: registry.example.com/app:1
+    resources: {requests: {cpu: "640"}}
+`)
+	c.WaitForPodScheduledCondition(t, ns, "huge", time.Minute)
+	_, err := c.Client.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Name: "reader"},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods", "events"}, Verbs: []string{"get", "list"}}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Client.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "reader"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "reader"},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: ns, Name: "reader"}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig := c.ServiceAccountKubeconfig(t, ns, "reader")
+	res := c.RunWith(t, framework.RunOptions{Env: []string{"KUBECONFIG=" + kubeconfig}}, bin, "-n", ns, "-o", "json")
+	var r report
+	res.DecodeJSON(t, &r)
+	p := r.pod(t, "huge")
+	if res.Code != 1 || p.Stage != "Unschedulable" || !strings.Contains(p.Reason, "Insufficient cpu") || !strings.Contains(p.Reason, "nodes not readable") || !r.has("WP183") {
+		t.Errorf("want the scheduler's message, a WP183 warning and exit 1\n%s", res)
+	}
+	if !strings.Contains(res.Stderr, "cannot list nodes") {
+		t.Errorf("want a warning naming the forbidden node list\n%s", res)
+	}
+}
