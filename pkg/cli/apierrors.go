@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strings"
 	"syscall"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -86,6 +87,12 @@ func notFound(err error, verb, resource, namespace, where string) error {
 
 func isTimeout(err error) bool {
 	if errors.Is(err, context.DeadlineExceeded) || apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) {
+		return true
+	}
+	// client-go's rate limiter refuses a request whose deadline it cannot
+	// meet with a plain error (golang.org/x/time/rate does not wrap
+	// context.DeadlineExceeded).
+	if strings.Contains(err.Error(), "would exceed context deadline") {
 		return true
 	}
 	var ne net.Error
