@@ -35,6 +35,9 @@ type AnalysisOptions struct {
 	LimitRangesKnown bool
 	// Node limits the nodes section to one node.
 	Node string
+	// PartialNodes are the nodes whose other pods could not be listed, with
+	// why: their eviction order ranks only the pods known.
+	PartialNodes map[string]string
 	// Selector (-l) keeps the manifests whose pods carry matching labels
 	// (a workload's pod template, a bare Pod's own); nil keeps all.
 	Selector labels.Selector
@@ -490,6 +493,21 @@ func nodeResults(r *Report, snap *cluster.Snapshot, scope []*corev1.Pod, opts An
 		}
 	}
 	out := []NodeResult{}
+	partial := map[string][]string{} // node names by why their pods are unknown
+	defer func() {
+		whys := make([]string, 0, len(partial))
+		for why := range partial {
+			whys = append(whys, why)
+		}
+		sort.Strings(whys)
+		for _, why := range whys {
+			msg := fmt.Sprintf("eviction order partial on %s: %s", list("node", partial[why]), partialNodeReason)
+			if why != "" {
+				msg += " (" + why + ")"
+			}
+			r.Warn(msg)
+		}
+	}()
 	for _, node := range snap.Nodes {
 		if !want[node.Name] {
 			continue
@@ -505,6 +523,10 @@ func nodeResults(r *Report, snap *cluster.Snapshot, scope []*corev1.Pod, opts An
 			}
 		}
 		n := NodeResult{Name: node.Name, MemoryCapacity: qstr(node.Status.Capacity[corev1.ResourceMemory]), UsageSource: source, EvictionOrder: []EvictionEntry{}}
+		if why, ok := opts.PartialNodes[node.Name]; ok {
+			n.Partial = partialNodeReason
+			partial[why] = append(partial[why], node.Name)
+		}
 		for i, c := range qos.RankMemoryPressure(pods, usage) {
 			e := EvictionEntry{Rank: i + 1, Namespace: c.Pod.Namespace, Name: c.Pod.Name, QOSClass: string(qos.PodClass(c.Pod)), Priority: c.Priority,
 				MemoryRequest: byteString(c.MemoryRequest), UsageSource: "requests", ExceedsRequests: c.ExceedsRequests, Evictable: !c.Critical, Containers: []ContainerOOM{}}

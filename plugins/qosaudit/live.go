@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -82,14 +83,21 @@ func (o *Options) runLive(ctx context.Context) (*Report, error) {
 
 	// Second round: owners (ReplicaSets → Deployments, Jobs → CronJobs) and
 	// the other pods of the nodes involved, which the kubelet ranks too.
-	more := o.ownerQueries(snap.Pods)
-	more = append(more, o.nodePodQueries(snap)...)
-	if len(more) > 0 {
+	if more := o.ownerQueries(snap.Pods); len(more) > 0 {
 		extra, err := cluster.LoadLive(ctx, cs, more...)
 		if err != nil {
 			return nil, err
 		}
 		snap = cluster.Merge(snap, extra)
+	}
+	var partial map[string]string
+	if qs := o.nodePodQueries(snap); len(qs) > 0 {
+		extra, failed, err := loadNodePods(ctx, cs, qs, nodesOf(snap.Pods, o.Node))
+		if err != nil {
+			return nil, err
+		}
+		snap = cluster.Merge(snap, extra)
+		partial = failed
 	}
 
 	opts := AnalysisOptions{
@@ -98,6 +106,7 @@ func (o *Options) runLive(ctx context.Context) (*Report, error) {
 		Node:             o.Node,
 		Require:          o.require,
 		Usage:            podUsage(ctx, cfg, snap),
+		PartialNodes:     partial,
 	}
 	if o.require != "" {
 		opts.RequireScope = o.requireScope(listNS)
@@ -256,7 +265,7 @@ func (o *Options) nodePodQueries(snap *cluster.Snapshot) []cluster.Query {
 		if o.AllNamespaces && o.Selector == "" {
 			return nil
 		}
-		return []cluster.Query{{Kind: cluster.KindPod, FieldSelector: "spec.nodeName=" + o.Node + activePods}}
+		return []cluster.Query{{Kind: cluster.KindPod, FieldSelector: "spec.nodeName=" + o.Node + activePods, Optional: true}}
 	}
 	nodes := map[string]bool{}
 	for _, p := range snap.Pods {
@@ -265,13 +274,77 @@ func (o *Options) nodePodQueries(snap *cluster.Snapshot) []cluster.Query {
 		}
 	}
 	if len(nodes) > perNodeListLimit {
-		return []cluster.Query{{Kind: cluster.KindPod, FieldSelector: activePods[1:]}}
+		return []cluster.Query{{Kind: cluster.KindPod, FieldSelector: activePods[1:], Optional: true}}
 	}
 	var qs []cluster.Query
 	for n := range nodes {
-		qs = append(qs, cluster.Query{Kind: cluster.KindPod, FieldSelector: "spec.nodeName=" + n + activePods})
+		qs = append(qs, cluster.Query{Kind: cluster.KindPod, FieldSelector: "spec.nodeName=" + n + activePods, Optional: true})
 	}
 	return qs
+}
+
+// nodesOf names the nodes the pods run on (only node when set).
+func nodesOf(pods []*corev1.Pod, node string) []string {
+	if node != "" {
+		return []string{node}
+	}
+	var out []string
+	for _, p := range pods {
+		if p.Spec.NodeName != "" {
+			out = append(out, p.Spec.NodeName)
+		}
+	}
+	return uniqueSorted(out)
+}
+
+// nodeOfQuery is the node a per-node pod query lists; "" for a cluster-wide list.
+func nodeOfQuery(q cluster.Query) string {
+	rest, ok := strings.CutPrefix(q.FieldSelector, "spec.nodeName=")
+	if !ok {
+		return ""
+	}
+	name, _, _ := strings.Cut(rest, ",")
+	return name
+}
+
+// loadNodePods lists the other pods of the nodes, one list per query, so that
+// a list the user may not make (pods of namespaces other than their own)
+// marks only the nodes it covers as partial instead of failing the run. It
+// returns the pods listed and, per node left partial, why.
+func loadNodePods(ctx context.Context, cs kubernetes.Interface, qs []cluster.Query, nodes []string) (*cluster.Snapshot, map[string]string, error) {
+	snaps := make([]*cluster.Snapshot, len(qs))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(cluster.DefaultConcurrency)
+	for i, q := range qs {
+		g.Go(func() error {
+			s, err := cluster.LoadLive(gctx, cs, q)
+			snaps[i] = s
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
+	var out *cluster.Snapshot
+	partial := map[string]string{}
+	for i, s := range snaps {
+		if s.Loaded[cluster.KindPod] {
+			out = cluster.Merge(out, &cluster.Snapshot{Pods: s.Pods, Loaded: s.Loaded})
+			continue
+		}
+		why := strings.Join(s.Warnings, "; ")
+		if n := nodeOfQuery(qs[i]); n != "" {
+			partial[n] = why
+			continue
+		}
+		for _, n := range nodes {
+			partial[n] = why
+		}
+	}
+	if out == nil {
+		out = &cluster.Snapshot{Loaded: map[cluster.Kind]bool{}}
+	}
+	return out, partial, nil
 }
 
 // podUsage reads the pods' memory working sets from metrics.k8s.io; nil when

@@ -87,7 +87,10 @@ type NodeResult struct {
 	// came from: "metrics" (metrics.k8s.io, for at least one of the node's
 	// pods; each entry says which) or "requests" (each pod assumed to use its
 	// memory request).
-	UsageSource   string          `json:"usageSource"`
+	UsageSource string `json:"usageSource"`
+	// Partial says why the eviction order ranks only some of the node's
+	// pods (e.g. those of other namespaces could not be listed).
+	Partial       string          `json:"partial,omitempty"`
 	EvictionOrder []EvictionEntry `json:"evictionOrder"`
 	Overcommit    []Overcommit    `json:"overcommit"`
 }
@@ -155,6 +158,10 @@ func (c *ClassCount) add(class string) {
 		c.BestEffort++
 	}
 }
+
+// partialNodeReason is NodeResult.Partial for a node whose other pods could
+// not be listed.
+const partialNodeReason = "pods of other namespaces unknown"
 
 func newReport(version string) *Report {
 	return &Report{Report: report.New("QoSAuditReport", Plugin, version), Pods: []PodResult{}, Nodes: []NodeResult{}}
@@ -268,8 +275,12 @@ func nodeTable(n NodeResult, wide bool) printers.Table {
 			source += fmt.Sprintf(", requests for %d pod(s) without metrics", fallback)
 		}
 	}
+	title := fmt.Sprintf("NODE %s — eviction order under memory pressure (usage from %s; %s)", n.Name, source, strings.Join(oc, ", "))
+	if n.Partial != "" {
+		title += " — PARTIAL: " + n.Partial
+	}
 	t := printers.Table{
-		Title:   fmt.Sprintf("NODE %s — eviction order under memory pressure (usage from %s; %s)", n.Name, source, strings.Join(oc, ", ")),
+		Title:   title,
 		Columns: []string{"#", "NAMESPACE", "POD", "QOS", "PRIORITY", "MEM_REQUEST", "EXCEEDS", "OOM_SCORE_ADJ"},
 		Empty:   "No running pods.",
 	}
