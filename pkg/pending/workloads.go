@@ -146,6 +146,17 @@ func (a *analyzer) controllerFailures(w WorkloadTarget, obj metav1.Object) ([]co
 			if c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue {
 				out = append(out, controllerFailure{kind: "Deployment", name: o.Name, message: c.Message, from: "condition ReplicaFailure"})
 			}
+			// The deployment controller could not create the ReplicaSet
+			// itself (quota on replicasets, a webhook refusing it).
+			if c.Type == appsv1.DeploymentProgressing && c.Status == corev1.ConditionFalse && c.Reason == "ReplicaSetCreateError" {
+				out = append(out, controllerFailure{kind: "Deployment", name: o.Name, message: c.Message, from: "condition Progressing/ReplicaSetCreateError"})
+			}
+		}
+		evs := a.events("Deployment", o.Namespace, o.Name, string(o.UID))
+		for i := len(evs) - 1; i >= 0; i-- {
+			if evs[i].Reason == "ReplicaSetCreateError" {
+				out = append(out, controllerFailure{kind: "Deployment", name: o.Name, message: evs[i].Message, count: evs[i].Count, from: "event ReplicaSetCreateError"})
+			}
 		}
 		var rss []*appsv1.ReplicaSet
 		for _, rs := range a.snap.ReplicaSets {

@@ -95,3 +95,42 @@ spec:
 		t.Errorf("with priority 100000 from its class, evicting lower-priority pods makes room: want WP180\n%s", res)
 	}
 }
+
+// A Deployment whose ReplicaSet cannot be created has no pods and no
+// ReplicaSet to hold an event: its own condition and event say why.
+func TestADeploymentThatCannotCreateItsReplicaSet(t *testing.T) {
+	c := framework.Get(t)
+	ns := c.Namespace(t, "wp-norss", nil)
+	c.Apply(t, ns, `
+apiVersion: v1
+kind: ResourceQuota
+metadata: {name: no-rs}
+spec:
+  hard: {count/replicasets.apps: "0"}
+`)
+	framework.Eventually(t, 30*time.Second, func() (bool, error) {
+		out := c.Kubectl(t, "get", "resourcequota", "no-rs", "-n", ns, "-o", "jsonpath={.status.hard}")
+		return strings.Contains(out, "count/replicasets.apps"), nil
+	}, "quota status")
+	c.Apply(t, ns, `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: blocked}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: blocked}}
+  template:
+    metadata: {labels: {app: blocked}}
+    spec:
+      containers: [{name: app, image: registry.example.com/app:1}]
+`)
+	framework.Eventually(t, 60*time.Second, func() (bool, error) {
+		out := c.Kubectl(t, "get", "deployment", "blocked", "-n", ns, "-o", "jsonpath={.status.conditions[*].reason}")
+		return strings.Contains(out, "ReplicaSetCreateError"), nil
+	}, "the deployment controller's ReplicaSetCreateError")
+	r, res := explain(t, c, "-n", ns, "deploy/blocked")
+	p := r.pod(t, "deployment/blocked")
+	if res.Code != 1 || p.Stage != "NotCreated" || !strings.Contains(p.Reason, "no-rs") {
+		t.Errorf("want NotCreated naming the quota on ReplicaSets\n%s", res)
+	}
+}
