@@ -39,7 +39,9 @@ Sources (all of them by default):
 In-cluster objects are read in every namespace; -n NAMESPACE reads only that
 namespace's Secrets and ConfigMaps and skips the cluster-scoped objects.
 With -f, only the given files (PEM, DER, kubeconfigs, manifests with Secrets and
-ConfigMaps) unless --sources names others.
+ConfigMaps) unless --sources names others. In a directory, keys, CSRs, dot-entries
+(a mounted Secret's ..data) and files that are neither certificates, kubeconfigs
+nor manifests are skipped; a file named on its own is always read.
 
 A certificate expiring within --fail (default 7d) is an error, within --warn
 (default 30d) a warning. Certificates are listed by time left, shortest first.

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -284,11 +285,21 @@ func (g *gatherer) files() error {
 		var paths []string
 		_ = filepath.WalkDir(name, func(path string, d fs.DirEntry, err error) error {
 			switch {
+			case path != name && strings.HasPrefix(d.Name(), "."):
+				// A mounted Secret or ConfigMap keeps its real files under
+				// ..data and ..<timestamp>, reached through the links of
+				// its keys; other dot-entries are tool state (.git).
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
 			case err != nil:
-				g.file(path, nil, err)
+				if knownExtension(path) {
+					g.file(path, nil, err)
+				}
 			case d.IsDir() && path != name && !g.o.Recursive:
 				return filepath.SkipDir
-			case !d.IsDir():
+			case d.IsDir():
+			case d.Type().IsRegular() || d.Type()&fs.ModeSymlink != 0:
 				paths = append(paths, path)
 			}
 			return nil
@@ -296,7 +307,9 @@ func (g *gatherer) files() error {
 		sort.Strings(paths)
 		for _, p := range paths {
 			data, err := g.readFile(p)
-			g.file(p, data, err)
+			if inDirectory(p, data, err) {
+				g.file(p, data, err)
+			}
 		}
 	}
 	return nil
@@ -327,6 +340,70 @@ func (g *gatherer) file(path string, data []byte, err error) {
 	default:
 		g.inputs = append(g.inputs, certs.Input{Origin: origin, Data: data, Group: "file/" + path})
 	}
+}
+
+// Extensions of files that claim to hold certificates, and of files that may
+// be kubeconfigs or manifests.
+var (
+	certExtensions   = []string{".crt", ".pem", ".cer", ".der"}
+	configExtensions = []string{".conf", ".yaml", ".yml", ".json"}
+)
+
+func certExtension(path string) bool {
+	return slices.Contains(certExtensions, strings.ToLower(filepath.Ext(path)))
+}
+
+func configExtension(path string) bool {
+	base := strings.ToLower(filepath.Base(path))
+	return slices.Contains(configExtensions, filepath.Ext(base)) || strings.Contains(base, "kubeconfig")
+}
+
+func knownExtension(path string) bool { return certExtension(path) || configExtension(path) }
+
+// inDirectory says whether a file found while walking a -f directory is read.
+// Directories of certificates also hold keys, CSRs, READMEs and Helm values,
+// none of which is a certificate that cannot be read; a file named
+// explicitly is always read and reported when it holds no certificate.
+func inDirectory(path string, data []byte, err error) bool {
+	switch {
+	case err != nil:
+		return knownExtension(path)
+	case bytes.Contains(data, []byte("-----BEGIN ")):
+		// Only keys, CSRs or CRLs: nothing to check.
+		return hasPEMCertificateBlock(data) || isManifest(data)
+	case certExtension(path):
+		return true
+	case isDER(data):
+		return true
+	case configExtension(path):
+		return certs.IsKubeconfig(data) || isManifest(data)
+	}
+	return false
+}
+
+// hasPEMCertificateBlock says whether any PEM block claims to be a
+// certificate (CERTIFICATE, or OpenSSL's TRUSTED CERTIFICATE), readable or
+// not, as opposed to keys, CSRs and CRLs.
+func hasPEMCertificateBlock(data []byte) bool {
+	for rest := data; ; {
+		i := bytes.Index(rest, []byte("-----BEGIN "))
+		if i < 0 {
+			return false
+		}
+		rest = rest[i+len("-----BEGIN "):]
+		label := rest
+		if j := bytes.Index(label, []byte("-----")); j >= 0 {
+			label = label[:j]
+		}
+		if l := string(label); l == "CERTIFICATE" || strings.HasSuffix(l, " CERTIFICATE") {
+			return true
+		}
+	}
+}
+
+func isDER(data []byte) bool {
+	_, err := x509.ParseCertificates(data)
+	return err == nil && len(data) > 0
 }
 
 // renameSources points manifest positions at the real file rather than stdin.
