@@ -1,6 +1,8 @@
 package qos
 
 import (
+	"strings"
+
 	corev1 "k8s.io/api/core/v1"
 	resourcehelper "k8s.io/component-helpers/resource"
 )
@@ -172,4 +174,18 @@ func AllocatedPod(pod *corev1.Pod) *corev1.Pod {
 		}
 	}
 	return p
+}
+
+// SetsOOMScoreAdj says whether the kubelet of node gives containers an
+// oom_score_adj: only on Linux, where it is part of the Linux container
+// resources (pkg/kubelet/kuberuntime/kuberuntime_container_linux.go); the
+// Windows container config has no such field. The node's
+// reported operating system decides; the kubernetes.io/os label stands in when
+// the kubelet has not reported yet.
+func SetsOOMScoreAdj(node *corev1.Node) bool {
+	os := node.Status.NodeInfo.OperatingSystem
+	if os == "" {
+		os = node.Labels[corev1.LabelOSStable]
+	}
+	return !strings.EqualFold(os, "windows")
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // The expected values below are computed by hand from the formula of
@@ -193,5 +194,28 @@ func TestAllocatedPodDuringResize(t *testing.T) {
 	// remaining (2000-1000)/1 = 1000: 1000 - 1000*2000/4000 = 500.
 	if a := AllocatedPod(pl); ContainerOOMScoreAdj(a, &a.Spec.Containers[0], capacity) != 500 {
 		t.Error("pod-level allocated resources not used")
+	}
+}
+
+func TestSetsOOMScoreAdjOnlyOnLinux(t *testing.T) {
+	for _, tc := range []struct {
+		os, label string
+		want      bool
+	}{
+		{"linux", "", true},
+		{"windows", "", false},
+		{"", "windows", false},
+		{"", "linux", true},
+		{"", "", true},
+		// The kubelet's own report wins over a label someone edited.
+		{"linux", "windows", true},
+	} {
+		n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{}}, Status: corev1.NodeStatus{NodeInfo: corev1.NodeSystemInfo{OperatingSystem: tc.os}}}
+		if tc.label != "" {
+			n.Labels[corev1.LabelOSStable] = tc.label
+		}
+		if got := SetsOOMScoreAdj(n); got != tc.want {
+			t.Errorf("os %q label %q: %v, want %v", tc.os, tc.label, got, tc.want)
+		}
 	}
 }

@@ -523,6 +523,10 @@ func nodeResults(r *Report, snap *cluster.Snapshot, scope []*corev1.Pod, opts An
 			}
 		}
 		n := NodeResult{Name: node.Name, MemoryCapacity: qstr(node.Status.Capacity[corev1.ResourceMemory]), UsageSource: source, EvictionOrder: []EvictionEntry{}}
+		setsOOM := qos.SetsOOMScoreAdj(node)
+		if !setsOOM {
+			n.NoOOMScoreAdj = noOOMScoreAdjReason
+		}
 		if why, ok := opts.PartialNodes[node.Name]; ok {
 			n.Partial = partialNodeReason
 			partial[why] = append(partial[why], node.Name)
@@ -540,8 +544,12 @@ func nodeResults(r *Report, snap *cluster.Snapshot, scope []*corev1.Pod, opts An
 			}
 			allocated := qos.AllocatedPod(c.Pod)
 			visit(allocated, func(ctr *corev1.Container, _ string) {
+				if !setsOOM {
+					e.Containers = append(e.Containers, ContainerOOM{Name: ctr.Name})
+					return
+				}
 				adj := qos.ContainerOOMScoreAdj(allocated, ctr, capacity)
-				e.Containers = append(e.Containers, ContainerOOM{Name: ctr.Name, OOMScoreAdj: adj})
+				e.Containers = append(e.Containers, ContainerOOM{Name: ctr.Name, OOMScoreAdj: &adj})
 				if pr != nil {
 					for k := range pr.Containers {
 						if pr.Containers[k].Name == ctr.Name {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
@@ -142,7 +143,7 @@ func TestAnalyzeLive(t *testing.T) {
 		// Burstable 1Gi of 4Gi: 1000 - 1000*1Gi/4Gi = 750.
 		adj := map[string]int{}
 		for _, e := range n.EvictionOrder {
-			adj[e.Name] = e.Containers[0].OOMScoreAdj
+			adj[e.Name] = *e.Containers[0].OOMScoreAdj
 		}
 		if !reflect.DeepEqual(adj, map[string]int{"scratch": 1000, "old": 1000, "web-5d9f-a": -997, "web-5d9f-b": 750}) {
 			t.Errorf("oomScoreAdj %v", adj)
@@ -394,5 +395,41 @@ func TestMemoryNotEqualAtPodLevel(t *testing.T) {
 	want := []string{"pg: Burstable only because memory request ≠ limit on the pod-level resources (request 1Gi, limit 2Gi), while Guaranteed is required by --require"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got %q\nwant %q", got, want)
+	}
+}
+
+// The kubelet sets oom_score_adj only on Linux: a Windows node's containers
+// get none, and the node says why.
+func TestWindowsNodeHasNoOOMScoreAdj(t *testing.T) {
+	snap := liveSnapshot()
+	snap.Nodes[0].Status.NodeInfo.OperatingSystem = "windows"
+	rep := AnalyzeLive(snap, AnalysisOptions{}, "test")
+	if len(rep.Nodes) != 1 {
+		t.Fatalf("nodes %d", len(rep.Nodes))
+	}
+	n := rep.Nodes[0]
+	if !strings.Contains(n.NoOOMScoreAdj, "only on Linux") || len(n.EvictionOrder) != 4 {
+		t.Errorf("the node must still rank its pods and say why it has no oomScoreAdj: %q %d", n.NoOOMScoreAdj, len(n.EvictionOrder))
+	}
+	for _, e := range n.EvictionOrder {
+		for _, c := range e.Containers {
+			if c.OOMScoreAdj != nil {
+				t.Errorf("%s/%s: oomScoreAdj %d on a Windows node", e.Name, c.Name, *c.OOMScoreAdj)
+			}
+		}
+	}
+	for _, p := range rep.Pods {
+		for _, c := range p.Containers {
+			if c.OOMScoreAdj != nil {
+				t.Errorf("pod %s/%s: oomScoreAdj %d on a Windows node", p.Name, c.Name, *c.OOMScoreAdj)
+			}
+		}
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), `"oomScoreAdj"`) {
+		t.Errorf("JSON still carries oomScoreAdj: %s", b)
 	}
 }

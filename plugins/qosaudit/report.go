@@ -90,7 +90,10 @@ type NodeResult struct {
 	UsageSource string `json:"usageSource"`
 	// Partial says why the eviction order ranks only some of the node's
 	// pods (e.g. those of other namespaces could not be listed).
-	Partial       string          `json:"partial,omitempty"`
+	Partial string `json:"partial,omitempty"`
+	// NoOOMScoreAdj says why the containers have no oomScoreAdj (the kubelet
+	// sets it only on Linux).
+	NoOOMScoreAdj string          `json:"noOomScoreAdj,omitempty"`
 	EvictionOrder []EvictionEntry `json:"evictionOrder"`
 	Overcommit    []Overcommit    `json:"overcommit"`
 }
@@ -115,8 +118,9 @@ type EvictionEntry struct {
 
 // ContainerOOM is the oom_score_adj the kubelet gives a container.
 type ContainerOOM struct {
-	Name        string `json:"name"`
-	OOMScoreAdj int    `json:"oomScoreAdj"`
+	Name string `json:"name"`
+	// OOMScoreAdj is left out on nodes whose kubelet sets none (Windows).
+	OOMScoreAdj *int `json:"oomScoreAdj,omitempty"`
 }
 
 // Overcommit compares the pods' requests and limits with the node's allocatable.
@@ -162,6 +166,9 @@ func (c *ClassCount) add(class string) {
 // partialNodeReason is NodeResult.Partial for a node whose other pods could
 // not be listed.
 const partialNodeReason = "pods of other namespaces unknown"
+
+// noOOMScoreAdjReason is NodeResult.NoOOMScoreAdj for a Windows node.
+const noOOMScoreAdjReason = "Windows node: the kubelet sets oom_score_adj only on Linux"
 
 func newReport(version string) *Report {
 	return &Report{Report: report.New("QoSAuditReport", Plugin, version), Pods: []PodResult{}, Nodes: []NodeResult{}}
@@ -279,6 +286,9 @@ func nodeTable(n NodeResult, wide bool) printers.Table {
 	if n.Partial != "" {
 		title += " — PARTIAL: " + n.Partial
 	}
+	if n.NoOOMScoreAdj != "" {
+		title += " — no OOM_SCORE_ADJ: " + n.NoOOMScoreAdj
+	}
 	t := printers.Table{
 		Title:   title,
 		Columns: []string{"#", "NAMESPACE", "POD", "QOS", "PRIORITY", "MEM_REQUEST", "EXCEEDS", "OOM_SCORE_ADJ"},
@@ -295,7 +305,7 @@ func nodeTable(n NodeResult, wide bool) printers.Table {
 		if !wide {
 			var adj []string
 			for _, c := range e.Containers {
-				adj = append(adj, fmt.Sprint(c.OOMScoreAdj))
+				adj = append(adj, oomString(c.OOMScoreAdj))
 			}
 			t.Rows = append(t.Rows, []printers.Cell{printers.Text(fmt.Sprint(e.Rank)), printers.Text(e.Namespace), printers.Text(e.Name), classCell(e.QOSClass),
 				printers.Text(fmt.Sprint(e.Priority)), printers.Text(e.MemoryRequest), printers.Text(exceeds), printers.Text(strings.Join(uniq(adj), ","))})
@@ -308,7 +318,7 @@ func nodeTable(n NodeResult, wide bool) printers.Table {
 		for _, c := range e.Containers {
 			t.Rows = append(t.Rows, []printers.Cell{printers.Text(fmt.Sprint(e.Rank)), printers.Text(e.Namespace), printers.Text(e.Name), classCell(e.QOSClass),
 				printers.Text(fmt.Sprint(e.Priority)), printers.Text(e.MemoryRequest), printers.Text(usage), printers.Text(exceeds),
-				printers.Text(fmt.Sprint(e.Evictable)), printers.Text(c.Name), printers.Text(fmt.Sprint(c.OOMScoreAdj))})
+				printers.Text(fmt.Sprint(e.Evictable)), printers.Text(c.Name), printers.Text(oomString(c.OOMScoreAdj))})
 		}
 	}
 	return t
@@ -344,6 +354,14 @@ func fmtList(m map[string]string) string {
 		parts = append(parts, k+"="+m[k])
 	}
 	return strings.Join(parts, ",")
+}
+
+// oomString shows an oom_score_adj, "-" where the kubelet sets none.
+func oomString(v *int) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprint(*v)
 }
 
 func uniq(s []string) []string {
