@@ -19,6 +19,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -57,7 +58,34 @@ func main() {
 			fmt.Fprintf(os.Stderr, "netcheck-probe: writing %s: %v\n", o.terminationLog, err)
 		}
 	}
-	os.Exit(int(result.ExitCodes[r.Result]))
+	os.Exit(exitCode(o, r))
+}
+
+// exitUsage is the exit code for arguments the probe cannot run with: the
+// check never started, so no network outcome applies.
+const exitUsage = 2
+
+func exitCode(o options, r result.Result) int {
+	if r.Result == result.Error && validate(o) != "" {
+		return exitUsage
+	}
+	return int(result.ExitCodes[r.Result])
+}
+
+// validate says what is wrong with the arguments, or "".
+func validate(o options) string {
+	switch o.protocol {
+	case "tcp", "udp", "http", "https", "dns":
+	default:
+		return fmt.Sprintf("usage: unknown protocol %q", o.protocol)
+	}
+	if o.host == "" || (o.protocol != "dns" && (o.port <= 0 || o.port > 65535)) {
+		return "usage: --host and --port (1-65535) are required"
+	}
+	if o.protocol == "dns" && net.ParseIP(o.host) != nil {
+		return "usage: dns needs a name, not an address"
+	}
+	return ""
 }
 
 func run(o options) result.Result {
@@ -65,8 +93,8 @@ func run(o options) result.Result {
 	if o.protocol == "dns" {
 		r.Target = o.host
 	}
-	if o.host == "" || (o.protocol != "dns" && (o.port <= 0 || o.port > 65535)) {
-		r.Result, r.Detail = result.Error, "usage: --host and --port (1-65535) are required"
+	if msg := validate(o); msg != "" {
+		r.Result, r.Detail = result.Error, msg
 		return r
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), o.timeout)
@@ -88,31 +116,35 @@ func run(o options) result.Result {
 			r.Result, r.LatencyMs = result.Reachable, r.DNSLatencyMs
 			return r
 		}
-	} else if o.protocol == "dns" {
-		r.Result, r.Detail = result.Error, "dns needs a name, not an address"
-		return r
 	}
 	r.Address = addr
 	target := net.JoinHostPort(addr, strconv.Itoa(o.port))
 
 	start := time.Now()
 	var err error
+	connected := false
 	switch o.protocol {
 	case "tcp":
 		var c net.Conn
 		c, err = (&net.Dialer{}).DialContext(ctx, "tcp", target)
 		if err == nil {
+			connected = true
 			c.Close()
 		}
 	case "udp":
 		err = udpExchange(ctx, target)
 	case "http", "https":
-		r.HTTPStatus, err = httpStatus(ctx, o.protocol, o.host, target, o.path)
-	default:
-		r.Result, r.Detail = result.Error, fmt.Sprintf("unknown protocol %q", o.protocol)
-		return r
+		r.HTTPStatus, connected, err = httpStatus(ctx, o.protocol, o.host, target, o.path)
 	}
 	r.LatencyMs = ms(time.Since(start))
+	if err != nil && connected {
+		// The TCP connection was established: the network let the traffic
+		// through and the failure is the application's (a TLS handshake
+		// against a plain-HTTP port, a closed connection, a bad response).
+		// reachable with no HTTP status and a detail records that.
+		r.Result, r.Detail = result.Reachable, fmt.Sprintf("connected, but the %s exchange failed: %v", o.protocol, err)
+		return r
+	}
 	if err != nil {
 		r.Result, r.Detail = classify(err), err.Error()
 		return r
@@ -167,10 +199,17 @@ func udpExchange(ctx context.Context, target string) error {
 	}
 }
 
-func httpStatus(ctx context.Context, scheme, host, target, path string) (int, error) {
+// httpStatus returns the response's status, and whether the TCP connection
+// was established whatever happened after.
+func httpStatus(ctx context.Context, scheme, host, target, path string) (int, bool, error) {
+	var connected atomic.Bool
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, target)
+			c, err := (&net.Dialer{}).DialContext(ctx, network, target)
+			if err == nil {
+				connected.Store(true)
+			}
+			return c, err
 		},
 		// The check is about reachability, not the certificate.
 		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, //nolint:gosec
@@ -182,16 +221,16 @@ func httpStatus(ctx context.Context, scheme, host, target, path string) (int, er
 	_, port, _ := net.SplitHostPort(target)
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+net.JoinHostPort(host, port)+path, nil)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	req.Header.Set("User-Agent", "kubectl-netcheck-probe")
 	resp, err := (&http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
 	if err != nil {
-		return 0, err
+		return 0, connected.Load(), err
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 	resp.Body.Close()
-	return resp.StatusCode, nil
+	return resp.StatusCode, true, nil
 }
 
 func classify(err error) string {

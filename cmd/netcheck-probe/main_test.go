@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -144,5 +145,56 @@ func TestBadArgumentsAreAnError(t *testing.T) {
 	}
 	if r := run(options{protocol: "smtp", host: "127.0.0.1", port: 25, timeout: time.Second}); r.Result != result.Error {
 		t.Errorf("unknown protocol: want error, got %+v", r)
+	}
+}
+
+func TestAnApplicationFailureAfterConnectingIsReachableWithADetail(t *testing.T) {
+	// A plain-HTTP server: an https check connects, then the TLS handshake fails.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }))
+	defer srv.Close()
+	h, p := hostPort(t, srv.Listener.Addr())
+	r := run(options{protocol: "https", host: h, port: p, path: "/", timeout: 2 * time.Second})
+	if r.Result != result.Reachable || r.HTTPStatus != 0 || !strings.Contains(r.Detail, "connected") {
+		t.Errorf("TLS against plain HTTP: want reachable without status and a detail, got %+v", r)
+	}
+	// A server that accepts and closes at once: EOF instead of a response.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	h, p = hostPort(t, l.Addr())
+	r = run(options{protocol: "http", host: h, port: p, path: "/", timeout: 2 * time.Second})
+	if r.Result != result.Reachable || r.HTTPStatus != 0 || r.Detail == "" {
+		t.Errorf("EOF after connecting: want reachable without status and a detail, got %+v", r)
+	}
+	if r := run(options{protocol: "http", host: "127.0.0.1", port: closedPort(t, "tcp"), timeout: 2 * time.Second}); r.Result != result.Refused {
+		t.Errorf("http to a closed port: want refused, got %+v", r)
+	}
+}
+
+func TestBadArgumentsExitTwo(t *testing.T) {
+	for _, o := range []options{
+		{protocol: "tcp", host: "127.0.0.1", timeout: time.Second},
+		{protocol: "smtp", host: "127.0.0.1", port: 25, timeout: time.Second},
+		{protocol: "dns", host: "10.0.0.1", timeout: time.Second},
+	} {
+		r := run(o)
+		if got := exitCode(o, r); r.Result != result.Error || got != exitUsage {
+			t.Errorf("%+v: want error exiting %d, got %+v exiting %d", o, exitUsage, r, got)
+		}
+	}
+	o := options{protocol: "tcp", host: "127.0.0.1", port: closedPort(t, "tcp"), timeout: time.Second}
+	if got := exitCode(o, run(o)); got != int(result.ExitCodes[result.Refused]) {
+		t.Errorf("refused: exit %d", got)
 	}
 }

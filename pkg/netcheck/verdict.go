@@ -186,6 +186,10 @@ func Decide(in Inputs) Verdict {
 	switch pr.Result {
 	case result.Reachable:
 		v := Verdict{Verdict: VerdictReachable, Basis: BasisProbe, Reason: reachedReason(pr, dst)}
+		if ApplicationFailed(pr) {
+			v.Reason = fmt.Sprintf("the probe connected to %s (%s %s) in %.1f ms: the network lets the traffic through; but the application-level exchange failed: %s", dst, pr.Protocol, pr.Target, pr.LatencyMs, pr.Detail)
+			v.Fix = fmt.Sprintf("check what the destination speaks on that port (plain HTTP or TLS: try --protocol %s or tcp) and the server's logs", otherScheme(pr.Protocol))
+		}
 		switch {
 		case policyBlocked && (!in.Policy.Partial() || reachedBlocked(in.Policy, pr)):
 			v.Disagreement = fmt.Sprintf("the probe reached %s although NetworkPolicies block it (%s): the cluster's network plugin does not seem to enforce NetworkPolicy", dst, policySummary(in.Policy))
@@ -216,7 +220,17 @@ func Decide(in Inputs) Verdict {
 		return Verdict{Verdict: VerdictRefused, Basis: BasisProbe,
 			Reason: fmt.Sprintf("%s refused the connection (%s): nothing listens on %s", dst, pr.Detail, pr.Target),
 			Fix:    "check the port the process listens on (and that it binds 0.0.0.0, not 127.0.0.1); a policy-enforcing plugin may also reject"}
-	default: // timeout, unreachable, error
+	case result.Error:
+		// A failure the probe could not classify as refused, unreachable or
+		// timed out: no sign that anything drops the traffic, so no warning
+		// that something does.
+		if policyBlocked {
+			return policyVerdict(in.Policy, dst, BasisProbe)
+		}
+		return Verdict{Verdict: VerdictTimeout, Basis: BasisProbe,
+			Reason: fmt.Sprintf("the probe's check of %s failed without a refusal or a timeout: %s", dst, pr.Detail),
+			Fix:    "read the probe's error; check the destination address and port, and the source pod's network"}
+	default: // timeout, unreachable
 		if policyBlocked {
 			return policyVerdict(in.Policy, dst, BasisProbe)
 		}
@@ -247,6 +261,20 @@ func externalNameUnknown(a *ServiceAnalysis, dst string) Verdict {
 		Reason: fmt.Sprintf("%s is an ExternalName alias for %q, outside the cluster's objects: without a probe its reachability is unknown", dst, a.ExternalName),
 		Fix: fmt.Sprintf("run without --no-probe to test it, or check that %s resolves from the source pod, answers on %s, and that the source's egress policies allow its address",
 			a.ExternalName, port)}
+}
+
+// ApplicationFailed says the probe established the TCP connection but the
+// HTTP(S) exchange on it failed: the probe reports that as reachable with no
+// HTTP status and the failure in its detail.
+func ApplicationFailed(pr *result.Result) bool {
+	return pr.Result == result.Reachable && (pr.Protocol == "http" || pr.Protocol == "https") && pr.HTTPStatus == 0 && pr.Detail != ""
+}
+
+func otherScheme(p string) string {
+	if p == "https" {
+		return "http"
+	}
+	return "https"
 }
 
 func reachedReason(pr *result.Result, dst string) string {

@@ -91,6 +91,10 @@ func TestDecide(t *testing.T) {
 			Inputs{Service: externalName(), Probe: probe(result.Reachable)}, VerdictReachable, BasisProbe, false},
 		{"a probe that timed out on an ExternalName Service's name is a timeout",
 			Inputs{Service: externalName(), Probe: probe(result.Timeout)}, VerdictTimeout, BasisProbe, false},
+		{"an HTTPS probe that connected but failed the TLS handshake is reachable: the network let it through",
+			Inputs{Policy: openPolicy(), Probe: &result.Result{Result: result.Reachable, Protocol: "https", Target: "10.0.0.2:8080", Detail: "connected, but the https exchange failed: tls: first record does not look like a TLS handshake"}}, VerdictReachable, BasisProbe, false},
+		{"a probe error that is neither refused nor a timeout does not claim that something drops the traffic",
+			Inputs{Policy: openPolicy(), Probe: probe(result.Error)}, VerdictTimeout, BasisProbe, false},
 		{"an unreachable host without blocking policy is reported as timeout",
 			Inputs{Probe: probe(result.Unreachable)}, VerdictTimeout, BasisProbe, false},
 	}
@@ -111,6 +115,17 @@ func TestDecide(t *testing.T) {
 				t.Errorf("verdict %s has no fix", v.Verdict)
 			}
 		})
+	}
+}
+
+func TestAnApplicationFailureAfterConnectingSaysSo(t *testing.T) {
+	pr := &result.Result{Result: result.Reachable, Protocol: "https", Target: "10.0.0.2:8080", Detail: "connected, but the https exchange failed: tls: first record does not look like a TLS handshake"}
+	v := Decide(Inputs{Policy: openPolicy(), Probe: pr, Destination: "pod/shop/web:8080"})
+	if v.Verdict != VerdictReachable || !strings.Contains(v.Reason, "application-level") || !strings.Contains(v.Reason, "tls: first record") || !strings.Contains(v.Fix, "--protocol http") {
+		t.Errorf("got %+v: want reachable with the application-level failure and the other scheme suggested", v)
+	}
+	if v := Decide(Inputs{Policy: openPolicy(), Probe: probe(result.Error), Destination: "pod/shop/web:8080"}); strings.Contains(v.Reason, "no answer") {
+		t.Errorf("a probe error is not a missing answer: %q", v.Reason)
 	}
 }
 

@@ -103,6 +103,9 @@ func (o *Options) check(ctx context.Context, l *loader) (*Report, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := probeRejected(outcome); err != nil {
+			return nil, err
+		}
 		if outcome.Result.ResolvConf != "" && p.dns != nil {
 			// The pod's real resolv.conf beats the rebuilt one.
 			real := nc.ParseResolvConf(outcome.Result.ResolvConf)
@@ -405,6 +408,18 @@ func (o *Options) runProbe(ctx context.Context, l *loader, src *corev1.Pod, p *p
 		return nil, err
 	}
 	return out, nil
+}
+
+// probeExitUsage is the probe's exit code for arguments it cannot run with.
+const probeExitUsage = 2
+
+// probeRejected is the error for a probe that refused its arguments: the
+// check never ran, so there is no network outcome to judge.
+func probeRejected(o *probe.Outcome) error {
+	if o == nil || o.ExitCode != probeExitUsage || o.Result.Result != result.Error {
+		return nil
+	}
+	return fmt.Errorf("the probe in container %s could not run the check: %s (is the image %s a netcheck-probe of this version?)", o.Container, o.Result.Detail, o.Image)
 }
 
 func probeResult(o *probe.Outcome) *result.Result {

@@ -25,6 +25,8 @@ import (
 	"github.com/ktriage/ktriage/pkg/cli"
 	nc "github.com/ktriage/ktriage/pkg/netcheck"
 	"github.com/ktriage/ktriage/pkg/printers"
+	"github.com/ktriage/ktriage/pkg/probe"
+	"github.com/ktriage/ktriage/pkg/probe/result"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -433,5 +435,16 @@ func TestParseSource(t *testing.T) {
 		if err != nil || [3]string{ns, kind, name} != want {
 			t.Errorf("%s: got %s %s %s %v, want %v", in, ns, kind, name, err, want)
 		}
+	}
+}
+
+func TestAProbeThatRejectsItsArgumentsCouldNotRun(t *testing.T) {
+	out := &probe.Outcome{Container: "netcheck-x", Image: "probe:dev", ExitCode: probeExitUsage, Result: result.Result{Result: result.Error, Detail: "usage: unknown protocol \"smtp\""}}
+	if err := probeRejected(out); err == nil || !strings.Contains(err.Error(), "unknown protocol") {
+		t.Errorf("want an error naming the probe's complaint, got %v", err)
+	}
+	out.ExitCode, out.Result.Result = result.ExitCodes[result.Timeout], result.Timeout
+	if err := probeRejected(out); err != nil {
+		t.Errorf("a timeout is a network outcome, not a failure to run: %v", err)
 	}
 }
