@@ -173,6 +173,9 @@ func Decide(in Inputs) Verdict {
 		if policyBlocked {
 			return policyVerdict(in.Policy, dst, BasisAnalysis)
 		}
+		if in.Service == nil && in.DNS != nil && in.DNS.Resolves == "unknown" {
+			return externalDNSUnknown(in.DNS, dst)
+		}
 		v := Verdict{Verdict: VerdictReachable, Basis: BasisAnalysis,
 			Reason: fmt.Sprintf("nothing in the cluster's objects stops traffic to %s; run without --no-probe to test it", dst)}
 		if p, ok := portProblem(); ok {
@@ -275,6 +278,19 @@ func otherScheme(p string) string {
 		return "http"
 	}
 	return "https"
+}
+
+// externalDNSUnknown is the --no-probe answer for a name outside the cluster
+// domain: no object says whether it resolves or what answers there.
+func externalDNSUnknown(a *DNSAnalysis, dst string) Verdict {
+	via := ""
+	if len(a.ResolvConf.Nameservers) > 0 {
+		via = " (through its nameservers " + strings.Join(a.ResolvConf.Nameservers, ", ") + ")"
+	}
+	return Verdict{Verdict: VerdictUnknown, Basis: BasisAnalysis,
+		Reason: fmt.Sprintf("%s is not a name of the cluster's Services or pods: without a probe nothing is checked, its reachability is unknown", dst),
+		Fix: fmt.Sprintf("run without --no-probe to test it, or check that %s resolves from the source pod%s, that the address answers on the port, and that the source's egress policies allow that address",
+			a.Name, via)}
 }
 
 func reachedReason(pr *result.Result, dst string) string {

@@ -95,6 +95,10 @@ func TestDecide(t *testing.T) {
 			Inputs{Policy: openPolicy(), Probe: &result.Result{Result: result.Reachable, Protocol: "https", Target: "10.0.0.2:8080", Detail: "connected, but the https exchange failed: tls: first record does not look like a TLS handshake"}}, VerdictReachable, BasisProbe, false},
 		{"a probe error that is neither refused nor a timeout does not claim that something drops the traffic",
 			Inputs{Policy: openPolicy(), Probe: probe(result.Error)}, VerdictTimeout, BasisProbe, false},
+		{"without a probe a name outside the cluster domain is unknown, never reachable: nothing was checked",
+			Inputs{DNS: &DNSAnalysis{Name: "example.com", Resolves: "unknown", Lookups: 4}}, VerdictUnknown, BasisAnalysis, false},
+		{"without a probe a name of a cluster Service is judged by its objects",
+			Inputs{Policy: openPolicy(), Service: problems(), DNS: &DNSAnalysis{Name: "web.shop", Resolves: "yes", Lookups: 1}}, VerdictReachable, BasisAnalysis, false},
 		{"an unreachable host without blocking policy is reported as timeout",
 			Inputs{Probe: probe(result.Unreachable)}, VerdictTimeout, BasisProbe, false},
 	}

@@ -470,7 +470,9 @@ func addFindings(rep *Report, src *corev1.Pod, p *plan, out *probe.Outcome) {
 		sev := report.SeverityError
 		if rep.Verdict == nc.VerdictUnknown {
 			sev = report.SeverityWarning
-			obj = report.ObjectRef{Kind: "Service", Namespace: rep.Service.Namespace, Name: rep.Service.Name}
+			if rep.Service != nil {
+				obj = report.ObjectRef{Kind: "Service", Namespace: rep.Service.Namespace, Name: rep.Service.Name}
+			}
 		}
 		rep.Add(report.Finding{RuleID: id, Severity: sev, Object: obj, Message: rep.Reason, Fix: rep.Fix,
 			Details: map[string]any{"verdict": rep.Verdict, "basis": rep.Basis, "source": src.Namespace + "/" + src.Name, "destination": rep.Destination.Input}})

@@ -448,3 +448,21 @@ func TestAProbeThatRejectsItsArgumentsCouldNotRun(t *testing.T) {
 		t.Errorf("a timeout is a network outcome, not a failure to run: %v", err)
 	}
 }
+
+func TestAnExternalNameIsUnknownWithoutAProbe(t *testing.T) {
+	rep, err := runCheck(t, "frontend", "example.com:443")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict != nc.VerdictUnknown || !strings.Contains(rep.Fix, "example.com") || !strings.Contains(rep.Fix, "--no-probe") {
+		t.Fatalf("verdict %s (%s; %s): want unknown saying what to check", rep.Verdict, rep.Reason, rep.Fix)
+	}
+	rep.Finalize(nil)
+	found := false
+	for _, f := range rep.Findings {
+		found = found || f.RuleID == RuleUnknown && f.Object.Kind == "Pod"
+	}
+	if !found {
+		t.Errorf("findings %+v lack %s on the source pod", rep.Findings, RuleUnknown)
+	}
+}
