@@ -238,7 +238,7 @@ func (a *analyzer) checkIssuers() {
 			if ca == child || checkSignature(child.cert, ca.cert) != nil {
 				continue
 			}
-			if ca.cert.NotAfter.Before(child.cert.NotAfter) {
+			if ca.cert.NotAfter.Before(child.cert.NotAfter) && !a.renewedFor(ca, child) {
 				a.certFinding(ca, RuleCAExpiresFirst, report.SeverityWarning,
 					fmt.Sprintf("CA %q expires %s, %s before %s it signed (%s, %s)",
 						ca.out.Subject, stamp(ca.cert.NotAfter), Human(child.cert.NotAfter.Sub(ca.cert.NotAfter)),
@@ -247,6 +247,19 @@ func (a *analyzer) checkIssuers() {
 			}
 		}
 	}
+}
+
+// renewedFor says whether a CA with the same subject and key as ca, seen
+// anywhere, outlives child: renewing a CA with its key (kubeadm certs renew
+// does) keeps what it signed valid, so the old copy expiring is harmless.
+func (a *analyzer) renewedFor(ca, child *entry) bool {
+	for _, o := range a.bySubject[string(ca.cert.RawSubject)] {
+		if o != ca && o.cert.IsCA && bytes.Equal(o.cert.RawSubjectPublicKeyInfo, ca.cert.RawSubjectPublicKeyInfo) &&
+			!o.cert.NotAfter.Before(child.cert.NotAfter) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkGroups verifies issuers within a group: a certificate whose issuer is

@@ -294,3 +294,38 @@ func TestServedChainProblemsBehindDates(t *testing.T) {
 		})
 	}
 }
+
+// A CA renewed with its key keeps what it signed valid: the old copy
+// expiring first is no finding as long as the renewed one outlives the leaf.
+func TestCARenewedWithItsKey(t *testing.T) {
+	old := certtest.Must(certtest.Spec{CommonName: "ca", IsCA: true, NotBefore: days(-300), NotAfter: days(60)})
+	leaf := leafFrom(old, -1, 300)
+	renewed := certtest.Must(certtest.Spec{CommonName: "ca", IsCA: true, NotBefore: days(-1), NotAfter: days(3650), Key: old.Key})
+	short := certtest.Must(certtest.Spec{CommonName: "ca", IsCA: true, NotBefore: days(-1), NotAfter: days(200), Key: old.Key})
+	rekeyed := certtest.Must(certtest.Spec{CommonName: "ca", IsCA: true, NotBefore: days(-1), NotAfter: days(3650)})
+	cases := []struct {
+		name string
+		cas  []*certtest.Pair
+		want bool
+	}{
+		{"the old CA alone expires first", []*certtest.Pair{old}, true},
+		{"renewed with its key", []*certtest.Pair{old, renewed}, false},
+		{"renewed with its key, in another place", nil, false},
+		{"renewed with its key but still before the leaf", []*certtest.Pair{old, short}, true},
+		{"renewed with a new key", []*certtest.Pair{old, rekeyed}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			inputs := []Input{input("leaf.pem", leaf.CertPEM)}
+			if tc.cas == nil {
+				inputs = append(inputs, input("old/ca.crt", old.CertPEM), input("new/ca.crt", renewed.CertPEM))
+			} else {
+				inputs = append(inputs, input("ca.crt", certtest.Chain(tc.cas...)))
+			}
+			res := Analyze(inputs, opts())
+			if _, got := rulesOf(res.Findings)[RuleCAExpiresFirst]; got != tc.want {
+				t.Errorf("CE105 %v, want %v: %v", got, tc.want, res.Findings)
+			}
+		})
+	}
+}

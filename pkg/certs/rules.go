@@ -46,7 +46,7 @@ func init() {
 			Fix:         "Check the clocks (NTP) of the issuing machine and of this one, or re-issue the certificate with a start date in the past."},
 		report.Rule{ID: RuleCAExpiresFirst, Plugin: Plugin, Severity: report.SeverityWarning,
 			Title:       "CA expires before a certificate it signed",
-			Description: "A CA certificate expires before a certificate it issued: the issued certificate stops verifying when the CA expires, whatever its own notAfter says.",
+			Description: "A CA certificate expires before a certificate it issued: the issued certificate stops verifying when the CA expires, whatever its own notAfter says. A renewal of the CA seen anywhere (same subject and key) that outlives the certificate clears it.",
 			Fix:         "Renew the CA first (keeping its key lets issued certificates keep verifying), or re-issue the certificates with a notAfter within the CA's."},
 		report.Rule{ID: RuleChainInvalid, Plugin: Plugin, Severity: report.SeverityError,
 			Title:       "certificate chain does not verify",

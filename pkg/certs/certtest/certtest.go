@@ -39,6 +39,9 @@ type Spec struct {
 	SignatureAlgorithm x509.SignatureAlgorithm
 	// Parent signs the certificate; nil means self-signed.
 	Parent *Pair
+	// Key is the certificate's key, e.g. to renew a CA with the key it
+	// already has; nil generates one (RSABits).
+	Key crypto.Signer
 }
 
 // Pair is a certificate with its private key.
@@ -53,9 +56,12 @@ var serial = big.NewInt(time.Now().UnixNano())
 
 // New creates the certificate a Spec describes.
 func New(s Spec) (*Pair, error) {
-	key, err := newKey(s.RSABits)
-	if err != nil {
-		return nil, err
+	key := s.Key
+	if key == nil {
+		var err error
+		if key, err = newKey(s.RSABits); err != nil {
+			return nil, err
+		}
 	}
 	serial = new(big.Int).Add(serial, big.NewInt(1))
 	tmpl := &x509.Certificate{
