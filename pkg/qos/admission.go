@@ -35,6 +35,15 @@ type Admission struct {
 	// pod's resources (a request above its limit, often a limit a LimitRange
 	// default set below the manifest's request); empty when valid.
 	Invalid []ResourceError
+	// DefaultConflicts are values several LimitRanges default differently,
+	// e.g. "memory limit for container app: 512Mi (lr-a), 1Gi (lr-b)". The
+	// LimitRanger reads LimitRanges from an informer cache in no fixed order
+	// and the first to default a value wins, so the pod may get any of them.
+	DefaultConflicts []string
+	// PossibleClasses are the classes the pod can get over the orders the
+	// conflicting LimitRanges may be applied in (sorted, Class among them);
+	// more than one means the prediction is uncertain.
+	PossibleClasses []corev1.PodQOSClass
 }
 
 // Refused says whether the apiserver refuses the pod.
@@ -61,7 +70,9 @@ func (a Admission) LimitRangeChangedClass() bool { return a.Class != a.ClassWith
 //
 // limitRanges should be the LimitRanges of the pod's namespace. They are
 // applied in name order (the order the apiserver lists them); LimitRanges from
-// manifests get their API defaults first.
+// manifests get their API defaults first. The LimitRanger itself takes them
+// in its informer's order, which is not defined: where two default the same
+// value differently, DefaultConflicts and PossibleClasses say so.
 func Admit(pod *corev1.Pod, limitRanges []*corev1.LimitRange) Admission {
 	base := pod.DeepCopy()
 	DefaultContainerRequests(base)
@@ -96,7 +107,153 @@ func Admit(pod *corev1.Pod, limitRanges []*corev1.LimitRange) Admission {
 	}
 	a.Pod = admitted
 	a.Class = Class(admitted)
+	a.PossibleClasses = []corev1.PodQOSClass{a.Class}
+	var involved []*corev1.LimitRange
+	a.DefaultConflicts, involved = defaultConflicts(base, lrs)
+	if len(involved) > 1 {
+		a.PossibleClasses = possibleClasses(base, lrs, involved, a.Class)
+	}
 	return a
+}
+
+// defaultConflicts finds the values the pod leaves unset that two or more
+// LimitRanges default differently, and the LimitRanges involved.
+func defaultConflicts(base *corev1.Pod, lrs []*corev1.LimitRange) ([]string, []*corev1.LimitRange) {
+	if len(lrs) < 2 {
+		return nil, nil
+	}
+	defaults := make([]corev1.ResourceRequirements, len(lrs))
+	for i, lr := range lrs {
+		defaults[i] = defaultContainerResourceRequirements(DefaultLimitRange(lr))
+	}
+	var notes []string
+	involved := map[int]bool{}
+	check := func(c *corev1.Container, prefix, what string, set corev1.ResourceList, pick func(corev1.ResourceRequirements) corev1.ResourceList) {
+		names := map[corev1.ResourceName]bool{}
+		for _, d := range defaults {
+			for k := range pick(d) {
+				if _, ok := set[k]; !ok {
+					names[k] = true
+				}
+			}
+		}
+		sorted := make([]string, 0, len(names))
+		for k := range names {
+			sorted = append(sorted, string(k))
+		}
+		sort.Strings(sorted)
+		for _, k := range sorted {
+			var parts []string
+			var who []int
+			distinct := false
+			for i, d := range defaults {
+				v, ok := pick(d)[corev1.ResourceName(k)]
+				if !ok {
+					continue
+				}
+				if len(who) > 0 {
+					first := pick(defaults[who[0]])[corev1.ResourceName(k)]
+					distinct = distinct || first.Cmp(v) != 0
+				}
+				parts = append(parts, fmt.Sprintf("%s (%s)", v.String(), lrs[i].Name))
+				who = append(who, i)
+			}
+			if !distinct {
+				continue
+			}
+			for _, i := range who {
+				involved[i] = true
+			}
+			notes = append(notes, fmt.Sprintf("%s %s for %s %s: %s", k, what, prefix, c.Name, strings.Join(parts, ", ")))
+		}
+	}
+	for _, group := range []struct {
+		prefix string
+		list   []corev1.Container
+	}{{"container", base.Spec.Containers}, {"init container", base.Spec.InitContainers}} {
+		for i := range group.list {
+			c := &group.list[i]
+			check(c, group.prefix, "request", c.Resources.Requests, func(r corev1.ResourceRequirements) corev1.ResourceList { return r.Requests })
+			check(c, group.prefix, "limit", c.Resources.Limits, func(r corev1.ResourceRequirements) corev1.ResourceList { return r.Limits })
+		}
+	}
+	var out []*corev1.LimitRange
+	for i, lr := range lrs {
+		if involved[i] {
+			out = append(out, lr)
+		}
+	}
+	return notes, out
+}
+
+// maxPermuted bounds the conflicting LimitRanges whose every order is tried;
+// above it only rotations and their reverses are.
+const maxPermuted = 6
+
+// possibleClasses computes the class for the orders the involved LimitRanges
+// can be applied in. The others default only values no other LimitRange
+// defaults differently, so their place in the order does not matter.
+func possibleClasses(base *corev1.Pod, lrs, involved []*corev1.LimitRange, class corev1.PodQOSClass) []corev1.PodQOSClass {
+	seen := map[corev1.PodQOSClass]bool{class: true}
+	isInvolved := map[*corev1.LimitRange]bool{}
+	for _, lr := range involved {
+		isInvolved[lr] = true
+	}
+	var rest []*corev1.LimitRange
+	for _, lr := range lrs {
+		if !isInvolved[lr] {
+			rest = append(rest, lr)
+		}
+	}
+	try := func(order []*corev1.LimitRange) {
+		p := base.DeepCopy()
+		for _, lr := range append(append([]*corev1.LimitRange(nil), order...), rest...) {
+			MutateLimitRange(p, lr)
+		}
+		DefaultPodLevelResources(p)
+		seen[Class(p)] = true
+	}
+	for _, order := range orders(involved) {
+		try(order)
+	}
+	var out []corev1.PodQOSClass
+	for _, c := range []corev1.PodQOSClass{corev1.PodQOSBestEffort, corev1.PodQOSBurstable, corev1.PodQOSGuaranteed} {
+		if seen[c] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// orders lists every permutation of lrs, or, above maxPermuted, each rotation
+// and its reverse (every LimitRange first and last at least once).
+func orders(lrs []*corev1.LimitRange) [][]*corev1.LimitRange {
+	var out [][]*corev1.LimitRange
+	if len(lrs) > maxPermuted {
+		for i := range lrs {
+			rot := append(append([]*corev1.LimitRange(nil), lrs[i:]...), lrs[:i]...)
+			rev := make([]*corev1.LimitRange, len(rot))
+			for j := range rot {
+				rev[len(rot)-1-j] = rot[j]
+			}
+			out = append(out, rot, rev)
+		}
+		return out
+	}
+	var permute func(k int, cur []*corev1.LimitRange)
+	permute = func(k int, cur []*corev1.LimitRange) {
+		if k == len(cur) {
+			out = append(out, append([]*corev1.LimitRange(nil), cur...))
+			return
+		}
+		for i := k; i < len(cur); i++ {
+			cur[k], cur[i] = cur[i], cur[k]
+			permute(k+1, cur)
+			cur[k], cur[i] = cur[i], cur[k]
+		}
+	}
+	permute(0, append([]*corev1.LimitRange(nil), lrs...))
+	return out
 }
 
 // DefaultContainerRequests is the resource part of SetDefaults_Pod

@@ -236,3 +236,63 @@ func TestValidateLimitRange(t *testing.T) {
 func corev1LimitRatio(name, ratio string) *corev1.LimitRange {
 	return limitRange("lr", corev1.LimitRangeItem{Type: corev1.LimitTypeContainer, MaxLimitRequestRatio: rl(name, ratio)})
 }
+
+// The LimitRanger takes a namespace's LimitRanges in its informer's order:
+// where two default the same value differently, the class depends on which
+// comes first, and Admit must say so rather than present one answer.
+func TestAdmitOverlappingLimitRangeDefaults(t *testing.T) {
+	// lr-a: default limits equal to default requests (Guaranteed alone);
+	// lr-b: a lower memory default request (Burstable alone).
+	lrA := limitRange("lr-a", containerItem(rl("cpu", "500m", "memory", "1Gi"), rl("cpu", "500m", "memory", "1Gi"), nil, nil))
+	lrB := limitRange("lr-b", containerItem(nil, rl("memory", "256Mi"), nil, nil))
+	a := Admit(pod(c("app", nil, nil)), []*corev1.LimitRange{lrB, lrA})
+	if a.Class != G {
+		t.Errorf("in name order lr-a comes first: class %s, want Guaranteed", a.Class)
+	}
+	if want := []string{"memory request for container app: 1Gi (lr-a), 256Mi (lr-b)"}; !reflect.DeepEqual(a.DefaultConflicts, want) {
+		t.Errorf("conflicts %q, want %q", a.DefaultConflicts, want)
+	}
+	if want := []corev1.PodQOSClass{B, G}; !reflect.DeepEqual(a.PossibleClasses, want) {
+		t.Errorf("possible classes %v, want %v", a.PossibleClasses, want)
+	}
+
+	// A value the pod sets itself is not defaulted, so no conflict.
+	a = Admit(pod(c("app", rl("cpu", "500m", "memory", "1Gi"), rl("cpu", "500m", "memory", "1Gi"))), []*corev1.LimitRange{lrA, lrB})
+	if len(a.DefaultConflicts) != 0 || !reflect.DeepEqual(a.PossibleClasses, []corev1.PodQOSClass{G}) {
+		t.Errorf("a pod that sets its resources has no conflict: %q %v", a.DefaultConflicts, a.PossibleClasses)
+	}
+
+	// Equal defaults in two LimitRanges do not conflict.
+	lrC := limitRange("lr-c", containerItem(nil, rl("memory", "1Gi"), nil, nil))
+	a = Admit(pod(c("app", nil, nil)), []*corev1.LimitRange{lrA, lrC})
+	if len(a.DefaultConflicts) != 0 || len(a.PossibleClasses) != 1 {
+		t.Errorf("equal defaults do not conflict: %q %v", a.DefaultConflicts, a.PossibleClasses)
+	}
+
+	// Different values that leave the class alone are reported, one class.
+	lrD := limitRange("lr-d", containerItem(rl("cpu", "2", "memory", "2Gi"), nil, nil, nil))
+	a = Admit(pod(c("app", nil, nil)), []*corev1.LimitRange{lrA, lrD})
+	if len(a.DefaultConflicts) == 0 || !reflect.DeepEqual(a.PossibleClasses, []corev1.PodQOSClass{G}) {
+		t.Errorf("conflicting values, one class: %q %v", a.DefaultConflicts, a.PossibleClasses)
+	}
+}
+
+func TestOrdersCoverEveryFirst(t *testing.T) {
+	var lrs []*corev1.LimitRange
+	for _, n := range []string{"a", "b", "c"} {
+		lrs = append(lrs, limitRange(n))
+	}
+	if got := len(orders(lrs)); got != 6 {
+		t.Errorf("3 LimitRanges: %d orders, want 6", got)
+	}
+	for i := 0; i < 5; i++ {
+		lrs = append(lrs, limitRange(string(rune('d'+i))))
+	}
+	firsts := map[string]bool{}
+	for _, o := range orders(lrs) {
+		firsts[o[0].Name] = true
+	}
+	if len(firsts) != len(lrs) {
+		t.Errorf("above the permutation bound every LimitRange must still come first once: %v", firsts)
+	}
+}

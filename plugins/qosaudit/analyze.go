@@ -177,6 +177,22 @@ func AnalyzeFiles(snap *cluster.Snapshot, opts AnalysisOptions, version string) 
 			ClassWithoutLimitRange: string(adm.ClassWithoutLimitRanges), LimitRanges: adm.LimitRanges, LimitRangeChanges: adm.LimitRangeChanges,
 			LimitRangeViolations: adm.Violations, ValidationErrors: invalidMessages(adm.Invalid),
 			Reason: qos.Explain(adm.Pod), Containers: containerResults(adm.Pod), Source: snap.SourceOf(m.kind, m.namespace, m.name)}
+		if len(adm.DefaultConflicts) > 0 {
+			w.LimitRangeConflicts = adm.DefaultConflicts
+			what := fmt.Sprintf("%s %s/%s", m.kind, m.namespace, m.name)
+			msg := fmt.Sprintf("%s: LimitRanges default the same value differently (%s) and the LimitRanger applies them in no fixed order", what, strings.Join(adm.DefaultConflicts, "; "))
+			if len(adm.PossibleClasses) > 1 {
+				var cs []string
+				for _, c := range adm.PossibleClasses {
+					cs = append(cs, string(c))
+					w.PossibleQOSClasses = append(w.PossibleQOSClasses, string(c))
+				}
+				msg += fmt.Sprintf(": its class may be %s, not only %s", strings.Join(cs, " or "), adm.Class)
+			} else {
+				msg += ": the values may differ, the class does not"
+			}
+			r.Warn(msg + "; keep one LimitRange with defaults per namespace")
+		}
 		r.Workloads = append(r.Workloads, w)
 		if m.kind == "Pod" {
 			r.Pods = append(r.Pods, PodResult{Namespace: m.namespace, Name: m.name, QOSClass: w.QOSClass, Reason: w.Reason, Containers: w.Containers})

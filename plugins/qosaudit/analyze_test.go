@@ -433,3 +433,36 @@ func TestWindowsNodeHasNoOOMScoreAdj(t *testing.T) {
 		t.Errorf("JSON still carries oomScoreAdj: %s", b)
 	}
 }
+
+// Two LimitRanges defaulting the same value differently: -f must warn that
+// the class depends on the order the LimitRanger happens to apply them in.
+func TestAnalyzeFilesOverlappingLimitRanges(t *testing.T) {
+	lr := func(name string, def, defReq corev1.ResourceList) *corev1.LimitRange {
+		return &corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: name}, Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{
+			{Type: corev1.LimitTypeContainer, Default: def, DefaultRequest: defReq}}}}
+	}
+	snap := &cluster.Snapshot{
+		Loaded: map[cluster.Kind]bool{cluster.KindPod: true, cluster.KindLimitRange: true},
+		LimitRanges: []*corev1.LimitRange{
+			lr("defaults", rl("cpu", "500m", "memory", "1Gi"), nil),
+			lr("small-requests", nil, rl("memory", "256Mi")),
+		},
+		Pods: []*corev1.Pod{{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "app"},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}}}}},
+	}
+	rep := AnalyzeFiles(snap, AnalysisOptions{}, "test")
+	if len(rep.Workloads) != 1 {
+		t.Fatalf("workloads %d", len(rep.Workloads))
+	}
+	w := rep.Workloads[0]
+	if w.QOSClass != "Guaranteed" || !reflect.DeepEqual(w.PossibleQOSClasses, []string{"Burstable", "Guaranteed"}) || len(w.LimitRangeConflicts) != 1 {
+		t.Errorf("class %s possible %v conflicts %q", w.QOSClass, w.PossibleQOSClasses, w.LimitRangeConflicts)
+	}
+	var warned bool
+	for _, m := range rep.Metadata.Warnings {
+		warned = warned || (strings.Contains(m, "Pod shop/app") && strings.Contains(m, "may be Burstable or Guaranteed"))
+	}
+	if !warned {
+		t.Errorf("no warning that the class may differ: %q", rep.Metadata.Warnings)
+	}
+}

@@ -68,6 +68,12 @@ type WorkloadResult struct {
 	ClassWithoutLimitRange string   `json:"classWithoutLimitRange"`
 	LimitRanges            []string `json:"limitRanges,omitempty"`
 	LimitRangeChanges      []string `json:"limitRangeChanges,omitempty"`
+	// LimitRangeConflicts are values several LimitRanges default
+	// differently; the LimitRanger applies them in no fixed order.
+	LimitRangeConflicts []string `json:"limitRangeConflicts,omitempty"`
+	// PossibleQOSClasses, when set, are the classes the pods may get
+	// depending on that order; QOSClass is the one for name order.
+	PossibleQOSClasses []string `json:"possibleQosClasses,omitempty"`
 	// LimitRangeViolations are why the apiserver will refuse the pods.
 	LimitRangeViolations []string `json:"limitRangeViolations,omitempty"`
 	// ValidationErrors are the apiserver's own validation errors on the
