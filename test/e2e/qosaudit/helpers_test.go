@@ -33,6 +33,7 @@ type auditReport struct {
 	Nodes []struct {
 		Name          string `json:"name"`
 		UsageSource   string `json:"usageSource"`
+		Partial       string `json:"partial"`
 		EvictionOrder []struct {
 			Namespace  string `json:"namespace"`
 			Name       string `json:"name"`
