@@ -137,7 +137,7 @@ type Query struct {
 	Name string `json:"name"`
 	// Answer says what the cluster would answer when it is known from the
 	// objects: "service", "pod" or "nxdomain"; empty when it cannot be known
-	// (names outside the cluster domain).
+	// (names outside the cluster domain, objects that could not be read).
 	Answer string `json:"answer,omitempty"`
 }
 
@@ -159,6 +159,9 @@ type DNSAnalysis struct {
 	Service *NamespacedName `json:"service,omitempty"`
 	// Hint suggests a cheaper spelling when the name costs extra lookups.
 	Hint string `json:"hint,omitempty"`
+	// Unchecked lists the cluster names whose objects could not be read
+	// (e.g. a forbidden GET): whether they answer is unknown.
+	Unchecked []string `json:"unchecked,omitempty"`
 }
 
 // NamespacedName names an object.
@@ -191,7 +194,25 @@ func ExpandName(name string, rc ResolvConf) []string {
 
 // Lookup answers whether a cluster object exists for a fully qualified name;
 // the plugin implements it with the objects it loaded.
-type Lookup func(q ClusterName) bool
+type Lookup func(q ClusterName) Existence
+
+// Existence is a Lookup's answer. Unknown (the object could not be read) is
+// kept apart from Absent: only Absent means the cluster DNS answers NXDOMAIN.
+type Existence int
+
+const (
+	Absent Existence = iota
+	Exists
+	Unknown
+)
+
+// Known turns a yes/no answer into an Existence.
+func Known(exists bool) Existence {
+	if exists {
+		return Exists
+	}
+	return Absent
+}
 
 // ClusterName is a name inside the cluster domain split into its parts.
 type ClusterName struct {
@@ -237,10 +258,17 @@ func AnalyzeDNS(name string, rc ResolvConf, domain string, exists Lookup) DNSAna
 	for _, q := range ExpandName(name, rc) {
 		cn, inCluster := ParseClusterName(q, domain)
 		query := Query{Name: q}
+		answer := Absent
+		if inCluster && cn.Kind != "invalid" && exists != nil {
+			answer = exists(cn)
+		}
 		switch {
 		case !inCluster:
 			a.Resolves = "unknown"
-		case cn.Kind != "invalid" && exists != nil && exists(cn):
+		case answer == Unknown:
+			a.Resolves = "unknown"
+			a.Unchecked = append(a.Unchecked, q)
+		case answer == Exists:
 			query.Answer = cn.Kind
 			if cn.Kind == "service" {
 				query.Answer = "service"

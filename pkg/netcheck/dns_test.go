@@ -103,7 +103,9 @@ func TestExpandName(t *testing.T) {
 
 func TestAnalyzeDNS(t *testing.T) {
 	rc := ResolvConf{Searches: []string{"shop.svc.cluster.local", "svc.cluster.local", "cluster.local"}, Ndots: 5}
-	exists := func(q ClusterName) bool { return q.Kind == "service" && q.Namespace == "db" && q.Name == "pg" }
+	exists := func(q ClusterName) Existence {
+		return Known(q.Kind == "service" && q.Namespace == "db" && q.Name == "pg")
+	}
 
 	a := AnalyzeDNS("pg.db", rc, "cluster.local", exists)
 	if a.Resolves != "yes" || a.Lookups != 2 || a.Service == nil || a.Service.Name != "pg" || a.Service.Namespace != "db" {
@@ -121,6 +123,15 @@ func TestAnalyzeDNS(t *testing.T) {
 	a = AnalyzeDNS("nosuch.shop.svc.cluster.local.", rc, "cluster.local", exists)
 	if a.Resolves != "no" || a.Lookups != 1 || a.Queries[0].Answer != "nxdomain" {
 		t.Errorf("an absolute cluster name of a missing Service must be NXDOMAIN after one query; got %+v", a)
+	}
+}
+
+func TestAForbiddenLookupIsUnknownNotNXDOMAIN(t *testing.T) {
+	rc := ResolvConf{Searches: []string{"shop.svc.cluster.local", "svc.cluster.local", "cluster.local"}, Ndots: 5}
+	forbidden := func(q ClusterName) Existence { return Unknown }
+	a := AnalyzeDNS("web.shop.svc.cluster.local.", rc, "cluster.local", forbidden)
+	if a.Resolves != "unknown" || len(a.Unchecked) != 1 || a.Unchecked[0] != "web.shop.svc.cluster.local." || a.Queries[0].Answer != "" {
+		t.Errorf("a Service that could not be read: want unknown with the name unchecked, got %+v", a)
 	}
 }
 

@@ -55,6 +55,9 @@ type PolicyAnalysis struct {
 	Targets []PolicyTarget `json:"targets"`
 	// Blocked counts targets the policies block.
 	Blocked int `json:"blocked"`
+	// Unlisted names the namespaces whose policies could not be listed
+	// and were left out, with why: the decision may be wrong.
+	Unlisted []string `json:"unlisted,omitempty"`
 }
 
 // Target is a concrete destination for the policy evaluation.
@@ -105,6 +108,10 @@ type Inputs struct {
 	Probe   *result.Result
 	// Destination describes the target for messages ("svc/prod/web:80").
 	Destination string
+	// PoliciesUnlisted names the namespaces whose NetworkPolicies could
+	// not be listed, with why ("shop (forbidden)"): the policy analysis
+	// left them out.
+	PoliciesUnlisted []string
 }
 
 // Verdict is the answer with its reason and fix.
@@ -176,6 +183,14 @@ func Decide(in Inputs) Verdict {
 		if in.Service == nil && in.DNS != nil && in.DNS.Resolves == "unknown" {
 			return externalDNSUnknown(in.DNS, dst)
 		}
+		if len(in.PoliciesUnlisted) > 0 {
+			// Policies that were not read may isolate either end: the
+			// objects cannot predict reachable.
+			ns := strings.Join(in.PoliciesUnlisted, ", ")
+			return Verdict{Verdict: VerdictUnknown, Basis: BasisAnalysis,
+				Reason: fmt.Sprintf("the NetworkPolicies of namespace %s could not be listed: whether they block traffic to %s is unknown (nothing in the objects read stops it)", ns, dst),
+				Fix:    fmt.Sprintf("run without --no-probe to test it, or run with permission to list networkpolicies in %s", ns)}
+		}
 		v := Verdict{Verdict: VerdictReachable, Basis: BasisAnalysis,
 			Reason: fmt.Sprintf("nothing in the cluster's objects stops traffic to %s; run without --no-probe to test it", dst)}
 		if p, ok := portProblem(); ok {
@@ -246,7 +261,7 @@ func Decide(in Inputs) Verdict {
 		v := Verdict{Verdict: VerdictTimeout, Basis: BasisProbe,
 			Reason: fmt.Sprintf("no answer from %s (%s: %s)", dst, pr.Result, pr.Detail),
 			Fix:    "check routes and firewalls between the nodes, the destination process, and network policies outside the networking.k8s.io API (CNI-specific policies)"}
-		if in.Policy != nil && in.Policy.Allowed {
+		if in.Policy != nil && in.Policy.Allowed && len(in.PoliciesUnlisted) == 0 {
 			v.Disagreement = "NetworkPolicies allow this traffic, yet it did not get through: something else drops it (a CNI-specific policy, a node firewall, or the destination process)"
 		}
 		return v
@@ -283,6 +298,11 @@ func otherScheme(p string) string {
 // externalDNSUnknown is the --no-probe answer for a name outside the cluster
 // domain: no object says whether it resolves or what answers there.
 func externalDNSUnknown(a *DNSAnalysis, dst string) Verdict {
+	if len(a.Unchecked) > 0 {
+		return Verdict{Verdict: VerdictUnknown, Basis: BasisAnalysis,
+			Reason: fmt.Sprintf("the Services behind %s could not be read (%s): whether it resolves is unknown", dst, strings.Join(a.Unchecked, ", ")),
+			Fix:    "run without --no-probe to test it, or run with permission to get services in their namespaces"}
+	}
 	via := ""
 	if len(a.ResolvConf.Nameservers) > 0 {
 		via = " (through its nameservers " + strings.Join(a.ResolvConf.Nameservers, ", ") + ")"

@@ -99,6 +99,12 @@ func TestDecide(t *testing.T) {
 			Inputs{DNS: &DNSAnalysis{Name: "example.com", Resolves: "unknown", Lookups: 4}}, VerdictUnknown, BasisAnalysis, false},
 		{"without a probe a name of a cluster Service is judged by its objects",
 			Inputs{Policy: openPolicy(), Service: problems(), DNS: &DNSAnalysis{Name: "web.shop", Resolves: "yes", Lookups: 1}}, VerdictReachable, BasisAnalysis, false},
+		{"without a probe policies that could not be listed make the prediction unknown, not reachable",
+			Inputs{Policy: openPolicy(), PoliciesUnlisted: []string{"shop (forbidden)"}}, VerdictUnknown, BasisAnalysis, false},
+		{"without a probe a block found in the policies that were read still decides",
+			Inputs{Policy: blockedPolicy(), PoliciesUnlisted: []string{"other (forbidden)"}}, VerdictBlockedByPolicy, BasisAnalysis, false},
+		{"a timeout where some policies could not be listed does not claim that policies allow the traffic",
+			Inputs{Policy: openPolicy(), Probe: probe(result.Timeout), PoliciesUnlisted: []string{"shop (forbidden)"}}, VerdictTimeout, BasisProbe, false},
 		{"an unreachable host without blocking policy is reported as timeout",
 			Inputs{Probe: probe(result.Unreachable)}, VerdictTimeout, BasisProbe, false},
 	}

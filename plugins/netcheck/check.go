@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/ktriage/ktriage/pkg/cli"
 	nc "github.com/ktriage/ktriage/pkg/netcheck"
@@ -88,8 +89,11 @@ func (o *Options) check(ctx context.Context, l *loader) (*Report, error) {
 			namespaces = append(namespaces, t.Endpoint.Pod.Namespace)
 		}
 	}
-	policies, _ := l.policies(ctx, namespaces)
+	policies, unlisted := l.policies(ctx, namespaces)
 	rep.Policy = nc.EvaluatePolicies(policies, srcEP, p.targets, p.l4)
+	if rep.Policy != nil {
+		rep.Policy.Unlisted = unlisted
+	}
 
 	var outcome *probe.Outcome
 	switch {
@@ -119,7 +123,7 @@ func (o *Options) check(ctx context.Context, l *loader) (*Report, error) {
 	}
 
 	destDesc := describeDestination(p, l.ns)
-	v := nc.Decide(nc.Inputs{Policy: rep.Policy, Service: rep.Service, DNS: rep.DNS, Probe: probeResult(outcome), Destination: destDesc})
+	v := nc.Decide(nc.Inputs{Policy: rep.Policy, Service: rep.Service, DNS: rep.DNS, Probe: probeResult(outcome), Destination: destDesc, PoliciesUnlisted: unlisted})
 	rep.Verdict, rep.Basis, rep.Reason, rep.Fix, rep.Disagreement = v.Verdict, v.Basis, v.Reason, v.Fix, v.Disagreement
 	for _, w := range l.warnings {
 		rep.Warn(w)
@@ -373,23 +377,30 @@ func (o *Options) planClusterDNS(ctx context.Context, l *loader, p *plan) {
 func (l *loader) serviceExists(ctx context.Context, name string, rc nc.ResolvConf, domain string) nc.Lookup {
 	for _, q := range nc.ExpandName(name, rc) {
 		if cn, ok := nc.ParseClusterName(q, domain); ok && (cn.Kind == "service" || cn.Kind == "endpoint") {
-			_, _ = l.getService(ctx, cn.Namespace, cn.Name)
+			if _, err := l.getService(ctx, cn.Namespace, cn.Name); err != nil && !apierrors.IsNotFound(err) {
+				l.warn("%s: whether %s resolves is unknown", cli.APIError(err, "get", "services", cn.Namespace), q)
+			}
 		}
 	}
-	return func(cn nc.ClusterName) bool {
+	return func(cn nc.ClusterName) nc.Existence {
 		switch cn.Kind {
-		case "service":
-			s := l.services[cn.Namespace+"/"+cn.Name]
-			return s != nil
-		case "endpoint":
+		case "service", "endpoint":
+			key := cn.Namespace + "/" + cn.Name
+			s, read := l.services[key]
+			if !read {
+				// The GET failed (forbidden, timed out): not NXDOMAIN.
+				return nc.Unknown
+			}
+			if cn.Kind == "service" {
+				return nc.Known(s != nil)
+			}
 			// A pod's name under a headless Service: answered when that
 			// Service exists and is headless; the hostname is not checked.
-			s := l.services[cn.Namespace+"/"+cn.Name]
-			return s != nil && s.Spec.ClusterIP == corev1.ClusterIPNone
+			return nc.Known(s != nil && s.Spec.ClusterIP == corev1.ClusterIPNone)
 		case "pod":
-			return net.ParseIP(strings.ReplaceAll(cn.Name, "-", ".")) != nil
+			return nc.Known(net.ParseIP(strings.ReplaceAll(cn.Name, "-", ".")) != nil)
 		}
-		return false
+		return nc.Absent
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"net"
 	"os"
@@ -15,8 +16,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/fake"
@@ -464,5 +467,57 @@ func TestAnExternalNameIsUnknownWithoutAProbe(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("findings %+v lack %s on the source pod", rep.Findings, RuleUnknown)
+	}
+}
+
+// forbid makes the fake API server refuse verb on resource in namespace ns.
+func forbid(cs *fake.Clientset, verb, resource, ns string) {
+	cs.PrependReactor(verb, resource, func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetNamespace() != ns {
+			return false, nil, nil
+		}
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: resource}, "", errors.New("no RBAC"))
+	})
+}
+
+func checkWith(t *testing.T, cs *fake.Clientset, src, dst string) *Report {
+	t.Helper()
+	streams, _, _, _ := genericiooptions.NewTestIOStreams()
+	o := &Options{Common: cli.NewCommon(streams), Protocol: "tcp", NoProbe: true, Timeout: 1, StartTimeout: 1, Src: src, Dst: dst}
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := o.check(context.Background(), &loader{cs: cs, ns: "shop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func TestAForbiddenServiceLookupIsUnknownNotADNSFailure(t *testing.T) {
+	dst := "web.other.svc.cluster.local.:80"
+	if rep := checkWith(t, fake.NewClientset(world()...), "frontend", dst); rep.Verdict != nc.VerdictDNSFailure {
+		t.Fatalf("a Service that is not there: want dns-failure, got %s (%s)", rep.Verdict, rep.Reason)
+	}
+	cs := fake.NewClientset(world()...)
+	forbid(cs, "get", "services", "other")
+	rep := checkWith(t, cs, "frontend", dst)
+	if rep.Verdict != nc.VerdictUnknown || !strings.Contains(rep.Reason, "could not be read") || rep.DNS == nil || len(rep.DNS.Unchecked) != 1 {
+		t.Errorf("a Service that could not be read: want unknown, got %s (%s), dns %+v", rep.Verdict, rep.Reason, rep.DNS)
+	}
+}
+
+func TestForbiddenPoliciesMakeTheNoProbeVerdictUnknown(t *testing.T) {
+	cs := fake.NewClientset(world()...)
+	forbid(cs, "list", "networkpolicies", "shop")
+	rep := checkWith(t, cs, "frontend", "pod/api:8080")
+	if rep.Verdict != nc.VerdictUnknown || !strings.Contains(rep.Reason, "shop (forbidden)") || rep.Policy == nil || len(rep.Policy.Unlisted) != 1 {
+		t.Errorf("policies not listed: want unknown naming the namespace, got %s (%s), policy %+v", rep.Verdict, rep.Reason, rep.Policy)
+	}
+	// A block found in the policies that were read still decides.
+	cs = fake.NewClientset(world()...)
+	forbid(cs, "list", "networkpolicies", "kube-system")
+	if rep := checkWith(t, cs, "frontend", "pod/db:5432"); rep.Verdict != nc.VerdictBlockedByPolicy {
+		t.Errorf("db is isolated by shop/db-from-api: want blocked-by-policy, got %s (%s)", rep.Verdict, rep.Reason)
 	}
 }

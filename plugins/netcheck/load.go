@@ -29,7 +29,13 @@ type loader struct {
 }
 
 func (l *loader) warn(format string, args ...any) {
-	l.warnings = append(l.warnings, fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	for _, w := range l.warnings {
+		if w == msg {
+			return // the DNS analysis may run twice over the same names
+		}
+	}
+	l.warnings = append(l.warnings, msg)
 }
 
 // sourceKinds are the TYPE names SRC accepts.
@@ -208,10 +214,11 @@ func shortErr(err error) string {
 	return err.Error()
 }
 
-// policies lists the NetworkPolicies of the namespaces.
-func (l *loader) policies(ctx context.Context, namespaces []string) ([]*networkingv1.NetworkPolicy, bool) {
+// policies lists the NetworkPolicies of the namespaces, and names those whose
+// list failed, with why ("shop (forbidden)").
+func (l *loader) policies(ctx context.Context, namespaces []string) ([]*networkingv1.NetworkPolicy, []string) {
 	var out []*networkingv1.NetworkPolicy
-	complete := true
+	var unlisted []string
 	seen := map[string]bool{}
 	for _, ns := range namespaces {
 		if seen[ns] {
@@ -221,14 +228,14 @@ func (l *loader) policies(ctx context.Context, namespaces []string) ([]*networki
 		list, err := l.cs.NetworkingV1().NetworkPolicies(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			l.warn("%s: the policy analysis leaves namespace %s out", cli.APIError(err, "list", "networkpolicies", ns), ns)
-			complete = false
+			unlisted = append(unlisted, fmt.Sprintf("%s (%s)", ns, shortErr(err)))
 			continue
 		}
 		for i := range list.Items {
 			out = append(out, &list.Items[i])
 		}
 	}
-	return out, complete
+	return out, unlisted
 }
 
 // service loads a Service, its EndpointSlices and the pods its selector matches.
