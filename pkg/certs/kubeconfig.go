@@ -25,10 +25,14 @@ type Endpoint struct {
 	// Address is host:port to dial.
 	Address string
 	// ServerName is sent as SNI and checked against the served certificate.
-	ServerName   string
-	Roots        []byte
-	RootsName    string
-	Insecure     bool
+	ServerName string
+	Roots      []byte
+	RootsName  string
+	Insecure   bool
+	// SkipChain leaves the chain unverified (the host name still is): the
+	// trust anchors the client would use could not be read, which is
+	// reported on its own.
+	SkipChain    bool
 	Group        string
 	MismatchRule string
 }
@@ -36,7 +40,7 @@ type Endpoint struct {
 // Input turns a handshake's chain (leaf first, as PEM) into an Input.
 func (e Endpoint) Input(chainPEM []byte) Input {
 	return Input{Origin: e.Origin, Ref: e.Ref, Data: chainPEM, Group: e.Group, Served: &Served{
-		Host: e.ServerName, Roots: e.Roots, RootsName: e.RootsName, Insecure: e.Insecure, MismatchRule: e.MismatchRule,
+		Host: e.ServerName, Roots: e.Roots, RootsName: e.RootsName, Insecure: e.Insecure, SkipChain: e.SkipChain, MismatchRule: e.MismatchRule,
 	}}
 }
 
@@ -89,12 +93,18 @@ func FromKubeconfig(cfg *clientcmdapi.Config, opts KubeconfigOptions) ([]Input, 
 		}
 		group := "kubeconfig/" + opts.Path + "/" + name
 		cluster := cfg.Clusters[ctx.Cluster]
-		var caData []byte
+		var (
+			caData     []byte
+			caUnusable bool
+		)
 		if cluster != nil {
 			in, ok := fieldInput(opts, name, "certificate-authority", "cluster/"+ctx.Cluster, cluster.CertificateAuthorityData, cluster.CertificateAuthority, group, cluster.LocationOfOrigin)
 			if ok {
 				in.Role = RoleAnchor
 				caData = in.Data
+				// A client with an unreadable CA file fails before any
+				// handshake; the system roots are not what it trusts.
+				caUnusable = in.Err != nil || len(in.Data) == 0
 				if key := in.Origin.String(); !seenInput[key] {
 					seenInput[key] = true
 					inputs = append(inputs, in)
@@ -118,7 +128,11 @@ func FromKubeconfig(cfg *clientcmdapi.Config, opts KubeconfigOptions) ([]Input, 
 			inputs = append(inputs, Input{Origin: Origin{Type: OriginServed, Endpoint: cluster.Server, Context: name}, Err: err})
 			continue
 		}
-		key := ep.Address + "|" + ep.ServerName + "|" + string(caData)
+		if caUnusable {
+			ep.SkipChain = true
+			ep.RootsName = fmt.Sprintf("the CA of context %q", name)
+		}
+		key := fmt.Sprintf("%s|%s|%t|%s", ep.Address, ep.ServerName, ep.SkipChain, caData)
 		if seenEP[key] {
 			continue
 		}
@@ -129,13 +143,17 @@ func FromKubeconfig(cfg *clientcmdapi.Config, opts KubeconfigOptions) ([]Input, 
 }
 
 func fieldInput(opts KubeconfigOptions, context, field, fileKey string, data []byte, path, group, origin string) (Input, bool) {
-	o := Origin{Type: OriginKubeconfig, Context: context, Key: field, Path: opts.Path}
+	kubeconfig := opts.Path
+	if origin != "" {
+		kubeconfig = origin
+	}
+	o := Origin{Type: OriginKubeconfig, Context: context, Key: field, Path: kubeconfig}
 	if opts.AsFile {
 		typ := opts.OriginType
 		if typ == "" {
 			typ = OriginPKI
 		}
-		o = Origin{Type: typ, Path: opts.Path, Key: fileKey, Context: context}
+		o = Origin{Type: typ, Path: kubeconfig, Key: fileKey, Context: context}
 	}
 	in := Input{Origin: o, Group: group}
 	switch {
@@ -143,13 +161,11 @@ func fieldInput(opts KubeconfigOptions, context, field, fileKey string, data []b
 		in.Data = data
 	case path != "":
 		if !filepath.IsAbs(path) {
-			base := opts.Path
-			if origin != "" {
-				base = origin
-			}
-			path = filepath.Join(filepath.Dir(base), path)
+			path = filepath.Join(filepath.Dir(kubeconfig), path)
 		}
-		in.Origin.Path = path
+		// The source keeps the kubeconfig: which of several kubeconfigs
+		// (kubelet.conf, admin.conf) names the file is what needs fixing.
+		in.Origin.File = path
 		if opts.Read == nil {
 			in.Err = fmt.Errorf("cannot read %s", path)
 		} else if in.Data, in.Err = opts.Read(path); in.Err != nil {

@@ -27,8 +27,11 @@ type Origin struct {
 	Name      string `json:"name,omitempty"`
 	// Key is the data key (Secret, ConfigMap), field (webhooks[0].clientConfig.caBundle)
 	// or kubeconfig field (client-certificate, certificate-authority).
-	Key      string `json:"key,omitempty"`
-	Path     string `json:"path,omitempty"`
+	Key  string `json:"key,omitempty"`
+	Path string `json:"path,omitempty"`
+	// File is the certificate file a kubeconfig names (client-certificate,
+	// certificate-authority); Path is then the kubeconfig.
+	File     string `json:"file,omitempty"`
 	Endpoint string `json:"endpoint,omitempty"`
 	Context  string `json:"context,omitempty"`
 }
@@ -38,6 +41,7 @@ type Origin struct {
 //	secret/prod/web-tls:tls.crt
 //	kubeconfig/admin@prod:certificate-authority
 //	/etc/kubernetes/pki/apiserver.crt
+//	/etc/kubernetes/kubelet.conf:user/system:node:cp-1 -> /var/lib/kubelet/pki/kubelet-client-current.pem
 //	https://10.0.0.1:6443
 func (o Origin) String() string {
 	switch o.Type {
@@ -48,10 +52,14 @@ func (o Origin) String() string {
 	case OriginKubelet:
 		return "kubelet/" + o.Name + " " + o.Endpoint
 	case OriginPKI, OriginFile:
+		s := o.Path
 		if o.Key != "" {
-			return o.Path + ":" + o.Key
+			s += ":" + o.Key
 		}
-		return o.Path
+		if o.File != "" {
+			s += " -> " + o.File
+		}
+		return s
 	}
 	var b strings.Builder
 	b.WriteString(strings.ToLower(o.Kind))
@@ -104,6 +112,9 @@ type Served struct {
 	RootsName string
 	// Insecure skips verification (insecure-skip-tls-verify).
 	Insecure bool
+	// SkipChain skips the chain but not the host name: the trust anchors
+	// could not be read.
+	SkipChain bool
 	// MismatchRule is the rule a verification failure is reported under
 	// (RuleChainInvalid, or RuleCABundleMismatch for a caBundle).
 	MismatchRule string

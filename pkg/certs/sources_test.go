@@ -157,7 +157,7 @@ func TestFromKubeconfig(t *testing.T) {
 	}
 	for _, in := range ins {
 		if in.Origin.Key == "certificate-authority" && in.Origin.Context == "dev" {
-			if in.Err == nil || in.Origin.Path != filepath.Join("/home/alice/.kube", "missing-ca.crt") {
+			if in.Err == nil || in.Origin.File != filepath.Join("/home/alice/.kube", "missing-ca.crt") || in.Origin.Path != "/home/alice/.kube/config" {
 				t.Errorf("a CA path relative to the kubeconfig that is missing: %+v", in)
 			}
 		}
@@ -191,6 +191,94 @@ func TestIsKubeconfig(t *testing.T) {
 	for name, tc := range cases {
 		if got := IsKubeconfig(tc.data); got != tc.want {
 			t.Errorf("%s: IsKubeconfig = %v", name, got)
+		}
+	}
+}
+
+// A certificate a kubeconfig names by path is reported under the kubeconfig
+// that names it, and the file it was read from.
+func TestKubeconfigFileReferencesKeepTheKubeconfig(t *testing.T) {
+	root := rootCA(t)
+	client := certtest.Must(certtest.Spec{CommonName: "system:node:cp-1", Client: true, NotBefore: days(-1), NotAfter: days(20), Parent: root})
+	const current = "/var/lib/kubelet/pki/kubelet-client-current.pem"
+	read := func(p string) ([]byte, error) {
+		if p == current {
+			return client.CertPEM, nil
+		}
+		return nil, errors.New("no such file or directory")
+	}
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["kubernetes"] = &clientcmdapi.Cluster{Server: "https://127.0.0.1:6443", CertificateAuthorityData: root.CertPEM, LocationOfOrigin: "/etc/kubernetes/kubelet.conf"}
+	cfg.AuthInfos["system:node:cp-1"] = &clientcmdapi.AuthInfo{ClientCertificate: current, LocationOfOrigin: "/etc/kubernetes/kubelet.conf"}
+	cfg.Contexts["system:node:cp-1@kubernetes"] = &clientcmdapi.Context{Cluster: "kubernetes", AuthInfo: "system:node:cp-1"}
+
+	for typ, want := range map[string]string{
+		OriginPKI:  "/etc/kubernetes/kubelet.conf:user/system:node:cp-1 -> " + current,
+		OriginFile: "/etc/kubernetes/kubelet.conf:user/system:node:cp-1 -> " + current,
+	} {
+		ins, _, err := FromKubeconfig(cfg, KubeconfigOptions{Path: "/etc/kubernetes/kubelet.conf", AsFile: true, OriginType: typ, Read: read})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, in := range ins {
+			if in.Origin.Key == "user/system:node:cp-1" {
+				got = append(got, in.Origin.String())
+				if in.Origin.Path != "/etc/kubernetes/kubelet.conf" || in.Origin.File != current || in.Err != nil {
+					t.Errorf("%s: origin %+v, err %v", typ, in.Origin, in.Err)
+				}
+			}
+		}
+		if len(got) != 1 || got[0] != want {
+			t.Errorf("%s: sources %q, want %q", typ, got, want)
+		}
+		res := Analyze(ins, opts())
+		if len(res.Certificates) != 2 || res.Certificates[0].Source != want {
+			t.Errorf("%s: the client certificate is reported as %+v", typ, res.Certificates)
+		}
+	}
+}
+
+// A context whose CA file cannot be read is no reason to verify its server
+// against the system roots: the unreadable CA is the finding, the host name
+// is still checked.
+func TestUnreadableCAFileSkipsTheServedChain(t *testing.T) {
+	root := rootCA(t)
+	read := func(string) ([]byte, error) { return nil, errors.New("permission denied") }
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["dev"] = &clientcmdapi.Cluster{Server: "https://web.example:6443", CertificateAuthority: "/etc/dev/ca.crt"}
+	cfg.Clusters["sys"] = &clientcmdapi.Cluster{Server: "https://web.example:6443"}
+	cfg.Contexts["dev"] = &clientcmdapi.Context{Cluster: "dev"}
+	cfg.Contexts["sys"] = &clientcmdapi.Context{Cluster: "sys"}
+	ins, eps, err := FromKubeconfig(cfg, KubeconfigOptions{Path: "/home/alice/.kube/config", Read: read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(eps) != 2 {
+		t.Fatalf("want one endpoint per trust: %+v", eps)
+	}
+	for _, ep := range eps {
+		if skip := ep.Origin.Context == "dev"; ep.SkipChain != skip {
+			t.Errorf("context %s: SkipChain %v, want %v", ep.Origin.Context, ep.SkipChain, skip)
+		}
+	}
+	for _, host := range []string{"web.example", "other.example"} {
+		for _, ep := range eps {
+			if ep.Origin.Context != "dev" {
+				continue
+			}
+			ep.ServerName = host
+			res := Analyze(append(append([]Input(nil), ins...), ep.Input(leafFrom(root, -1, 300).CertPEM)), opts())
+			rules := rulesOf(res.Findings)
+			if _, ok := rules[RuleChainInvalid]; ok {
+				t.Errorf("%s: CE106 against roots the client does not use: %v", host, res.Findings)
+			}
+			if _, ok := rules[RuleUnreadable]; !ok {
+				t.Errorf("%s: the unreadable CA file is not reported: %v", host, res.Findings)
+			}
+			if _, ok := rules[RuleHostnameMismatch]; ok != (host != "web.example") {
+				t.Errorf("%s: CE107 %v: %v", host, ok, res.Findings)
+			}
 		}
 	}
 }

@@ -117,3 +117,40 @@ func TestDirectoryReadsOnlyCertificateFiles(t *testing.T) {
 		}
 	}
 }
+
+// Every certificate of a kubeadm layout is reported under the source the
+// layout names, kubelet.conf's client certificate file included.
+func TestKubeadmLayoutSources(t *testing.T) {
+	dir := t.TempDir()
+	gen, err := certtest.KubeadmPKI(dir, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := run(t, "--sources", "pki", "--pki-dir", filepath.Join(dir, "pki"), "--kubernetes-dir", dir,
+		"--kubelet-pki-dir", filepath.Join(dir, "kubelet", "pki"), "-o", "json")
+	if code == 2 {
+		t.Fatalf("exit 2: %s", errOut)
+	}
+	var doc struct {
+		Certificates []struct {
+			Source   string    `json:"source"`
+			AlsoIn   []string  `json:"alsoIn"`
+			NotAfter time.Time `json:"notAfter"`
+		} `json:"certificates"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]time.Time{}
+	for _, c := range doc.Certificates {
+		found[c.Source] = c.NotAfter
+		for _, a := range c.AlsoIn {
+			found[a] = c.NotAfter
+		}
+	}
+	for _, src := range gen.Sources() {
+		if got, ok := found[src]; !ok || !got.Equal(gen[src]) {
+			t.Errorf("%s: notAfter %s (found %v), generated %s", src, got, ok, gen[src])
+		}
+	}
+}

@@ -171,6 +171,7 @@ func KubeadmPKI(dir string, now time.Time) (Generated, error) {
 	}
 	current := filepath.Join(kubeletPKI, "kubelet-client-current.pem")
 	files["kubelet.conf"] = kubeconfig("system:node:cp-1", ca.CertPEM, "client-certificate: "+current, "client-key: "+current)
+	gen[filepath.Join(dir, "kubelet.conf")+":user/system:node:cp-1 -> "+current] = kubeletClient.Cert.NotAfter
 	return gen, writeFiles(dir, files)
 }
 
