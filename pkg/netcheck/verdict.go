@@ -112,6 +112,9 @@ type Inputs struct {
 	// not be listed, with why ("shop (forbidden)"): the policy analysis
 	// left them out.
 	PoliciesUnlisted []string
+	// DNSPolicy is the source's egress to the cluster DNS pods on UDP 53,
+	// when the destination is a name that must be looked up first.
+	DNSPolicy *PolicyAnalysis
 }
 
 // Verdict is the answer with its reason and fix.
@@ -162,6 +165,20 @@ func Decide(in Inputs) Verdict {
 		return Verdict{Verdict: v, Basis: basis, Reason: p.Message, Fix: p.Fix}
 	}
 
+	// Only a block of every DNS pod stops lookups; a partial one makes them
+	// fail now and then, which is no verdict.
+	dnsBlocked := in.DNSPolicy != nil && !in.DNSPolicy.Egress.Allowed && in.DNSPolicy.Blocked == len(in.DNSPolicy.Targets)
+	dnsVerdict := func(basis string) Verdict {
+		name := dst
+		if in.DNS != nil {
+			name = in.DNS.Name
+		}
+		v := policyVerdict(in.DNSPolicy, "the cluster DNS pods", basis)
+		v.Reason = fmt.Sprintf("%s on port 53/%s, so %s cannot be resolved", v.Reason, in.DNSPolicy.Protocol, name)
+		v.Fix += " (and TCP port 53, which answers too large for UDP need)"
+		return v
+	}
+
 	if in.Probe == nil {
 		if in.DNS != nil && in.DNS.Resolves == "no" {
 			return Verdict{Verdict: VerdictDNSFailure, Basis: BasisAnalysis,
@@ -170,6 +187,9 @@ func Decide(in Inputs) Verdict {
 		}
 		if p, ok := portProblem(); ok && p.Reason != ProblemTargetNotDeclared {
 			return fromProblem(VerdictPortMismatch, p, BasisAnalysis)
+		}
+		if dnsBlocked {
+			return dnsVerdict(BasisAnalysis)
 		}
 		if in.Service != nil && in.Service.Has(ProblemExternalName) {
 			return externalNameUnknown(in.Service, dst)
@@ -221,6 +241,9 @@ func Decide(in Inputs) Verdict {
 		}
 		return v
 	case result.DNSFailure:
+		if dnsBlocked {
+			return dnsVerdict(BasisProbe)
+		}
 		v := Verdict{Verdict: VerdictDNSFailure, Basis: BasisProbe,
 			Reason: fmt.Sprintf("%s did not resolve in the source pod: %s", pr.Target, pr.Detail),
 			Fix:    "check the name (for a Service: <service>.<namespace>), that the cluster DNS pods run, and that egress to them on port 53 is allowed"}
@@ -251,6 +274,10 @@ func Decide(in Inputs) Verdict {
 	default: // timeout, unreachable
 		if policyBlocked {
 			return policyVerdict(in.Policy, dst, BasisProbe)
+		}
+		if dnsBlocked && in.Probe.Result == result.Timeout && len(in.Probe.Addresses) == 0 {
+			// No address came back: the lookup itself was what timed out.
+			return dnsVerdict(BasisProbe)
 		}
 		if p, ok := endpointProblem(); ok {
 			return fromProblem(VerdictNoEndpoints, p, BasisProbe)

@@ -139,6 +139,41 @@ func TestAnApplicationFailureAfterConnectingSaysSo(t *testing.T) {
 	}
 }
 
+// dnsDenied is the source's egress to a CoreDNS pod on UDP 53 under a
+// default-deny egress policy.
+func dnsDenied() *PolicyAnalysis {
+	denyEgress := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "deny-egress"},
+		Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}}}
+	return EvaluatePolicies([]*networkingv1.NetworkPolicy{denyEgress}, vpod("shop", "client", "10.0.0.1", nil),
+		[]Target{{Endpoint: vpod("kube-system", "coredns", "10.0.9.10", nil), Port: 53}}, corev1.ProtocolUDP)
+}
+
+func TestDeniedDNSEgressBlocksANameDestination(t *testing.T) {
+	external := &DNSAnalysis{Name: "example.com", Resolves: "unknown", Lookups: 4}
+	lookupFailed := &result.Result{Result: result.DNSFailure, Protocol: "tcp", Target: "example.com:443", Detail: "lookup example.com: i/o timeout"}
+	cases := []struct {
+		name    string
+		in      Inputs
+		verdict string
+	}{
+		{"a lookup that failed where egress to the cluster DNS is denied", Inputs{DNS: external, DNSPolicy: dnsDenied(), Probe: lookupFailed}, VerdictBlockedByPolicy},
+		{"a lookup that failed where egress to the cluster DNS is allowed", Inputs{DNS: external, DNSPolicy: EvaluatePolicies(nil, vpod("shop", "client", "10.0.0.1", nil), []Target{{Endpoint: vpod("kube-system", "coredns", "10.0.9.10", nil), Port: 53}}, corev1.ProtocolUDP), Probe: lookupFailed}, VerdictDNSFailure},
+		{"without a probe, a name whose lookup egress is denied", Inputs{DNS: external, DNSPolicy: dnsDenied()}, VerdictBlockedByPolicy},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.in.Destination = "example.com:443"
+			v := Decide(c.in)
+			if v.Verdict != c.verdict {
+				t.Fatalf("verdict %s, want %s: %s", v.Verdict, c.verdict, v.Reason)
+			}
+			if c.verdict == VerdictBlockedByPolicy && (!strings.Contains(v.Reason, "shop/deny-egress") || !strings.Contains(v.Reason, "53/UDP") || !strings.Contains(v.Fix, "egress rule")) {
+				t.Errorf("reason %q fix %q: want the policy, the DNS port and an egress rule named", v.Reason, v.Fix)
+			}
+		})
+	}
+}
+
 func TestBlockedVerdictNamesTheIsolatingPolicyInItsFix(t *testing.T) {
 	v := Decide(Inputs{Policy: blockedPolicy(), Destination: "pod/shop/web:8080"})
 	if !strings.Contains(v.Reason, "shop/deny") || !strings.Contains(v.Fix, "ingress rule") || !strings.Contains(v.Fix, "shop/deny") || !strings.Contains(v.Fix, "8080/TCP") {

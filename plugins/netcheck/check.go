@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"github.com/ktriage/ktriage/pkg/cli"
@@ -94,6 +95,12 @@ func (o *Options) check(ctx context.Context, l *loader) (*Report, error) {
 	if rep.Policy != nil {
 		rep.Policy.Unlisted = unlisted
 	}
+	if p.dnsName != "" && o.Protocol != "dns" {
+		// A name is looked up before any connection: the source's egress
+		// to the cluster DNS decides first. (--protocol dns judges it as
+		// the destination itself.)
+		rep.DNSPolicy = o.dnsEgress(ctx, l, src, srcEP, policies)
+	}
 
 	var outcome *probe.Outcome
 	switch {
@@ -123,7 +130,7 @@ func (o *Options) check(ctx context.Context, l *loader) (*Report, error) {
 	}
 
 	destDesc := describeDestination(p, l.ns)
-	v := nc.Decide(nc.Inputs{Policy: rep.Policy, Service: rep.Service, DNS: rep.DNS, Probe: probeResult(outcome), Destination: destDesc, PoliciesUnlisted: unlisted})
+	v := nc.Decide(nc.Inputs{Policy: rep.Policy, Service: rep.Service, DNS: rep.DNS, Probe: probeResult(outcome), Destination: destDesc, PoliciesUnlisted: unlisted, DNSPolicy: rep.DNSPolicy})
 	rep.Verdict, rep.Basis, rep.Reason, rep.Fix, rep.Disagreement = v.Verdict, v.Basis, v.Reason, v.Fix, v.Disagreement
 	for _, w := range l.warnings {
 		rep.Warn(w)
@@ -348,15 +355,21 @@ func (o *Options) planExternalName(ctx context.Context, l *loader, p *plan, rc n
 // planClusterDNS evaluates egress to the cluster DNS pods on UDP 53, which a
 // lookup needs.
 func (o *Options) planClusterDNS(ctx context.Context, l *loader, p *plan) {
+	p.targets = append(p.targets, clusterDNSTargets(ctx, l, corev1.ProtocolUDP)...)
+}
+
+// clusterDNSTargets are the ready cluster DNS pods on the Service's port 53
+// (or its first port) of protocol proto.
+func clusterDNSTargets(ctx context.Context, l *loader, proto corev1.Protocol) []nc.Target {
 	svc, slices, pods, err := l.service(ctx, "kube-system", "kube-dns")
 	if err != nil {
-		return
+		return nil
 	}
-	a := nc.AnalyzeService(svc, slices, pods, 53, "", corev1.ProtocolUDP)
+	a := nc.AnalyzeService(svc, slices, pods, 53, "", proto)
 	if a.Port == nil {
 		for _, sp := range svc.Spec.Ports {
-			if sp.Protocol == corev1.ProtocolUDP {
-				a = nc.AnalyzeService(svc, slices, pods, 0, sp.Name, corev1.ProtocolUDP)
+			if sp.Protocol == proto {
+				a = nc.AnalyzeService(svc, slices, pods, 0, sp.Name, proto)
 				break
 			}
 		}
@@ -365,11 +378,45 @@ func (o *Options) planClusterDNS(ctx context.Context, l *loader, p *plan) {
 	for _, pod := range pods {
 		byName[pod.Name] = pod
 	}
+	var targets []nc.Target
 	for _, e := range a.Endpoints {
 		if e.Ready {
-			p.targets = append(p.targets, nc.Target{Endpoint: netpolicy.Endpoint{IP: e.IP, Pod: byName[e.Pod], NamespaceLabels: l.namespaceLabels(ctx, "kube-system")}, Port: e.Port})
+			targets = append(targets, nc.Target{Endpoint: netpolicy.Endpoint{IP: e.IP, Pod: byName[e.Pod], NamespaceLabels: l.namespaceLabels(ctx, "kube-system")}, Port: e.Port})
 		}
 	}
+	return targets
+}
+
+// dnsEgress judges the source's egress to the cluster DNS pods on UDP port
+// 53, which resolving a name needs. Only the source's own policies count:
+// ingress to the DNS pods is not this check's business (and often not
+// readable). A TCP-only denial is a warning, not a verdict: only answers
+// too large for UDP fail.
+func (o *Options) dnsEgress(ctx context.Context, l *loader, src *corev1.Pod, srcEP netpolicy.Endpoint, policies []*networkingv1.NetworkPolicy) *nc.PolicyAnalysis {
+	var own []*networkingv1.NetworkPolicy
+	for _, np := range policies {
+		if np.Namespace == src.Namespace {
+			own = append(own, np)
+		}
+	}
+	udp := nc.EvaluatePolicies(own, srcEP, clusterDNSTargets(ctx, l, corev1.ProtocolUDP), corev1.ProtocolUDP)
+	if udp == nil {
+		return nil
+	}
+	if udp.Egress.Allowed {
+		if tcp := nc.EvaluatePolicies(own, srcEP, clusterDNSTargets(ctx, l, corev1.ProtocolTCP), corev1.ProtocolTCP); tcp != nil && !tcp.Egress.Allowed {
+			l.warn("egress policies %s deny the source's DNS queries over TCP port 53: answers too large for UDP will fail", refNames(tcp.Egress.IsolatedBy))
+		}
+	}
+	return udp
+}
+
+func refNames(ps []netpolicy.PolicyRef) string {
+	var s []string
+	for _, p := range ps {
+		s = append(s, p.String())
+	}
+	return strings.Join(s, ", ")
 }
 
 // serviceExists prefetches the Services the expanded name could be, then
@@ -471,8 +518,10 @@ func addFindings(rep *Report, src *corev1.Pod, p *plan, out *probe.Outcome) {
 	if id, ok := verdictRules[rep.Verdict]; ok {
 		obj := srcRef
 		switch {
-		case rep.Verdict == nc.VerdictBlockedByPolicy && rep.Policy != nil:
+		case rep.Verdict == nc.VerdictBlockedByPolicy && rep.Policy != nil && !rep.Policy.Allowed:
 			obj = policyRef(rep.Policy)
+		case rep.Verdict == nc.VerdictBlockedByPolicy && rep.DNSPolicy != nil:
+			obj = policyRef(rep.DNSPolicy)
 		case (rep.Verdict == nc.VerdictNoEndpoints || rep.Verdict == nc.VerdictPortMismatch) && rep.Service != nil:
 			obj = report.ObjectRef{Kind: "Service", Namespace: rep.Service.Namespace, Name: rep.Service.Name}
 		case p.dstPod != nil:

@@ -521,3 +521,37 @@ func TestForbiddenPoliciesMakeTheNoProbeVerdictUnknown(t *testing.T) {
 		t.Errorf("db is isolated by shop/db-from-api: want blocked-by-policy, got %s (%s)", rep.Verdict, rep.Reason)
 	}
 }
+
+func TestDefaultDenyEgressBlocksTheLookupOfANameDestination(t *testing.T) {
+	denyEgress := &networkingv1.NetworkPolicy{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "deny-egress"},
+		Spec: networkingv1.NetworkPolicySpec{PolicyTypes: []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}}}
+	var dnsOnly []runtime.Object
+	for _, o := range clusterDNS() {
+		if _, isPolicy := o.(*networkingv1.NetworkPolicy); !isPolicy {
+			dnsOnly = append(dnsOnly, o)
+		}
+	}
+	for _, dst := range []string{"example.com:443", "api:80"} {
+		rep, err := runCheckWith(t, append(dnsOnly, denyEgress), "frontend", dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Verdict != nc.VerdictBlockedByPolicy || !strings.Contains(rep.Reason, "shop/deny-egress") || !strings.Contains(rep.Reason, "53/UDP") || rep.DNSPolicy == nil {
+			t.Errorf("%s: want blocked-by-policy on the lookup naming shop/deny-egress, got %s (%s)", dst, rep.Verdict, rep.Reason)
+		}
+		rep.Finalize(nil)
+		for _, f := range rep.Findings {
+			if f.RuleID == RuleBlockedByPolicy && (f.Object.Kind != "NetworkPolicy" || f.Object.Name != "deny-egress") {
+				t.Errorf("%s: finding on %+v, want the policy", dst, f.Object)
+			}
+		}
+	}
+	// The usual "allow DNS" policy lets the lookup through.
+	rep, err := runCheckWith(t, clusterDNS(), "frontend", "example.com:443")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict != nc.VerdictUnknown || rep.DNSPolicy == nil || !rep.DNSPolicy.Egress.Allowed {
+		t.Errorf("DNS egress allowed: want unknown with the DNS egress allowed, got %s (%s), %+v", rep.Verdict, rep.Reason, rep.DNSPolicy)
+	}
+}

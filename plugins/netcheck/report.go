@@ -96,6 +96,9 @@ type Report struct {
 	Policy       *nc.PolicyAnalysis  `json:"policy"`
 	Service      *nc.ServiceAnalysis `json:"service,omitempty"`
 	DNS          *nc.DNSAnalysis     `json:"dns,omitempty"`
+	// DNSPolicy is the source's egress to the cluster DNS pods on UDP 53,
+	// judged when the destination is a name.
+	DNSPolicy *nc.PolicyAnalysis `json:"dnsPolicy,omitempty"`
 }
 
 // PodInfo describes a pod end.
@@ -226,6 +229,13 @@ func (r *Report) Tables(wide bool) []printers.Table {
 		}
 	} else {
 		add("policy", "not evaluated", report.SeverityNone, "no backend pod or address to evaluate")
+	}
+	if p := r.DNSPolicy; p != nil {
+		res, s := "allowed", report.SeverityNone
+		if !p.Egress.Allowed {
+			res, s = "denied", report.SeverityError
+		}
+		add("dns egress policy", res, s, directionDetail(p.Egress))
 	}
 	tail := printers.Table{Title: "Verdict: " + r.Verdict + ": " + r.Reason}
 	if r.Fix != "" {
