@@ -139,7 +139,43 @@ func FromKubeconfig(cfg *clientcmdapi.Config, opts KubeconfigOptions) ([]Input, 
 		seenEP[key] = true
 		endpoints = append(endpoints, ep)
 	}
+	if opts.AsFile {
+		inputs = append(inputs, unreferenced(cfg, opts, seenInput)...)
+	}
 	return inputs, endpoints, nil
+}
+
+// unreferenced reads the clusters and users of a kubeconfig file that no
+// context names: a file checked in CI or kept on a node is used as a whole
+// (kubectl --user, --cluster), so their certificates expire all the same.
+func unreferenced(cfg *clientcmdapi.Config, opts KubeconfigOptions, seen map[string]bool) []Input {
+	clusters, users := map[string]bool{}, map[string]bool{}
+	for _, ctx := range cfg.Contexts {
+		clusters[ctx.Cluster] = true
+		users[ctx.AuthInfo] = true
+	}
+	var out []Input
+	add := func(in Input, ok bool) {
+		if key := in.Origin.String(); ok && !seen[key] {
+			seen[key] = true
+			out = append(out, in)
+		}
+	}
+	for _, name := range sortedKeys(cfg.Clusters) {
+		if c := cfg.Clusters[name]; !clusters[name] && c != nil {
+			in, ok := fieldInput(opts, "", "certificate-authority", "cluster/"+name, c.CertificateAuthorityData, c.CertificateAuthority,
+				"kubeconfig/"+opts.Path+"/cluster/"+name, c.LocationOfOrigin)
+			in.Role = RoleAnchor
+			add(in, ok)
+		}
+	}
+	for _, name := range sortedKeys(cfg.AuthInfos) {
+		if u := cfg.AuthInfos[name]; !users[name] && u != nil {
+			add(fieldInput(opts, "", "client-certificate", "user/"+name, u.ClientCertificateData, u.ClientCertificate,
+				"kubeconfig/"+opts.Path+"/user/"+name, u.LocationOfOrigin))
+		}
+	}
+	return out
 }
 
 func fieldInput(opts KubeconfigOptions, context, field, fileKey string, data []byte, path, group, origin string) (Input, bool) {

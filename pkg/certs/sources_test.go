@@ -282,3 +282,51 @@ func TestUnreadableCAFileSkipsTheServedChain(t *testing.T) {
 		}
 	}
 }
+
+// A kubeconfig file is checked as a whole: users and clusters no context
+// names are read too, and a client certificate file that is missing is
+// reported.
+func TestKubeconfigFileUnreferencedEntries(t *testing.T) {
+	root := rootCA(t)
+	spare := certtest.Must(certtest.Spec{CommonName: "spare-ca", IsCA: true, NotBefore: days(-1), NotAfter: days(3650)})
+	client := certtest.Must(certtest.Spec{CommonName: "alice", Client: true, NotBefore: days(-1), NotAfter: days(20), Parent: root})
+	read := func(string) ([]byte, error) { return nil, errors.New("no such file or directory") }
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["prod"] = &clientcmdapi.Cluster{Server: "https://10.0.0.1:6443", CertificateAuthorityData: root.CertPEM}
+	cfg.Clusters["spare"] = &clientcmdapi.Cluster{Server: "https://10.0.0.2:6443", CertificateAuthorityData: spare.CertPEM}
+	cfg.AuthInfos["alice"] = &clientcmdapi.AuthInfo{ClientCertificateData: client.CertPEM}
+	cfg.AuthInfos["ci"] = &clientcmdapi.AuthInfo{ClientCertificate: "ci.crt"}
+	cfg.AuthInfos["token"] = &clientcmdapi.AuthInfo{Token: "x"}
+	cfg.Contexts["prod"] = &clientcmdapi.Context{Cluster: "prod", AuthInfo: "alice"}
+
+	ins, _, err := FromKubeconfig(cfg, KubeconfigOptions{Path: "/ci/kubeconfig", AsFile: true, OriginType: OriginFile, Read: read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"/ci/kubeconfig:cluster/prod",
+		"/ci/kubeconfig:cluster/spare",
+		"/ci/kubeconfig:user/alice",
+		"/ci/kubeconfig:user/ci -> /ci/ci.crt",
+	}
+	if got := sources(ins); !reflect.DeepEqual(got, want) {
+		t.Errorf("inputs:\n got %q\nwant %q", got, want)
+	}
+	res := Analyze(ins, opts())
+	if f := rulesOf(res.Findings); f[RuleUnreadable] != report.SeverityWarning {
+		t.Errorf("the missing ci.crt is not reported: %v", res.Findings)
+	}
+	if len(res.Certificates) != 3 {
+		t.Errorf("want prod's CA, spare's CA and alice's certificate: %+v", res.Certificates)
+	}
+
+	// The kubeconfig of kubectl is read by context: its other entries are
+	// not in use.
+	ins, _, err = FromKubeconfig(cfg, KubeconfigOptions{Path: "/home/alice/.kube/config", Read: read})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sources(ins); len(got) != 2 {
+		t.Errorf("kubectl's kubeconfig: %q", got)
+	}
+}

@@ -154,3 +154,30 @@ func TestKubeadmLayoutSources(t *testing.T) {
 		}
 	}
 }
+
+// -f reads a kubeconfig as a whole: a user no context names, whose client
+// certificate file is missing, is reported.
+func TestFileKubeconfigUnreferencedUser(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ci.kubeconfig")
+	writeFile(t, path, []byte(`apiVersion: v1
+kind: Config
+clusters:
+- name: prod
+  cluster: {server: "https://10.0.0.1:6443"}
+users:
+- name: alice
+  user: {token: x}
+- name: deploy
+  user: {client-certificate: deploy.crt, client-key: deploy.key}
+contexts:
+- name: prod
+  context: {cluster: prod, user: alice}
+current-context: prod
+`))
+	r := runJSON(t, "-f", path)
+	want := path + ":user/deploy -> " + filepath.Join(dir, "deploy.crt")
+	if got := r.paths("CE113"); len(got) != 1 || got[0] != want {
+		t.Errorf("CE113 on %q, want %q", got, want)
+	}
+}
