@@ -55,7 +55,7 @@ explains what it can and warns.`,
 result: Service endpoints and port mapping, the NetworkPolicy rule that allows or
 blocks the traffic, and how a DNS name expands with the pod's search list.
 Verdicts: reachable, blocked-by-policy, no-endpoints, port-mismatch,
-dns-failure, refused, timeout.`,
+dns-failure, refused, timeout, unknown.`,
 		RBAC: `It needs get and list on pods, services, endpointslices, networkpolicies,
 namespaces and nodes, and for the live probe patch on pods/ephemeralcontainers
 (--no-probe changes nothing and needs no patch). The probe image is
