@@ -4,6 +4,7 @@ package certexpiry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -46,9 +47,13 @@ nor manifests are skipped; a file named on its own is always read.
 A certificate expiring within --fail (default 7d) is an error, within --warn
 (default 30d) a warning. Certificates are listed by time left, shortest first.
 
-A cluster that cannot be read (credentials rejected, API server down, no
-kubeconfig) does not stop the default run: it is an error finding (CE116) next
-to what the other sources found. Named in --sources, it stops the run.
+A cluster that cannot be read does not cost the default run its other sources:
+their report is printed with an error finding (CE116). When the cause is a
+certificate (the server's chain or the client certificate rejected) the
+findings decide the exit code; when the API server does not answer, the run
+then ends with that error and exit code 2. Without any kubeconfig (a
+control-plane node checking its PKI) the cluster is only skipped. Named in
+--sources, a cluster that cannot be read stops the run before any report.
 
 Exit codes: 0 nothing reaches --fail-on, 1 a certificate does (by default: it
 expires within --fail), 2 could not run.`
@@ -221,6 +226,20 @@ func (o *Options) Validate() error {
 	return nil
 }
 
+// clusterConfigured says whether a cluster was configured at all (a
+// kubeconfig with clusters, --server, or in-cluster): without one, a
+// control-plane node's PKI check is not an unreachable cluster.
+func (o *Options) clusterConfigured() bool {
+	if f := o.ConfigFlags; f.APIServer != nil && *f.APIServer != "" {
+		return true
+	}
+	if os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
+		return true
+	}
+	raw, err := o.ConfigFlags.ToRawKubeConfigLoader().RawConfig()
+	return err != nil || len(raw.Clusters) > 0
+}
+
 // clusterNamed says whether --sources asked for the cluster or the kubelets,
 // which makes a cluster that cannot be read fatal.
 func (o *Options) clusterNamed() bool {
@@ -244,7 +263,12 @@ func (o *Options) Run(ctx context.Context) error {
 	rep.Metadata.Warnings = append(rep.Metadata.Warnings, g.warnings...)
 	rep.Sources = g.sourceNames()
 	rep.fill(res, g.findings, o.Ignore)
-	return o.PrintReport(rep)
+	err := o.PrintReport(rep)
+	var exit *cli.ExitError
+	if g.clusterErr != nil && (err == nil || errors.As(err, &exit) && exit.Code == cli.ExitFound) {
+		return g.clusterErr
+	}
+	return err
 }
 
 func contains(list []string, s string) bool {

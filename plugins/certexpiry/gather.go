@@ -44,6 +44,10 @@ type gatherer struct {
 	context   string
 	namespace string
 	used      []string
+	// clusterErr is a configured cluster that could not be read with the
+	// default sources: the report of the other sources is printed, then
+	// the run ends with this error (exit 2), as for any unreachable cluster.
+	clusterErr error
 }
 
 func (g *gatherer) gather() error {
@@ -72,6 +76,14 @@ func (g *gatherer) gather() error {
 				return err
 			}
 			g.clusterUnread(err)
+			// A certificate outage (the server's chain rejected, the
+			// client certificate refused) is what this report explains:
+			// its findings decide the exit code. A cluster that does not
+			// answer ends the run as it does in every plugin, after the
+			// report.
+			if o.clusterConfigured() && !tlsRejected(err) && !credentialsRejected(err) {
+				g.clusterErr = err
+			}
 		}
 	}
 	g.handshakes()
@@ -532,6 +544,12 @@ func (g *gatherer) clusterUnread(err error) {
 
 // tlsRejected recognises an API call that failed because the client rejected
 // the server's certificate (cli.APIError keeps the x509 text, not the type).
+// credentialsRejected recognises a 401 (an expired or revoked client
+// certificate or token) in a cli.APIError message.
+func credentialsRejected(err error) bool {
+	return strings.Contains(err.Error(), "the cluster rejected the credentials")
+}
+
 func tlsRejected(err error) bool {
 	var (
 		unknown  x509.UnknownAuthorityError

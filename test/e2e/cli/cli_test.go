@@ -23,9 +23,8 @@ type plugin struct {
 var plugins = []plugin{
 	{"kubectl-why_pending", "kubectl why-pending", []string{"-A"}},
 	{"kubectl-qos_audit", "kubectl qos-audit", []string{"-A"}},
-	// Named, the cluster source is required: a dead server is an error
-	// (by default it is a finding next to the other sources' results).
-	{"kubectl-cert_expiry", "kubectl cert-expiry", []string{"--sources", "cluster"}},
+	// By default the other sources' report comes first, then the error.
+	{"kubectl-cert_expiry", "kubectl cert-expiry", []string{"--pki-dir", "/nonexistent-ktriage"}},
 	{"kubectl-netcheck", "kubectl netcheck", []string{"--no-probe", "default/a", "default/b"}},
 	{"kubectl-drain_preflight", "kubectl drain-preflight", nil},
 }
