@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -181,7 +182,7 @@ func (l *live) failedCreates(ctx context.Context, snap *cluster.Snapshot) ([]pen
 		}
 		seen[key] = true
 		switch io.Kind {
-		case "ReplicaSet", "StatefulSet", "DaemonSet", "Job":
+		case "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob":
 		default:
 			continue
 		}
@@ -198,6 +199,11 @@ func (l *live) failedCreates(ctx context.Context, snap *cluster.Snapshot) ([]pen
 			snap.Warnings = append(snap.Warnings, fmt.Sprintf("%s %s/%s has a FailedCreate event but could not be looked at: %v", strings.ToLower(io.Kind), io.Namespace, io.Name, err))
 			continue
 		}
+		if io.Kind == "CronJob" && len(wl) == 0 && !jobCreatedSince(snap, io.Namespace, io.Name, e.LastTimestamp.Time) {
+			// The cronjob controller could not create the Job at all: the
+			// CronJob wants none now, but its event is the explanation.
+			wl = []pending.WorkloadTarget{{Kind: "CronJob", Namespace: io.Namespace, Name: io.Name}}
+		}
 		for _, w := range wl {
 			k := w.Kind + "/" + w.Namespace + "/" + w.Name
 			if w.Kind != io.Kind && seen[k] {
@@ -208,6 +214,22 @@ func (l *live) failedCreates(ctx context.Context, snap *cluster.Snapshot) ([]pen
 		}
 	}
 	return out, nil
+}
+
+// jobCreatedSince: the CronJob has created a Job after t, so an older
+// FailedCreate event is history.
+func jobCreatedSince(snap *cluster.Snapshot, ns, name string, t time.Time) bool {
+	for _, cj := range snap.CronJobs {
+		if cj.Namespace != ns || cj.Name != name {
+			continue
+		}
+		for _, j := range snap.Jobs {
+			if j.Namespace == ns && owned(j.OwnerReferences, string(cj.UID)) && j.CreationTimestamp.After(t) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // loadContext loads what explaining the pods and workloads needs, and only

@@ -1,10 +1,14 @@
 package whypending_test
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ktriage/ktriage/test/e2e/framework"
 )
@@ -132,5 +136,49 @@ spec:
 	p := r.pod(t, "deployment/blocked")
 	if res.Code != 1 || p.Stage != "NotCreated" || !strings.Contains(p.Reason, "no-rs") {
 		t.Errorf("want NotCreated naming the quota on ReplicaSets\n%s", res)
+	}
+}
+
+// A CronJob whose Job the controller could not create carries the
+// FailedCreate event itself; with no argument it is found and explained.
+func TestACronJobThatCannotCreateItsJob(t *testing.T) {
+	c := framework.Get(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	ns := c.Namespace(t, "wp-cronfail", nil)
+	c.Apply(t, ns, `
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: nightly}
+spec:
+  schedule: "0 3 * * *"
+  suspend: true
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: Never
+          containers: [{name: app, image: registry.example.com/app:1}]
+`)
+	cj, err := c.Client.BatchV1().CronJobs(ns).Get(ctx, "nightly", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the cronjob controller records when the Job is refused.
+	_, err = c.Client.CoreV1().Events(ns).Create(ctx, &corev1.Event{
+		ObjectMeta:     metav1.ObjectMeta{Name: "nightly.failed"},
+		InvolvedObject: corev1.ObjectReference{Kind: "CronJob", APIVersion: "batch/v1", Namespace: ns, Name: "nightly", UID: cj.UID},
+		Reason:         "FailedCreate", Type: corev1.EventTypeWarning,
+		Message:        `Error creating job: jobs.batch "nightly-29400000" is forbidden: exceeded quota: jobs, requested: count/jobs.batch=1, used: count/jobs.batch=2, limited: count/jobs.batch=2`,
+		Source:         corev1.EventSource{Component: "cronjob-controller"},
+		FirstTimestamp: metav1.Now(), LastTimestamp: metav1.Now(), Count: 1,
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, res := explain(t, c, "-n", ns)
+	p := r.pod(t, "cronjob/nightly")
+	if res.Code != 1 || p.Stage != "NotCreated" || !strings.Contains(p.Reason, "exceeded quota jobs") {
+		t.Errorf("want the CronJob explained by its FailedCreate event\n%s", res)
 	}
 }
