@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	nodev1 "k8s.io/api/node/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	resourcev1 "k8s.io/api/resource/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
@@ -48,6 +49,7 @@ const (
 	KindCSIDriver         Kind = "CSIDriver"
 	KindPDB               Kind = "PodDisruptionBudget"
 	KindPriorityClass     Kind = "PriorityClass"
+	KindRuntimeClass      Kind = "RuntimeClass"
 	KindNetworkPolicy     Kind = "NetworkPolicy"
 	KindEndpointSlice     Kind = "EndpointSlice"
 	KindResourceClaim     Kind = "ResourceClaim"
@@ -216,6 +218,11 @@ var kinds = map[Kind]kindSpec{
 			return listFn(cs.SchedulingV1().PriorityClasses().List)
 		},
 		func(s *Snapshot) *[]*schedulingv1.PriorityClass { return &s.PriorityClasses }),
+	KindRuntimeClass: typed(nodev1.SchemeGroupVersion.WithKind("RuntimeClass"), "runtimeclasses", false,
+		func(cs kubernetes.Interface, _ string) lister {
+			return listFn(cs.NodeV1().RuntimeClasses().List)
+		},
+		func(s *Snapshot) *[]*nodev1.RuntimeClass { return &s.RuntimeClasses }),
 	KindNetworkPolicy: typed(networkingv1.SchemeGroupVersion.WithKind("NetworkPolicy"), "networkpolicies", true,
 		func(cs kubernetes.Interface, ns string) lister {
 			return listFn(cs.NetworkingV1().NetworkPolicies(ns).List)

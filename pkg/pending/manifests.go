@@ -2,6 +2,8 @@ package pending
 
 import (
 	"fmt"
+	nodev1 "k8s.io/api/node/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"sort"
 	"strings"
 
@@ -101,6 +103,66 @@ func addDaemonSetTolerations(p *corev1.Pod) {
 	for _, key := range []string{corev1.TaintNodeDiskPressure, corev1.TaintNodeMemoryPressure, corev1.TaintNodePIDPressure, corev1.TaintNodeUnschedulable} {
 		p.Spec.Tolerations = append(p.Spec.Tolerations, corev1.Toleration{Key: key, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule})
 	}
+}
+
+// admitRuntimeClass is the RuntimeClass admission plugin for a manifest
+// pod: it adds the class's pod overhead (which the scheduler counts) and its
+// scheduling constraints, or says why the API server would refuse the pod.
+// Without the RuntimeClasses loaded it changes nothing.
+func admitRuntimeClass(p *corev1.Pod, snap *cluster.Snapshot) (set []string, refused string) {
+	if p.Spec.RuntimeClassName == nil || *p.Spec.RuntimeClassName == "" || !snap.Loaded[cluster.KindRuntimeClass] {
+		return nil, ""
+	}
+	name := *p.Spec.RuntimeClassName
+	var rc *nodev1.RuntimeClass
+	for _, c := range snap.RuntimeClasses {
+		if c.Name == name {
+			rc = c
+		}
+	}
+	if rc == nil {
+		return nil, fmt.Sprintf("pod rejected: RuntimeClass %q not found", name)
+	}
+	if rc.Overhead != nil && len(rc.Overhead.PodFixed) > 0 {
+		if p.Spec.Overhead != nil && !apiequality.Semantic.DeepEqual(p.Spec.Overhead, rc.Overhead.PodFixed) {
+			return nil, "pod rejected: Pod's Overhead doesn't match RuntimeClass's defined Overhead"
+		}
+		p.Spec.Overhead = rc.Overhead.PodFixed.DeepCopy()
+		set = append(set, fmt.Sprintf("pod overhead %s from RuntimeClass %s", formatList(rc.Overhead.PodFixed), name))
+	}
+	if sc := rc.Scheduling; sc != nil {
+		for _, k := range sortedKeys(sc.NodeSelector) {
+			v := sc.NodeSelector[k]
+			if old, ok := p.Spec.NodeSelector[k]; ok && old != v {
+				return nil, fmt.Sprintf("conflict: runtimeClass.scheduling.nodeSelector[%s] = %s; pod.spec.nodeSelector[%s] = %s", k, v, k, old)
+			}
+			if p.Spec.NodeSelector == nil {
+				p.Spec.NodeSelector = map[string]string{}
+			}
+			p.Spec.NodeSelector[k] = v
+			set = append(set, fmt.Sprintf("nodeSelector %s=%s from RuntimeClass %s", k, v, name))
+		}
+		for _, t := range sc.Tolerations {
+			dup := false
+			for _, have := range p.Spec.Tolerations {
+				dup = dup || have.MatchToleration(&t)
+			}
+			if !dup {
+				p.Spec.Tolerations = append(p.Spec.Tolerations, t)
+			}
+		}
+	}
+	return set, ""
+}
+
+// formatList prints a resource list as "cpu=250m, memory=120Mi".
+func formatList(l corev1.ResourceList) string {
+	var parts []string
+	for k, q := range l {
+		parts = append(parts, string(k)+"="+q.String())
+	}
+	sort.Strings(parts)
+	return strings.Join(parts, ", ")
 }
 
 // admit applies to p, in place, what the API server applies on create
@@ -206,7 +268,17 @@ func ExplainManifests(state, files *cluster.Snapshot, opts Options) Result {
 		ref := report.RefFor(w.Kind, w.Object).WithSource(files.SourceOf(w.Kind, w.Object.GetNamespace(), w.Object.GetName()))
 		wl := &Workload{Kind: w.Kind, Name: w.Object.GetName()}
 		first := podFor(w, 1)
+		rcSet, refused := admitRuntimeClass(first, work)
+		if refused != "" {
+			ex := Explanation{Namespace: first.Namespace, Name: w.Object.GetName(), Workload: wl, Stage: StageNotCreated, Replicas: w.Replicas, object: ref, Source: ref.Source}
+			ex.Reason = refused
+			a.add(&ex, RuleAdmission, report.SeverityError, fmt.Sprintf("%s %s/%s would not be created: %s", w.Kind, first.Namespace, w.Object.GetName(), refused),
+				"create the RuntimeClass, or fix spec.runtimeClassName and the pod's nodeSelector/overhead to agree with it", map[string]any{"runtimeClassName": *first.Spec.RuntimeClassName})
+			a.res.Pods = append(a.res.Pods, ex)
+			continue
+		}
 		defaults, v := admit(first, work.LimitRanges)
+		defaults = append(rcSet, defaults...)
 		if len(v) > 0 {
 			ex := Explanation{Namespace: first.Namespace, Name: w.Object.GetName(), Workload: wl, Stage: StageNotCreated, Replicas: w.Replicas, object: ref, Source: ref.Source}
 			ex.Reason = "LimitRange: " + v[0]
@@ -307,6 +379,7 @@ func (a *analyzer) placeReplicas(w ManifestWorkload, ref report.ObjectRef, wl *W
 	var last Explanation
 	for i := 1; i <= w.Replicas; i++ {
 		p := podFor(w, i)
+		admitRuntimeClass(p, a.snap)
 		admit(p, a.snap.LimitRanges)
 		ex := Explanation{Namespace: p.Namespace, Name: w.Object.GetName(), Workload: wl, Replicas: w.Replicas, object: ref, Source: ref.Source}
 		if w.Replicas > 1 {
@@ -392,6 +465,7 @@ func mustSpecify(p *corev1.Pod, hard corev1.ResourceList) []string {
 // affinity the controller sets.
 func (a *analyzer) placeDaemonSet(w ManifestWorkload, ref report.ObjectRef, wl *Workload, defaults []string) {
 	base := podFor(w, 1)
+	admitRuntimeClass(base, a.snap)
 	admit(base, a.snap.LimitRanges)
 	res := a.engine(base)
 	var eligible []string
@@ -418,6 +492,7 @@ func (a *analyzer) placeDaemonSet(w ManifestWorkload, ref report.ObjectRef, wl *
 	var first *Explanation
 	for i, node := range eligible {
 		p := podFor(w, i+1)
+		admitRuntimeClass(p, a.snap)
 		admit(p, a.snap.LimitRanges)
 		p.Name = w.Object.GetName() + "-" + node
 		pinToNode(p, node)

@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	nodev1 "k8s.io/api/node/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -201,5 +202,28 @@ func TestADaemonSetIsCheckedOnEveryEligibleNode(t *testing.T) {
 	p := res.Pods[0]
 	if p.Stage != StageUnschedulable || p.Node != "n2" || p.Replicas != 2 || !strings.HasPrefix(p.Reason, "no room on 1 of 2 node(s) (first: n2)") {
 		t.Errorf("the tainted node is not eligible, n2 is full: got %s node %s of %d: %q", p.Stage, p.Node, p.Replicas, p.Reason)
+	}
+}
+
+func TestARuntimeClassAddsItsOverheadOrRefusesThePod(t *testing.T) {
+	kata := &nodev1.RuntimeClass{ObjectMeta: metav1.ObjectMeta{Name: "kata"}, Handler: "kata",
+		Overhead: &nodev1.Overhead{PodFixed: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("500m")}}}
+	state := snapshot(node("n1", "1", "8Gi"))
+	state.RuntimeClasses = []*nodev1.RuntimeClass{kata}
+	state.Loaded[cluster.KindRuntimeClass] = true
+	withClass := func(name string) func(*corev1.PodSpec) {
+		return func(s *corev1.PodSpec) {
+			s.RuntimeClassName = ptr.To(name)
+			s.Containers[0].Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("900m")}
+		}
+	}
+	// 900m fits on the 1-cpu node; with kata's 500m overhead it does not.
+	res := explainManifests(state, manifests(deployment("sandboxed", 1, withClass("kata"))))
+	if p := res.Pods[0]; p.Stage != StageUnschedulable || !strings.Contains(p.SimulatedSchedulerMessage, "Insufficient cpu") {
+		t.Errorf("want the overhead counted: got %s %q", p.Stage, p.SimulatedSchedulerMessage)
+	}
+	res = explainManifests(state, manifests(deployment("typo", 1, withClass("katta"))))
+	if p := res.Pods[0]; p.Stage != StageNotCreated || !strings.Contains(p.Reason, `RuntimeClass "katta" not found`) {
+		t.Errorf("want the pod refused at admission: got %s %q", p.Stage, p.Reason)
 	}
 }

@@ -68,6 +68,8 @@ func (o *Options) runManifests(ctx context.Context, rep *Report) error {
 			// Manifest pods have no spec.priority yet: admission takes it
 			// from the PriorityClass, and preemption depends on it.
 			{Kind: cluster.KindPriorityClass, Optional: true},
+			// And the RuntimeClass adds its pod overhead and scheduling.
+			{Kind: cluster.KindRuntimeClass, Optional: true},
 		}
 		for _, n := range sortedSet(namespaces) {
 			qs = append(qs,

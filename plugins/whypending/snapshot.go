@@ -43,6 +43,7 @@ func merge(dst, src *cluster.Snapshot) {
 	dst.DeviceClasses = appendNew(dst.DeviceClasses, src.DeviceClasses)
 	dst.ResourceSlices = appendNew(dst.ResourceSlices, src.ResourceSlices)
 	dst.PriorityClasses = appendNew(dst.PriorityClasses, src.PriorityClasses)
+	dst.RuntimeClasses = appendNew(dst.RuntimeClasses, src.RuntimeClasses)
 	dst.PDBs = appendNew(dst.PDBs, src.PDBs)
 	dst.Namespaces = appendNew(dst.Namespaces, src.Namespaces)
 }
