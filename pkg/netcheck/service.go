@@ -23,6 +23,7 @@ const (
 	ProblemNamedPortMissing  = "named-target-port-missing"
 	ProblemTargetNotDeclared = "target-port-not-declared"
 	ProblemExternalName      = "external-name"
+	ProblemNoLocalEndpoint   = "no-local-endpoint" // internalTrafficPolicy Local and no ready endpoint on the client's node
 )
 
 // ServiceAnalysis explains how a Service port leads (or does not lead) to pods.
@@ -42,6 +43,25 @@ type ServiceAnalysis struct {
 	Ready        int        `json:"ready"`
 	// Problems are the reasons traffic cannot reach a pod, worst first.
 	Problems []Problem `json:"problems,omitempty"`
+}
+
+// ApplyInternalTrafficPolicy narrows the analysis to what a client on
+// srcNode reaches: with internalTrafficPolicy Local, kube-proxy sends
+// in-cluster traffic only to endpoints on the client's own node and drops it
+// when there is none there.
+func ApplyInternalTrafficPolicy(a *ServiceAnalysis, svc *corev1.Service, srcNode string) {
+	itp := svc.Spec.InternalTrafficPolicy
+	if itp == nil || *itp != corev1.ServiceInternalTrafficPolicyLocal || a.Headless || a.ExternalName != "" || srcNode == "" || a.Ready == 0 {
+		return
+	}
+	for _, e := range a.Endpoints {
+		if e.Ready && e.Node == srcNode {
+			return
+		}
+	}
+	a.Problems = append(a.Problems, Problem{ProblemNoLocalEndpoint,
+		fmt.Sprintf("service %s/%s has internalTrafficPolicy: Local and none of its %d ready endpoint(s) is on the source's node %s: kube-proxy drops the traffic", a.Namespace, a.Name, a.Ready, srcNode),
+		"run a backend on node " + srcNode + " (e.g. a DaemonSet), or set internalTrafficPolicy: Cluster"})
 }
 
 // ServicePort is the Service port the request uses and where it leads.

@@ -198,3 +198,30 @@ func TestAnalyzeServiceOfAnExternalName(t *testing.T) {
 		})
 	}
 }
+
+func TestInternalTrafficPolicyLocalNeedsAnEndpointOnTheClientsNode(t *testing.T) {
+	app := map[string]string{"app": "web"}
+	web := backend("web-1", "10.0.0.5", app, corev1.ContainerPort{Name: "http", ContainerPort: 8080})
+	s := svc("web", app, sport("", 80, intstr.FromInt32(8080)))
+	local := corev1.ServiceInternalTrafficPolicyLocal
+	s.Spec.InternalTrafficPolicy = &local
+	ep := endpoint("10.0.0.5", "web-1", true)
+	ep.NodeName = ptrTo("node-a")
+	slices := []*discoveryv1.EndpointSlice{slice("web", "", 8080, ep)}
+
+	a := AnalyzeService(s, slices, []*corev1.Pod{web}, 80, "", corev1.ProtocolTCP)
+	ApplyInternalTrafficPolicy(&a, s, "node-a")
+	if len(a.Problems) != 0 {
+		t.Errorf("a client on the backend's node reaches it: %+v", a.Problems)
+	}
+	a = AnalyzeService(s, slices, []*corev1.Pod{web}, 80, "", corev1.ProtocolTCP)
+	ApplyInternalTrafficPolicy(&a, s, "node-b")
+	if len(a.Problems) != 1 || a.Problems[0].Reason != ProblemNoLocalEndpoint || !strings.Contains(a.Problems[0].Message, "node-b") {
+		t.Errorf("a client on another node is dropped by kube-proxy: %+v", a.Problems)
+	}
+	if v := Decide(Inputs{Service: &a}); v.Verdict != VerdictNoEndpoints {
+		t.Errorf("verdict %s, want %s", v.Verdict, VerdictNoEndpoints)
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }

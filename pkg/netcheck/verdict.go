@@ -155,7 +155,7 @@ func Decide(in Inputs) Verdict {
 		}
 		for _, p := range in.Service.Problems {
 			switch p.Reason {
-			case ProblemNoSelectorMatch, ProblemNoEndpoints, ProblemNotReady:
+			case ProblemNoSelectorMatch, ProblemNoEndpoints, ProblemNotReady, ProblemNoLocalEndpoint:
 				return p, true
 			}
 		}

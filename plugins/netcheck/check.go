@@ -34,6 +34,7 @@ type plan struct {
 	dnsName   string // the name the DNS analysis is about
 	probeHost string
 	probePort int32
+	srcNode   string // the source pod's node (internalTrafficPolicy: Local)
 }
 
 func l4Of(protocol string) corev1.Protocol {
@@ -146,6 +147,7 @@ func podInfo(p *corev1.Pod) PodInfo {
 // planDestination resolves the destination into backends, a probe target and
 // the Service/DNS analyses.
 func (o *Options) planDestination(ctx context.Context, l *loader, p *plan, src *corev1.Pod, rc nc.ResolvConf, domain string) error {
+	p.srcNode = src.Spec.NodeName
 	switch p.dst.Kind {
 	case nc.KindPod:
 		ns := p.dst.Namespace
@@ -279,6 +281,7 @@ func (o *Options) planService(ctx context.Context, l *loader, p *plan, ns, name 
 		return err
 	}
 	a := nc.AnalyzeService(svc, slices, pods, p.port, p.portName, p.l4)
+	nc.ApplyInternalTrafficPolicy(&a, svc, p.srcNode)
 	p.svc = &a
 	if a.Port == nil {
 		return nil // no such port: nothing to probe or evaluate
