@@ -181,12 +181,25 @@ func AnalyzeService(svc *corev1.Service, slices []*discoveryv1.EndpointSlice, po
 		a.Problems = append(a.Problems, Problem{ProblemNoEndpoints,
 			fmt.Sprintf("%s has no endpoints for port %d", ref, sp.Port),
 			"make the selector match running pods (kubectl get endpointslices -n " + svc.Namespace + " -l " + discoveryv1.LabelServiceName + "=" + svc.Name + ")"})
-	case a.Ready == 0 && !svc.Spec.PublishNotReadyAddresses:
+	case a.Ready == 0 && !svc.Spec.PublishNotReadyAddresses && !servingTerminating(a.Endpoints):
+		// With no ready endpoint kube-proxy falls back to endpoints that
+		// are terminating but still serving (a rolling update's last pods).
 		a.Problems = append(a.Problems, Problem{ProblemNotReady,
 			fmt.Sprintf("%s has %d endpoint(s) for port %d but none is ready", ref, len(a.Endpoints), sp.Port),
 			"check the pods' readiness probes (kubectl describe pod)"})
 	}
 	return a
+}
+
+// servingTerminating: some endpoint is terminating but still serving, which
+// kube-proxy uses when none is ready (pkg/proxy CategorizeEndpoints).
+func servingTerminating(eps []Endpoint) bool {
+	for _, e := range eps {
+		if e.Serving && e.Terminating {
+			return true
+		}
+	}
+	return false
 }
 
 // analyzeExternalName explains an ExternalName Service: the cluster DNS

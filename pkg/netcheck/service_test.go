@@ -225,3 +225,20 @@ func TestInternalTrafficPolicyLocalNeedsAnEndpointOnTheClientsNode(t *testing.T)
 }
 
 func ptrTo[T any](v T) *T { return &v }
+
+func TestTerminatingButServingEndpointsStillTakeTraffic(t *testing.T) {
+	app := map[string]string{"app": "web"}
+	web := backend("web-1", "10.0.0.5", app, corev1.ContainerPort{Name: "http", ContainerPort: 8080})
+	s := svc("web", app, sport("", 80, intstr.FromInt32(8080)))
+	ep := endpoint("10.0.0.5", "web-1", false)
+	ep.Conditions.Serving, ep.Conditions.Terminating = ptrTo(true), ptrTo(true)
+	a := AnalyzeService(s, []*discoveryv1.EndpointSlice{slice("web", "", 8080, ep)}, []*corev1.Pod{web}, 80, "", corev1.ProtocolTCP)
+	if len(a.Problems) != 0 {
+		t.Errorf("kube-proxy falls back to serving terminating endpoints when none is ready: %+v", a.Problems)
+	}
+	ep.Conditions.Serving = ptrTo(false)
+	a = AnalyzeService(s, []*discoveryv1.EndpointSlice{slice("web", "", 8080, ep)}, []*corev1.Pod{web}, 80, "", corev1.ProtocolTCP)
+	if len(a.Problems) != 1 || a.Problems[0].Reason != ProblemNotReady {
+		t.Errorf("terminating and no longer serving: want %s, got %+v", ProblemNotReady, a.Problems)
+	}
+}
