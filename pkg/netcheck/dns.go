@@ -162,6 +162,10 @@ type DNSAnalysis struct {
 	// Unchecked lists the cluster names whose objects could not be read
 	// (e.g. a forbidden GET): whether they answer is unknown.
 	Unchecked []string `json:"unchecked,omitempty"`
+	// Musl is set when the name resolves only through the search list
+	// although it has ndots dots or more: musl's resolver (Alpine-based
+	// images) then tries it as is only, and fails.
+	Musl string `json:"musl,omitempty"`
 }
 
 // NamespacedName names an object.
@@ -170,10 +174,11 @@ type NamespacedName struct {
 	Name      string `json:"name"`
 }
 
-// ExpandName lists the names a glibc/musl stub resolver tries for name: an
-// absolute name (trailing dot) only itself; a name with at least ndots dots
-// first as is, then with each search domain; otherwise each search domain
-// first and the name as is last.
+// ExpandName lists the names glibc's stub resolver (and Go's) tries for
+// name: an absolute name (trailing dot) only itself; a name with at least
+// ndots dots first as is, then with each search domain; otherwise each
+// search domain first and the name as is last. musl tries a name with at
+// least ndots dots as is only (see DNSAnalysis.Musl).
 func ExpandName(name string, rc ResolvConf) []string {
 	if strings.HasSuffix(name, ".") {
 		return []string{name}
@@ -278,6 +283,9 @@ func AnalyzeDNS(name string, rc ResolvConf, domain string, exists Lookup) DNSAna
 			a.Resolves = "yes"
 			a.Lookups = len(a.Queries)
 			a.Hint = cheaperHint(name, q, a.Lookups)
+			if !strings.HasSuffix(name, ".") && q != name+"." && strings.Count(name, ".") >= rc.Ndots {
+				a.Musl = fmt.Sprintf("%q has %d dot(s), at least ndots (%d), and resolves only as %q through the search list: musl-based images (Alpine) try it as is only and fail; use the full name", name, strings.Count(name, "."), rc.Ndots, q)
+			}
 			return a
 		default:
 			query.Answer = "nxdomain"

@@ -2,6 +2,7 @@ package netcheck
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -150,5 +151,20 @@ func TestParseClusterName(t *testing.T) {
 	}
 	if _, ok := ParseClusterName("example.com.", "cluster.local"); ok {
 		t.Error("example.com is outside the cluster domain")
+	}
+}
+
+func TestANameThatNeedsTheSearchListDespiteNdotsFailsWithMusl(t *testing.T) {
+	rc := ResolvConf{Ndots: 1, Searches: []string{"shop.svc.cluster.local", "svc.cluster.local", "cluster.local"}}
+	exists := func(q ClusterName) Existence {
+		return Known(q.Kind == "service" && q.Namespace == "payments" && q.Name == "api")
+	}
+	a := AnalyzeDNS("api.payments", rc, "cluster.local", exists)
+	if a.Resolves != "yes" || !strings.Contains(a.Musl, "musl") || !strings.Contains(a.Musl, "api.payments.svc.cluster.local.") {
+		t.Errorf("glibc resolves it through svc.cluster.local, musl does not: %+v", a)
+	}
+	rc.Ndots = 5
+	if a := AnalyzeDNS("api.payments", rc, "cluster.local", exists); a.Musl != "" {
+		t.Errorf("with fewer dots than ndots both resolvers search first: %q", a.Musl)
 	}
 }

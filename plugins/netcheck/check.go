@@ -557,6 +557,10 @@ func addFindings(rep *Report, src *corev1.Pod, p *plan, out *probe.Outcome) {
 			Message: fmt.Sprintf("%q costs %d lookups per record type from this pod (ndots:%d)", rep.DNS.Name, rep.DNS.Lookups, rep.DNS.ResolvConf.Ndots),
 			Fix:     rep.DNS.Hint, Details: map[string]any{"queries": rep.DNS.Queries}})
 	}
+	if rep.DNS != nil && rep.DNS.Musl != "" {
+		rep.Add(report.Finding{RuleID: RuleMuslSearch, Severity: report.SeverityWarning, Object: srcRef, Message: rep.DNS.Musl,
+			Fix: "use the name that answers, or raise ndots with spec.dnsConfig.options", Details: map[string]any{"queries": rep.DNS.Queries}})
+	}
 	if rep.Policy != nil {
 		for _, t := range rep.Policy.Targets {
 			for _, n := range append(append([]string{}, t.Egress.Notes...), t.Ingress.Notes...) {

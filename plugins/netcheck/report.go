@@ -26,6 +26,7 @@ const (
 	RuleDNSCost           = "NC203"
 	RuleIPBlockOnPod      = "NC204"
 	RuleProbeAdded        = "NC205"
+	RuleMuslSearch        = "NC206"
 )
 
 const plugin = "netcheck"
@@ -62,6 +63,9 @@ func init() {
 		report.Rule{ID: RuleDNSCost, Plugin: plugin, Severity: report.SeverityInfo, Title: "name costs several DNS lookups",
 			Description: "With the pod's search list and ndots the name is tried with several suffixes before the one that answers.",
 			Fix:         "Write the fully qualified name with a trailing dot, or lower ndots with spec.dnsConfig.options."},
+		report.Rule{ID: RuleMuslSearch, Plugin: plugin, Severity: report.SeverityWarning, Title: "name resolves only through the search list despite ndots",
+			Description: "The name has at least ndots dots, so glibc and Go try it as is and then with the search list, where it resolves; musl (Alpine-based images) tries it as is only and fails.",
+			Fix:         "Use the name that answers (with the namespace and svc.cluster.local), or raise ndots for the pod."},
 		report.Rule{ID: RuleIPBlockOnPod, Plugin: plugin, Severity: report.SeverityInfo, Title: "ipBlock matched a pod IP",
 			Description: "A NetworkPolicy ipBlock allowed the traffic by a pod's IP. Pod IPs change, and whether network plugins apply ipBlocks to pod traffic is left undefined by the API.",
 			Fix:         "Select pods with podSelector/namespaceSelector instead of their IPs."},
