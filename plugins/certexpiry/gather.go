@@ -512,7 +512,11 @@ func (g *gatherer) cluster() error {
 		g.used = append(g.used, SourceCluster)
 	}
 	if o.sources[SourceKubelets] {
-		g.endpoints = append(g.endpoints, kubeletEndpoints(snap.Nodes)...)
+		eps, unaddressed := kubeletEndpoints(snap.Nodes)
+		g.endpoints = append(g.endpoints, eps...)
+		if len(unaddressed) > 0 {
+			g.warnings = append(g.warnings, fmt.Sprintf("--probe-kubelets: node(s) %s report no address; their kubelet serving certificates are not checked", strings.Join(unaddressed, ", ")))
+		}
 		g.used = append(g.used, SourceKubelets)
 	}
 	return nil
@@ -567,15 +571,17 @@ func tlsRejected(err error) bool {
 // kubeletEndpoints are the nodes' kubelet ports. Kubelet serving certificates
 // are often self-signed, so their chain and host are not verified: only
 // their dates and strength are reported.
-func kubeletEndpoints(nodes []*corev1.Node) []certs.Endpoint {
-	var out []certs.Endpoint
+func kubeletEndpoints(nodes []*corev1.Node) (out []certs.Endpoint, unaddressed []string) {
 	for _, n := range nodes {
 		port := n.Status.DaemonEndpoints.KubeletEndpoint.Port
 		if port == 0 {
 			port = 10250
 		}
 		addr := ""
-		for _, t := range []corev1.NodeAddressType{corev1.NodeInternalIP, corev1.NodeExternalIP, corev1.NodeHostName} {
+		// The address this tool can reach first; DNS names last (the API
+		// server's own preference starts with Hostname, which often does not
+		// resolve outside the nodes' network).
+		for _, t := range []corev1.NodeAddressType{corev1.NodeInternalIP, corev1.NodeExternalIP, corev1.NodeHostName, corev1.NodeInternalDNS, corev1.NodeExternalDNS} {
 			for _, a := range n.Status.Addresses {
 				if a.Type == t && addr == "" {
 					addr = a.Address
@@ -584,6 +590,7 @@ func kubeletEndpoints(nodes []*corev1.Node) []certs.Endpoint {
 		}
 		ref := report.RefFor("Node", n)
 		if addr == "" {
+			unaddressed = append(unaddressed, n.Name)
 			continue
 		}
 		hostport := net.JoinHostPort(addr, strconv.Itoa(int(port)))
@@ -595,7 +602,7 @@ func kubeletEndpoints(nodes []*corev1.Node) []certs.Endpoint {
 			Group:    "kubelet/" + n.Name,
 		})
 	}
-	return out
+	return out, unaddressed
 }
 
 // --- TLS handshakes
