@@ -3,6 +3,7 @@ package qosaudit
 import (
 	"context"
 	"fmt"
+	corev1 "k8s.io/api/core/v1"
 	"sort"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -57,6 +58,13 @@ func (o *Options) runFiles(ctx context.Context) (*Report, error) {
 		// A forbidden list leaves a warning: those namespaces' LimitRanges
 		// are unknown, so a missing one is not reported.
 		known = len(live.Warnings) == 0
+		// Mutating webhooks (sidecar injectors) change pods after the
+		// manifests: the report says where the prediction leaves them out.
+		hooks, err := cluster.LoadLive(ctx, cs, cluster.Query{Kind: cluster.KindMutatingWebhook, Optional: true})
+		if err != nil {
+			return nil, fmt.Errorf("%w (or pass --local to use only the manifests)", err)
+		}
+		live = cluster.Merge(live, hooks)
 		for _, n := range manifestNamespaces(files, sel) {
 			if nsObj, err := cs.CoreV1().Namespaces().Get(ctx, n, metav1.GetOptions{}); err == nil {
 				live.Namespaces = append(live.Namespaces, nsObj)
@@ -73,11 +81,42 @@ func (o *Options) runFiles(ctx context.Context) (*Report, error) {
 	}
 	rep := AnalyzeFiles(snap, opts, version.Get())
 	rep.Metadata.Namespace = ns
+	for _, w := range mutatorWarnings(snap, sel) {
+		rep.Warn(w)
+	}
 	if !o.Local {
 		rep.Metadata.Context = o.CurrentContext()
 		rep.Metadata.Input = "files+cluster"
 	}
 	return rep, nil
+}
+
+// mutatorWarnings names, per namespace, the mutating webhooks that may change
+// the selected manifests' pods.
+func mutatorWarnings(snap *cluster.Snapshot, sel labels.Selector) []string {
+	if len(snap.MutatingWebhooks) == 0 {
+		return nil
+	}
+	nsByName := map[string]*corev1.Namespace{}
+	for _, n := range snap.Namespaces {
+		nsByName[n.Name] = n
+	}
+	byNS := map[string][]string{}
+	for _, m := range selectManifests(snap, sel) {
+		byNS[m.namespace] = append(byNS[m.namespace], podMutators(snap.MutatingWebhooks, nsByName[m.namespace], m.pod.Labels)...)
+	}
+	var out []string
+	names := make([]string, 0, len(byNS))
+	for n := range byNS {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		if hooks := uniqueSorted(byNS[n]); len(hooks) > 0 {
+			out = append(out, mutatorWarning(n, hooks))
+		}
+	}
+	return out
 }
 
 // manifestNamespaces are the namespaces the selected manifests' pods land in.
