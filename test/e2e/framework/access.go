@@ -13,6 +13,7 @@ import (
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -68,6 +69,25 @@ func (c *Cluster) ServiceAccountKubeconfig(t testing.TB, namespace, name string)
 		t.Fatal(err)
 	}
 	return WriteKubeconfig(t, Kubeconfig{Server: c.APIServer, CAFile: c.CAFile, User: name, Token: tok.Status.Token, Namespace: namespace})
+}
+
+// GrantInNamespace binds the ServiceAccount namespace/sa to a Role named
+// role in the same namespace holding rules.
+func (c *Cluster) GrantInNamespace(t testing.TB, namespace, sa, role string, rules ...rbacv1.PolicyRule) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := c.Client.RbacV1().Roles(namespace).Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: role}, Rules: rules}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Client.RbacV1().RoleBindings(namespace).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: role},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: role},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: namespace, Name: sa}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // AuditLogSize is the audit log's current size: pass it to AuditedRequests
