@@ -49,6 +49,13 @@ metadata: {name: web, namespace: nc-live}
 spec: {selector: {app: web}, ports: [{port: 80, targetPort: http}]}
 YAML
 		rkc wait -n nc-live --for=condition=Ready pod --all --timeout=90s >/dev/null
+		# A new Service answers once kube-proxy has programmed it, a moment
+		# after its endpoint is ready; its rules apply to the host too.
+		ip="$(rkc get service web -n nc-live -o 'jsonpath={.spec.clusterIP}')"
+		for _ in $(seq 1 60); do
+			timeout 1 bash -c "exec 3<>/dev/tcp/${ip}/80" 2>/dev/null && break
+			sleep 0.5
+		done
 		probe=(--image "$KTRIAGE_PROBE_IMAGE" --image-pull-policy Never)
 		run kubectl-netcheck -n nc-live client web:80 --protocol http "${probe[@]}"
 		run kubectl-netcheck -n nc-live client web --port 8081 "${probe[@]}"
