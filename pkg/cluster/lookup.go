@@ -2,6 +2,7 @@ package cluster
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	nodev1 "k8s.io/api/node/v1"
 	resourcev1 "k8s.io/api/resource/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -129,6 +130,11 @@ func (s *Snapshot) CSIDriver(name string) *storagev1.CSIDriver {
 // PriorityClass returns the named PriorityClass, or nil.
 func (s *Snapshot) PriorityClass(name string) *schedulingv1.PriorityClass {
 	return get[*schedulingv1.PriorityClass](s, KindPriorityClass, "", name)
+}
+
+// RuntimeClass returns the named RuntimeClass, or nil.
+func (s *Snapshot) RuntimeClass(name string) *nodev1.RuntimeClass {
+	return get[*nodev1.RuntimeClass](s, KindRuntimeClass, "", name)
 }
 
 // ResourceClaim returns the ResourceClaim, or nil.

@@ -2,7 +2,6 @@ package pending
 
 import (
 	"fmt"
-	nodev1 "k8s.io/api/node/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"sort"
 	"strings"
@@ -114,12 +113,7 @@ func admitRuntimeClass(p *corev1.Pod, snap *cluster.Snapshot) (set []string, ref
 		return nil, ""
 	}
 	name := *p.Spec.RuntimeClassName
-	var rc *nodev1.RuntimeClass
-	for _, c := range snap.RuntimeClasses {
-		if c.Name == name {
-			rc = c
-		}
-	}
+	rc := snap.RuntimeClass(name)
 	if rc == nil {
 		return nil, fmt.Sprintf("pod rejected: RuntimeClass %q not found", name)
 	}
@@ -165,14 +159,19 @@ func formatList(l corev1.ResourceList) string {
 	return strings.Join(parts, ", ")
 }
 
-// admit applies to p, in place, what the API server applies on create
-// (API defaulting, then the LimitRanger admission plugin with the pod's
-// namespace's LimitRanges, as pkg/qos.Admit ports it). It returns, for the
-// evidence, the requests and limits the LimitRanges set, and LimitRanger's
-// reasons to refuse the pod, each naming its LimitRange.
-func admit(p *corev1.Pod, ranges []*corev1.LimitRange) (set, violations []string) {
+// admit applies to p, in place, what the API server applies on create: the
+// RuntimeClass admission plugin (admitRuntimeClass), API defaulting, then the
+// LimitRanger admission plugin with the pod's namespace's LimitRanges, as
+// pkg/qos.Admit ports it. It returns, for the evidence, what the
+// RuntimeClass and the LimitRanges set; refused, when the RuntimeClass
+// plugin refuses the pod; and LimitRanger's reasons to refuse it, each
+// naming its LimitRange.
+func admit(p *corev1.Pod, snap *cluster.Snapshot) (set, violations []string, refused string) {
+	if set, refused = admitRuntimeClass(p, snap); refused != "" {
+		return nil, nil, refused
+	}
 	var own []*corev1.LimitRange
-	for _, lr := range ranges {
+	for _, lr := range snap.LimitRanges {
 		if lr.Namespace == p.Namespace {
 			own = append(own, lr)
 		}
@@ -186,7 +185,7 @@ func admit(p *corev1.Pod, ranges []*corev1.LimitRange) (set, violations []string
 		if len(adm.LimitRanges) > 1 {
 			by = "LimitRanges " + strings.Join(adm.LimitRanges, ", ")
 		}
-		set = defaultedResources(before, p, by)
+		set = append(set, defaultedResources(before, p, by)...)
 	}
 	for _, lr := range own {
 		for _, v := range qos.ValidateLimitRange(lr, p) {
@@ -194,7 +193,7 @@ func admit(p *corev1.Pod, ranges []*corev1.LimitRange) (set, violations []string
 		}
 	}
 	sort.Strings(violations)
-	return set, violations
+	return set, violations, ""
 }
 
 // defaultedResources lists the container requests and limits after has and
@@ -268,7 +267,7 @@ func ExplainManifests(state, files *cluster.Snapshot, opts Options) Result {
 		ref := report.RefFor(w.Kind, w.Object).WithSource(files.SourceOf(w.Kind, w.Object.GetNamespace(), w.Object.GetName()))
 		wl := &Workload{Kind: w.Kind, Name: w.Object.GetName()}
 		first := podFor(w, 1)
-		rcSet, refused := admitRuntimeClass(first, work)
+		defaults, v, refused := admit(first, work)
 		if refused != "" {
 			ex := Explanation{Namespace: first.Namespace, Name: w.Object.GetName(), Workload: wl, Stage: StageNotCreated, Replicas: w.Replicas, object: ref, Source: ref.Source}
 			ex.Reason = refused
@@ -277,8 +276,6 @@ func ExplainManifests(state, files *cluster.Snapshot, opts Options) Result {
 			a.res.Pods = append(a.res.Pods, ex)
 			continue
 		}
-		defaults, v := admit(first, work.LimitRanges)
-		defaults = append(rcSet, defaults...)
 		if len(v) > 0 {
 			ex := Explanation{Namespace: first.Namespace, Name: w.Object.GetName(), Workload: wl, Stage: StageNotCreated, Replicas: w.Replicas, object: ref, Source: ref.Source}
 			ex.Reason = "LimitRange: " + v[0]
@@ -379,8 +376,7 @@ func (a *analyzer) placeReplicas(w ManifestWorkload, ref report.ObjectRef, wl *W
 	var last Explanation
 	for i := 1; i <= w.Replicas; i++ {
 		p := podFor(w, i)
-		admitRuntimeClass(p, a.snap)
-		admit(p, a.snap.LimitRanges)
+		admit(p, a.snap)
 		ex := Explanation{Namespace: p.Namespace, Name: w.Object.GetName(), Workload: wl, Replicas: w.Replicas, object: ref, Source: ref.Source}
 		if w.Replicas > 1 {
 			ex.Replica = i
@@ -465,8 +461,7 @@ func mustSpecify(p *corev1.Pod, hard corev1.ResourceList) []string {
 // affinity the controller sets.
 func (a *analyzer) placeDaemonSet(w ManifestWorkload, ref report.ObjectRef, wl *Workload, defaults []string) {
 	base := podFor(w, 1)
-	admitRuntimeClass(base, a.snap)
-	admit(base, a.snap.LimitRanges)
+	admit(base, a.snap)
 	res := a.engine(base)
 	var eligible []string
 	for _, n := range res.Nodes {
@@ -492,8 +487,7 @@ func (a *analyzer) placeDaemonSet(w ManifestWorkload, ref report.ObjectRef, wl *
 	var first *Explanation
 	for i, node := range eligible {
 		p := podFor(w, i+1)
-		admitRuntimeClass(p, a.snap)
-		admit(p, a.snap.LimitRanges)
+		admit(p, a.snap)
 		p.Name = w.Object.GetName() + "-" + node
 		pinToNode(p, node)
 		one := Explanation{Namespace: p.Namespace, Name: w.Object.GetName(), Workload: wl, object: ref, Source: ref.Source, Replicas: len(eligible), Replica: i + 1}

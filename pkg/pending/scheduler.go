@@ -11,6 +11,7 @@ import (
 	"github.com/ktriage/ktriage/pkg/cluster"
 	"github.com/ktriage/ktriage/pkg/report"
 	"github.com/ktriage/ktriage/pkg/scheduling"
+	"github.com/ktriage/ktriage/pkg/topn"
 )
 
 // explainUnbound handles a pod without spec.nodeName: gates, scheduler,
@@ -271,26 +272,19 @@ func (a *analyzer) filterFindings(pod *corev1.Pod, ex *Explanation, res scheduli
 	details := map[string]nodeDetails{} // plugin → node → detail
 	var plugins []string
 	onlyFails := map[string][]string{} // plugin → nodes where it is the only failing plugin
-	var seen []string                  // the plugins already counted for this node
+	var firsts []scheduling.Reason     // each failing plugin's first reason on a node
 	// Size the per-plugin lists first: on a large cluster they hold a name
 	// per node, and growing them by appending doubles the garbage.
 	failing := map[string]int{}
 	for _, n := range res.Nodes {
-		seen = seen[:0]
-		for _, r := range n.Reasons {
-			if !slices.Contains(seen, r.Plugin) {
-				seen = append(seen, r.Plugin)
-				failing[r.Plugin]++
-			}
+		firsts = firstPerPlugin(firsts[:0], n.Reasons)
+		for _, r := range firsts {
+			failing[r.Plugin]++
 		}
 	}
 	for _, n := range res.Nodes {
-		seen = seen[:0]
-		for _, r := range n.Reasons {
-			if slices.Contains(seen, r.Plugin) {
-				continue
-			}
-			seen = append(seen, r.Plugin)
+		firsts = firstPerPlugin(firsts[:0], n.Reasons)
+		for _, r := range firsts {
 			if _, ok := byPlugin[r.Plugin]; !ok {
 				plugins = append(plugins, r.Plugin)
 				byPlugin[r.Plugin] = make([]string, 0, failing[r.Plugin])
@@ -303,8 +297,8 @@ func (a *analyzer) filterFindings(pod *corev1.Pod, ex *Explanation, res scheduli
 			}
 			details[r.Plugin] = append(details[r.Plugin], nodeDetail{n.Name, d})
 		}
-		if len(seen) == 1 {
-			onlyFails[seen[0]] = append(onlyFails[seen[0]], n.Name)
+		if len(firsts) == 1 {
+			onlyFails[firsts[0].Plugin] = append(onlyFails[firsts[0].Plugin], n.Name)
 		}
 	}
 	summary := map[string]any{"simulatedSchedulerMessage": res.Message}
@@ -400,6 +394,17 @@ func (a *analyzer) filterFindings(pod *corev1.Pod, ex *Explanation, res scheduli
 	}
 }
 
+// firstPerPlugin appends to buf the first reason of each plugin in reasons,
+// in order: a node counts once per failing plugin.
+func firstPerPlugin(buf, reasons []scheduling.Reason) []scheduling.Reason {
+	for _, r := range reasons {
+		if !slices.ContainsFunc(buf, func(b scheduling.Reason) bool { return b.Plugin == r.Plugin }) {
+			buf = append(buf, r)
+		}
+	}
+	return buf
+}
+
 // maxEvidenceNodes caps the node → detail pairs a finding's evidence holds:
 // on a large cluster every Pending pod would otherwise repeat the whole
 // per-node breakdown in its findings.
@@ -416,19 +421,7 @@ type nodeDetails []nodeDetail
 
 // sorted returns the first n details by node name, without sorting them all.
 func (ds nodeDetails) sorted(n int) nodeDetails {
-	top := make(nodeDetails, 0, min(n, len(ds)))
-	for _, d := range ds {
-		if len(top) == n && d.node >= top[n-1].node {
-			continue
-		}
-		i := sort.Search(len(top), func(i int) bool { return d.node < top[i].node })
-		if len(top) < n {
-			top = append(top, nodeDetail{})
-		}
-		copy(top[i+1:], top[i:len(top)-1])
-		top[i] = d
-	}
-	return top
+	return topn.Sorted(ds, n, func(a, b nodeDetail) bool { return a.node < b.node })
 }
 
 // first is the evidence map of the first n nodes by name.

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/ktriage/ktriage/pkg/cluster"
+	"github.com/ktriage/ktriage/pkg/topn"
 )
 
 const (
@@ -171,7 +172,7 @@ func (s *affinityState) describeNow(existing bool, tp topologyPair) describedPod
 	if existing {
 		entries = s.existingAntiPods[tp]
 	}
-	first := firstPods(entries, maxReasonPods)
+	first := topn.Sorted(entries, maxReasonPods, func(a, b podAt) bool { return lessPod(a.pod, b.pod) })
 	d := describedPods{names: make([]string, len(first))}
 	located := make([]string, len(first))
 	for i, e := range first {
@@ -183,24 +184,6 @@ func (s *affinityState) describeNow(existing bool, tp topologyPair) describedPod
 	}
 	d.text = listPods(located, len(entries))
 	return d
-}
-
-// firstPods returns the k entries that sort first by namespace/name,
-// sorted, without sorting (or naming) all of them.
-func firstPods(entries []podAt, k int) []podAt {
-	top := make([]podAt, 0, min(k, len(entries)))
-	for _, e := range entries {
-		if len(top) == k && !lessPod(e.pod, top[k-1].pod) {
-			continue
-		}
-		i := sort.Search(len(top), func(i int) bool { return lessPod(e.pod, top[i].pod) })
-		if len(top) < k {
-			top = append(top, podAt{})
-		}
-		copy(top[i+1:], top[i:len(top)-1])
-		top[i] = e
-	}
-	return top
 }
 
 // lessPod orders pods as the strings "namespace/name" sort, without
@@ -294,8 +277,9 @@ func (c *cycle) affinityPreFilter(nodes []*nodeInfo) (*affinityState, error) {
 	// What the incoming pod's terms match depends on the terms only: pods
 	// with the same terms share the counts (read-only; dry runs clone).
 	cacheable := len(nodes) == len(c.e.nodes) && c.pod.Spec.NodeName == ""
-	key := termsKey(s.affinity, s.anti)
+	var key string
 	if cacheable {
+		key = termsKey(s.affinity, s.anti)
 		c.e.mu.Lock()
 		tc, ok := c.e.termCounts[key]
 		c.e.mu.Unlock()

@@ -9,6 +9,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/ktriage/ktriage/pkg/topn"
 )
 
 // reasonCase checks the reasons one node gets.
@@ -555,7 +557,7 @@ func TestLessPodSortsAsNamespaceSlashName(t *testing.T) {
 	for i, p := range pods {
 		entries[len(pods)-1-i] = podAt{pod: p}
 	}
-	first := firstPods(entries, 7)
+	first := topn.Sorted(entries, 7, func(a, b podAt) bool { return lessPod(a.pod, b.pod) })
 	names := make([]string, len(pods))
 	for i, p := range pods {
 		names[i] = p.Namespace + "/" + p.Name

@@ -1,10 +1,11 @@
 package scheduling
 
 import (
+	"sync"
+
 	corev1 "k8s.io/api/core/v1"
 	storagelisters "k8s.io/client-go/listers/storage/v1"
 	resourcehelper "k8s.io/component-helpers/resource"
-	"sync"
 
 	"github.com/ktriage/ktriage/pkg/cluster"
 )
