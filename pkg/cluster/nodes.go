@@ -1,0 +1,62 @@
+package cluster
+
+import (
+	"fmt"
+	"sort"
+
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// NotFoundError is a named object the snapshot does not have.
+type NotFoundError struct {
+	Kind, Namespace, Name string
+	// Hint says how to find the right name.
+	Hint string
+}
+
+func (e *NotFoundError) Error() string {
+	name := e.Name
+	if e.Namespace != "" {
+		name = e.Namespace + "/" + e.Name
+	}
+	msg := fmt.Sprintf("%s %q not found", e.Kind, name)
+	if e.Hint != "" {
+		msg += ": " + e.Hint
+	}
+	return msg
+}
+
+// ResolveNodes turns NODE arguments or a node label selector into node
+// names: the names in the order given (each must exist), or the selected
+// nodes sorted by name. Pass one or the other, as kubectl drain takes.
+func ResolveNodes(s *Snapshot, names []string, selector string) ([]string, error) {
+	if selector == "" {
+		seen := map[string]bool{}
+		var out []string
+		for _, n := range names {
+			if s.Node(n) == nil {
+				return nil, &NotFoundError{Kind: "node", Name: n, Hint: "list the nodes with kubectl get nodes"}
+			}
+			if !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+			}
+		}
+		return out, nil
+	}
+	sel, err := labels.Parse(selector)
+	if err != nil {
+		return nil, fmt.Errorf("invalid node selector %q: %w", selector, err)
+	}
+	var out []string
+	for _, n := range s.Nodes {
+		if sel.Matches(labels.Set(n.Labels)) {
+			out = append(out, n.Name)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no node matches the selector %q: check it with kubectl get nodes -l '%s'", selector, selector)
+	}
+	sort.Strings(out)
+	return out, nil
+}
