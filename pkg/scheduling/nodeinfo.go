@@ -21,6 +21,9 @@ type nodeInfo struct {
 	antiPods    []*corev1.Pod
 	allocatable resources
 	requested   resources
+	// nonZero sums the pods' requests as scoring counts them; computed on
+	// first use by SelectHost (nil until then) and kept up to date after.
+	nonZero *cpuMem
 }
 
 // Engine evaluates pods against one snapshot. Building it indexes the
@@ -144,6 +147,9 @@ func (ni *nodeInfo) addPod(e *Engine, p *corev1.Pod) {
 		ni.antiPods = append(ni.antiPods, p)
 	}
 	ni.requested.addResources(e.requestsOf(p))
+	if ni.nonZero != nil {
+		*ni.nonZero = ni.nonZero.plus(nonZeroRequests(p))
+	}
 }
 
 // requestsOf returns a pod's requests, computed once in NewEngine for the

@@ -139,10 +139,7 @@ func (e *Engine) SelectHost(pod *corev1.Pod, res Result) string {
 		if ni == nil {
 			continue
 		}
-		used := req
-		for _, p := range ni.pods {
-			used = used.plus(nonZeroRequests(p))
-		}
+		used := req.plus(ni.nonZeroRequested())
 		raw[i] = nodeScores{
 			fit:      leastAllocated(used, ni.allocatable),
 			balanced: balanced(used, ni.allocatable),
@@ -178,6 +175,18 @@ func (e *Engine) SelectHost(pod *corev1.Pod, res Result) string {
 }
 
 const maxScore = 100
+
+// nonZeroRequested is the node's pods' requests as scoring counts them.
+func (ni *nodeInfo) nonZeroRequested() cpuMem {
+	if ni.nonZero == nil {
+		var sum cpuMem
+		for _, p := range ni.pods {
+			sum = sum.plus(nonZeroRequests(p))
+		}
+		ni.nonZero = &sum
+	}
+	return *ni.nonZero
+}
 
 type nodeScores struct{ fit, balanced, taints, affinity int64 }
 
