@@ -9,8 +9,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/kubernetes/fake"
 	kubectldrain "k8s.io/kubectl/pkg/drain"
 
 	"github.com/ktriage/ktriage/pkg/cluster"
@@ -27,23 +25,22 @@ type podDecision struct {
 
 // decide runs kubectl's own GetPodsForDeletion for the node. kubectl's
 // Helper reads pods and DaemonSets through a clientset; here that clientset
-// is an in-memory one holding the snapshot's objects, so the filters, their
-// order and their texts are kubectl's, not a copy. errs are kubectl's errors
+// answers from the snapshot (snapshotClient), so the filters, their order
+// and their texts are kubectl's, not a copy. errs are kubectl's errors
 // for the node, exactly as `kubectl drain` prints them.
 func decide(snap *cluster.Snapshot, node string, o Options) (decisions []podDecision, errs []string, err error) {
 	pods := snap.PodsOnNode(node)
-	objs := make([]runtime.Object, 0, len(pods)+len(snap.DaemonSets))
 	byKey := map[string]*corev1.Pod{}
 	for _, p := range pods {
-		objs = append(objs, p)
 		byKey[p.Namespace+"/"+p.Name] = p
 	}
-	for _, ds := range referencedDaemonSets(snap, pods) {
-		objs = append(objs, ds)
+	client, err := snapshotClient(pods, referencedDaemonSets(snap, pods))
+	if err != nil {
+		return nil, nil, err
 	}
 	h := &kubectldrain.Helper{
 		Ctx:                             context.Background(),
-		Client:                          fake.NewClientset(objs...),
+		Client:                          client,
 		Force:                           o.Force,
 		GracePeriodSeconds:              o.GracePeriodSeconds,
 		IgnoreAllDaemonSets:             o.IgnoreDaemonSets,
