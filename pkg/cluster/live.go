@@ -16,7 +16,7 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/ktriage/ktriage/pkg/cli"
+	"github.com/ktriage/ktriage/pkg/apierror"
 )
 
 // Query asks for one kind of object from the live cluster.
@@ -225,7 +225,7 @@ func (p queryPlan) apiError(err error) error {
 	if p.namespaced {
 		ns = p.namespace
 	}
-	return cli.APIError(err, "list", p.resource, ns)
+	return apierror.Explain(err, "list", p.resource, ns)
 }
 
 // paginate follows Continue tokens until the list is complete. An expired
