@@ -3,12 +3,14 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/klog/v2"
 
 	"github.com/ktriage/ktriage/pkg/version"
 )
@@ -16,6 +18,10 @@ import (
 // Main runs a plugin's root command and exits with its code. Every cmd/ main
 // is one call to it.
 func Main(newCmd func(genericiooptions.IOStreams) *cobra.Command) {
+	// client-go logs some failures through klog as well as returning them
+	// (a response body cut short when a failed list cancels its siblings):
+	// the command's error already says what failed, in one line.
+	klog.SetSlogLogger(slog.New(slog.DiscardHandler))
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
 	os.Exit(Execute(newCmd(streams), streams))
 }

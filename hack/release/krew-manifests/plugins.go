@@ -88,11 +88,19 @@ and warns).`,
 	{
 		Name:             "drain-preflight",
 		ShortDescription: "Say whether draining a node will succeed and where every pod will land",
-		Description: `Checks a node drain before it happens: PodDisruptionBudgets that would
-block evictions, pods that cannot be evicted, and where every evicted pod would
-be scheduled.`,
-		RBAC: `It only reads the cluster: get and list on nodes, pods and
-poddisruptionbudgets, and what scheduling needs (persistentvolumeclaims,
-persistentvolumes, storageclasses).`,
+		Description: `Says whether "kubectl drain" with the same flags will finish, fail or wait
+for ever, without cordoning, evicting or deleting anything: each pod's action
+by kubectl's own drain filters and messages, every eviction as the Eviction API
+answers it (PodDisruptionBudgets spent and recovering as replacements become
+ready), where each replacement is scheduled or why it stays Pending, and the
+load on the other nodes. Verdict safe, unschedulable or blocked, with the
+smallest change that unblocks it; for several nodes, the order to drain them
+in. Works offline on a dump (--cluster-state). Exit code 1 unless safe.`,
+		RBAC: `It only reads the cluster: get and list on nodes, pods,
+poddisruptionbudgets, daemonsets, priorityclasses and namespaces; for drained
+pods with volumes persistentvolumeclaims, persistentvolumes, storageclasses,
+csinodes and csidrivers; for pods with resource claims resourceclaims,
+deviceclasses and resourceslices. deploy/rbac/drain-preflight.yaml in the
+repository is this ClusterRole.`,
 	},
 }
