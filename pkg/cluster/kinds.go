@@ -47,6 +47,7 @@ const (
 	KindStorageClass      Kind = "StorageClass"
 	KindCSINode           Kind = "CSINode"
 	KindCSIDriver         Kind = "CSIDriver"
+	KindVolumeAttachment  Kind = "VolumeAttachment"
 	KindPDB               Kind = "PodDisruptionBudget"
 	KindPriorityClass     Kind = "PriorityClass"
 	KindRuntimeClass      Kind = "RuntimeClass"
@@ -207,6 +208,9 @@ var kinds = map[Kind]kindSpec{
 	KindCSIDriver: typed(storagev1.SchemeGroupVersion.WithKind("CSIDriver"), "csidrivers", false,
 		func(cs kubernetes.Interface, _ string) lister { return listFn(cs.StorageV1().CSIDrivers().List) },
 		func(s *Snapshot) *[]*storagev1.CSIDriver { return &s.CSIDrivers }),
+	KindVolumeAttachment: typed(storagev1.SchemeGroupVersion.WithKind("VolumeAttachment"), "volumeattachments", false,
+		func(cs kubernetes.Interface, _ string) lister { return listFn(cs.StorageV1().VolumeAttachments().List) },
+		func(s *Snapshot) *[]*storagev1.VolumeAttachment { return &s.VolumeAttachments }),
 
 	KindPDB: typed(policyv1.SchemeGroupVersion.WithKind("PodDisruptionBudget"), "poddisruptionbudgets", true,
 		func(cs kubernetes.Interface, ns string) lister {

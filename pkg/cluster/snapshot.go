@@ -49,9 +49,10 @@ type Snapshot struct {
 	Jobs         []*batchv1.Job
 	CronJobs     []*batchv1.CronJob
 
-	StorageClasses []*storagev1.StorageClass
-	CSINodes       []*storagev1.CSINode
-	CSIDrivers     []*storagev1.CSIDriver
+	StorageClasses    []*storagev1.StorageClass
+	CSINodes          []*storagev1.CSINode
+	CSIDrivers        []*storagev1.CSIDriver
+	VolumeAttachments []*storagev1.VolumeAttachment
 
 	PDBs            []*policyv1.PodDisruptionBudget
 	PriorityClasses []*schedulingv1.PriorityClass

@@ -524,3 +524,35 @@ func TestAHostnameSelectorIsFixedInThePodNotByRelabellingANode(t *testing.T) {
 		t.Errorf("want the selector changed, not a node relabelled: %q", fix)
 	}
 }
+
+func TestAnInlineDiskConflictIsFoundWithoutListingClaims(t *testing.T) {
+	msg := "0/1 nodes are available: 1 node(s) had no available disk. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+	disk := func(p *corev1.Pod) {
+		p.Spec.Volumes = []corev1.Volume{{Name: "d", VolumeSource: corev1.VolumeSource{AWSElasticBlockStore: &corev1.AWSElasticBlockStoreVolumeSource{VolumeID: "vol-1"}}}}
+	}
+	holder := pod("app", "holder", onNode("n1"), disk, func(p *corev1.Pod) { p.Status.Phase = corev1.PodRunning })
+	p := pod("app", "web", unschedulableCondition(msg), disk)
+	s := snapshot(node("n1", "4", "8Gi"), holder, p)
+	delete(s.Loaded, cluster.KindPVC)
+	s.Loaded[cluster.KindCSINode], s.Loaded[cluster.KindCSIDriver] = true, true
+	ex, _ := explainOne(s, p)
+	if ex.Stage != StageUnschedulable || len(ex.Feasible) != 0 || ex.SimulatedSchedulerMessage != msg {
+		t.Errorf("VolumeRestrictions reads no claim for an in-tree disk: want the scheduler's verdict, got stage %s feasible %v\n%s", ex.Stage, ex.Feasible, ex.SimulatedSchedulerMessage)
+	}
+}
+
+func TestNodesThatPassOnlyTheFiltersThatRanAreNotCalledFeasible(t *testing.T) {
+	msg := `0/1 nodes are available: 1 node(s) had no available disk. preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod.`
+	p := pod("app", "web", unschedulableCondition(msg), func(p *corev1.Pod) {
+		p.Spec.Volumes = []corev1.Volume{{Name: "d", VolumeSource: corev1.VolumeSource{GCEPersistentDisk: &corev1.GCEPersistentDiskVolumeSource{PDName: "d"}}}}
+	})
+	s := snapshot(node("n1", "4", "8Gi"), p)
+	delete(s.Loaded, cluster.KindCSINode)
+	ex, res := explainOne(s, p)
+	if len(ex.Feasible) != 0 || strings.Contains(ex.Reason, "fits") || !strings.Contains(ex.Reason, "NodeVolumeLimits not evaluated here") {
+		t.Errorf("want no feasible node and the scheduler's verdict, got feasible %v reason %q", ex.Feasible, ex.Reason)
+	}
+	if _, _, ok := finding(res, RuleIncomplete); !ok {
+		t.Errorf("want %s, got %v", RuleIncomplete, ruleIDs(res))
+	}
+}

@@ -98,6 +98,8 @@ func (a *analyzer) explainFeasible(pod *corev1.Pod, ex *Explanation, res schedul
 		// not run here, so the scheduler's own verdict stands.
 		ex.Reason = shortSchedulerReason(ex.SchedulerMessage) + " (scheduler's message; " + strings.Join(res.Unevaluated, ", ") + " not evaluated here)"
 		ex.MessagesAgree = nil
+		// The nodes passed only the filters that ran: not a verdict.
+		ex.Feasible = nil
 		return
 	}
 	if ex.SchedulerMessage != "" {

@@ -9,8 +9,6 @@ import (
 	resourcev1 "k8s.io/api/resource/v1"
 	ndf "k8s.io/component-helpers/nodedeclaredfeatures"
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
-
-	"github.com/ktriage/ktriage/pkg/cluster"
 )
 
 // plugin is one scheduler filter plugin: an optional PreFilter and a
@@ -18,12 +16,11 @@ import (
 // Message set to the scheduler's reason string.
 type plugin struct {
 	name string
-	// needs are the snapshot kinds the plugin reads besides nodes and
-	// pods; when the snapshot says one was not loaded the plugin is skipped.
-	needs []cluster.Kind
-	// uses says whether the plugin has anything to check for a pod; a
-	// plugin skipped for missing kinds matters only then (nil: always).
-	uses      func(*corev1.Pod) bool
+	// needs names what the plugin reads to evaluate the pod besides nodes
+	// and pods (nil: nothing, or nothing to check for this pod); when the
+	// snapshot says one of those kinds was not loaded the plugin does not
+	// run and the result says so.
+	needs     func(e *Engine, pod *corev1.Pod) []Requirement
 	preFilter func(c *cycle) preResult
 	filter    func(c *cycle, ni *nodeInfo) []Reason
 }
@@ -88,6 +85,9 @@ type cycle struct {
 	skipped, failedPre map[string]bool
 	preemption         *Preemption
 	warnings           []string
+	// partial: per plugin, the checks it left out when letting a node
+	// pass (notSimulated).
+	partial map[string][]string
 	// postFilterNotFound: a PreFilter failure stopped the framework before
 	// DynamicResources' PreFilter wrote its state, so that plugin's
 	// PostFilter fails with the cycle state's "not found" error and
@@ -206,12 +206,10 @@ func (e *Engine) evaluate(pod *corev1.Pod, opts Options) Result {
 		if !stopped && pl.name == dynamicResourcesName {
 			draReached = true
 		}
-		if missing := e.missingKinds(pl.needs); len(missing) > 0 {
+		if missing := e.missingFor(pl, pod); len(missing) > 0 {
 			skipped[pl.name] = true
-			if pl.uses == nil || pl.uses(pod) {
-				res.Unevaluated = append(res.Unevaluated, pl.name)
-				res.Warnings = append(res.Warnings, fmt.Sprintf("%s not evaluated: %s not loaded", pl.name, strings.Join(missing, ", ")))
-			}
+			res.Unevaluated = append(res.Unevaluated, pl.name)
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s not evaluated: %s not loaded", pl.name, strings.Join(missing, ", ")))
 			continue
 		}
 		if pl.preFilter == nil {
@@ -306,6 +304,7 @@ func (e *Engine) evaluate(pod *corev1.Pod, opts Options) Result {
 		res.Message = c.fitErrorMessage(preFail, statuses)
 		res.Preemption = c.preemption
 	}
+	c.addPartial(&res)
 	res.Warnings = append(res.Warnings, c.warnings...)
 	return res
 }
@@ -485,19 +484,4 @@ func hasPlugin(name string) bool {
 		}
 	}
 	return false
-}
-
-// missingKinds names the kinds among needs that the snapshot records as not
-// loaded. A snapshot without a Loaded map (built in code) has everything.
-func (e *Engine) missingKinds(needs []cluster.Kind) []string {
-	if e.snap.Loaded == nil {
-		return nil
-	}
-	var out []string
-	for _, k := range needs {
-		if !e.snap.Loaded[k] {
-			out = append(out, string(k))
-		}
-	}
-	return out
 }

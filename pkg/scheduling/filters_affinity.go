@@ -11,7 +11,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
-	"github.com/ktriage/ktriage/pkg/cluster"
 	"github.com/ktriage/ktriage/pkg/topn"
 )
 
@@ -207,7 +206,8 @@ func lessPod(a, b *corev1.Pod) bool {
 
 // interPodAffinityPlugin is InterPodAffinity.
 var interPodAffinityPlugin = plugin{
-	name: "InterPodAffinity",
+	name:  "InterPodAffinity",
+	needs: interPodAffinityNeeds,
 	preFilter: func(c *cycle) preResult {
 		s, err := c.affinityPreFilter(c.nodes)
 		if err != nil {
@@ -265,9 +265,6 @@ func (c *cycle) affinityPreFilter(nodes []*nodeInfo) (*affinityState, error) {
 		c.mergeNamespaces(t)
 	}
 	s.nsLabels = c.namespaceLabels(c.pod.Namespace)
-	if c.e.snap.Loaded != nil && !c.e.snap.Loaded[cluster.KindNamespace] && c.usesNamespaceSelector(s) {
-		c.warnings = append(c.warnings, "InterPodAffinity: namespaceSelector terms evaluated without namespaces (Namespace not loaded)")
-	}
 	for _, ni := range nodes {
 		c.countExistingAnti(s, ni, 1)
 	}
@@ -431,28 +428,6 @@ func podMatchesAllTerms(terms []*affinityTerm, p *corev1.Pod) bool {
 		}
 	}
 	return true
-}
-
-// usesNamespaceSelector reports whether any term that matters for this pod
-// selects namespaces by label.
-func (c *cycle) usesNamespaceSelector(s *affinityState) bool {
-	for _, t := range append(append([]*affinityTerm{}, s.affinity...), s.anti...) {
-		if t.api.NamespaceSelector != nil {
-			return true
-		}
-	}
-	for _, ni := range c.nodes {
-		for _, p := range ni.antiPods {
-			if a := p.Spec.Affinity; a != nil && a.PodAntiAffinity != nil {
-				for _, t := range a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
-					if t.NamespaceSelector != nil {
-						return true
-					}
-				}
-			}
-		}
-	}
-	return false
 }
 
 func (c *cycle) affinityFor(ni *nodeInfo) *affinityState {

@@ -10,8 +10,6 @@ import (
 	resourcev1 "k8s.io/api/resource/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
-
-	"github.com/ktriage/ktriage/pkg/cluster"
 )
 
 const (
@@ -38,8 +36,7 @@ type draState struct {
 // the classes' drivers publish ResourceSlices for the node.
 var dynamicResourcesPlugin = plugin{
 	name:  dynamicResourcesName,
-	needs: []cluster.Kind{cluster.KindResourceClaim, cluster.KindDeviceClass, cluster.KindResourceSlice},
-	uses:  usesResourceClaims,
+	needs: dynamicResourcesNeeds,
 	preFilter: func(c *cycle) preResult {
 		if len(c.pod.Spec.ResourceClaims) == 0 {
 			return preResult{skip: true}
@@ -137,6 +134,9 @@ var dynamicResourcesPlugin = plugin{
 						dc.claim.Namespace, dc.claim.Name, r, strings.Join(drivers, " or "))}}
 				}
 			}
+			c.notSimulated(dynamicResourcesName, fmt.Sprintf(
+				"allocating devices for ResourceClaim %s/%s (selectors, counts, devices other claims hold) is not simulated",
+				dc.claim.Namespace, dc.claim.Name))
 		}
 		return nil
 	},

@@ -106,7 +106,13 @@ func (c *cycle) delegatedToDRA(name corev1.ResourceName, ni *nodeInfo) bool {
 	if ni.allocatable.scalar[name] > 0 {
 		return false
 	}
-	return c.e.deviceClassForResource(name) != nil
+	dc := c.e.deviceClassForResource(name)
+	if dc == nil {
+		return false
+	}
+	c.notSimulated(dynamicResourcesName, fmt.Sprintf(
+		"extended resource %s comes from DeviceClass %s on nodes that do not advertise it; allocating its devices is not simulated", name, dc.Name))
+	return true
 }
 
 func sortedScalarNames(r resources) []corev1.ResourceName {

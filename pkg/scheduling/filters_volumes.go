@@ -12,8 +12,6 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/component-helpers/storage/ephemeral"
 	"k8s.io/component-helpers/storage/volume"
-
-	"github.com/ktriage/ktriage/pkg/cluster"
 )
 
 const (
@@ -29,20 +27,6 @@ type podClaim struct {
 	name      string
 	ephemeral bool
 }
-
-// usesVolumes: the pod has volumes the volume plugins check (claims,
-// generic ephemeral volumes, inline CSI volumes).
-func usesVolumes(pod *corev1.Pod) bool {
-	for _, v := range pod.Spec.Volumes {
-		if v.PersistentVolumeClaim != nil || v.Ephemeral != nil || v.CSI != nil {
-			return true
-		}
-	}
-	return false
-}
-
-// usesResourceClaims: the pod asks for Dynamic Resource Allocation claims.
-func usesResourceClaims(pod *corev1.Pod) bool { return len(pod.Spec.ResourceClaims) > 0 }
 
 func podClaims(pod *corev1.Pod) []podClaim {
 	var out []podClaim
@@ -88,8 +72,7 @@ func isPVCFullyBound(pvc *corev1.PersistentVolumeClaim) bool {
 // volumeBindingPlugin is VolumeBinding.
 var volumeBindingPlugin = plugin{
 	name:  "VolumeBinding",
-	needs: []cluster.Kind{cluster.KindPVC, cluster.KindPV, cluster.KindStorageClass},
-	uses:  usesVolumes,
+	needs: volumeBindingNeeds,
 	preFilter: func(c *cycle) preResult {
 		claims := podClaims(c.pod)
 		if len(claims) == 0 {
@@ -274,6 +257,12 @@ func (c *cycle) unboundDelayedFit(node *corev1.Node) (bool, []string) {
 		}
 		if !matchTopologySelectorTerms(sc.AllowedTopologies, node.Labels) {
 			return false, []string{fmt.Sprintf("PersistentVolumeClaim %s: StorageClass %s's allowedTopologies exclude this node", name, class)}
+		}
+		if _, sized := pvc.Spec.Resources.Requests[corev1.ResourceStorage]; sized {
+			if d := c.e.csiDriver(sc.Provisioner); d != nil && d.Spec.StorageCapacity != nil && *d.Spec.StorageCapacity {
+				c.notSimulated("VolumeBinding", fmt.Sprintf(
+					"CSI driver %s publishes storage capacity: whether a node has room to provision PersistentVolumeClaim %s (CSIStorageCapacity) is not checked", sc.Provisioner, name))
+			}
 		}
 	}
 	return true, nil

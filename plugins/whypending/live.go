@@ -35,6 +35,9 @@ type live struct {
 	ns  string // "" with -A
 	all bool
 	sel string
+	// issued records the requirement queries made, as "Kind/namespace"
+	// ("Kind/" for every namespace).
+	issued map[string]bool
 }
 
 func (o *Options) runLive(ctx context.Context, rep *Report) error {
@@ -93,13 +96,17 @@ func (o *Options) runLive(ctx context.Context, rep *Report) error {
 			return err
 		}
 		snap.Loaded["allPods"] = true
+		if err := l.loadRequirements(ctx, snap, unboundPods(pods)); err != nil {
+			return err
+		}
 		res = pending.Explain(fresh(snap), subjects, workloads, o.analysisOptions())
 	}
 	rep.Pods = append(rep.Pods, res.Pods...)
 	for _, f := range res.Findings {
 		rep.Add(f)
 	}
-	return nil
+	// Will a node come for the pods no node takes?
+	return o.explainAutoscaler(ctx, l, snap, rep)
 }
 
 // fitsAgainstItsCondition: a pod the scheduler found unschedulable fits
@@ -111,6 +118,17 @@ func fitsAgainstItsCondition(res pending.Result) bool {
 		}
 	}
 	return false
+}
+
+// unboundPods are the pods the scheduler still has to place.
+func unboundPods(pods []*corev1.Pod) []*corev1.Pod {
+	var out []*corev1.Pod
+	for _, p := range pods {
+		if p.Spec.NodeName == "" && len(p.Spec.SchedulingGates) == 0 {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func appendPods(dst, src []*corev1.Pod) []*corev1.Pod {
@@ -234,22 +252,20 @@ func jobCreatedSince(snap *cluster.Snapshot, ns, name string, t time.Time) bool 
 
 // loadContext loads what explaining the pods and workloads needs, and only
 // that: nodes; pods on the candidate nodes (or all pods when affinity or
-// spread constraints make every node's pods matter); claims, volumes and
-// classes for pods with claims; referenced ConfigMaps/Secrets for pods
-// already on a node; events by object UID; quotas and LimitRanges for
-// workloads without pods.
+// spread constraints make every node's pods matter); what each scheduler
+// filter reads for the unbound pods (scheduling.Engine.Requirements);
+// referenced ConfigMaps/Secrets for pods already on a node; events by
+// object UID; quotas and LimitRanges for workloads without pods.
 func (l *live) loadContext(ctx context.Context, snap *cluster.Snapshot, pods []*corev1.Pod, workloads []pending.WorkloadTarget) error {
 	if len(pods) == 0 && len(workloads) == 0 {
 		return nil
 	}
 	var qs []cluster.Query
-	var unbound, bound []*corev1.Pod
+	unbound := unboundPods(pods)
+	var bound []*corev1.Pod
 	for _, p := range pods {
-		switch {
-		case p.Spec.NodeName != "":
+		if p.Spec.NodeName != "" {
 			bound = append(bound, p)
-		case len(p.Spec.SchedulingGates) == 0:
-			unbound = append(unbound, p)
 		}
 	}
 	if len(pods) > 0 {
@@ -257,32 +273,18 @@ func (l *live) loadContext(ctx context.Context, snap *cluster.Snapshot, pods []*
 		// that needs no node, and the scheduler's own message for the rest.
 		qs = append(qs, cluster.Query{Kind: cluster.KindNode, Optional: true})
 	}
-	claimNS, draNS := map[string]bool{}, map[string]bool{}
-	for _, p := range pods {
+	// What the scheduler's filters read for these pods alone (claims,
+	// volumes, classes, device objects); what depends on the cluster's
+	// other pods and nodes follows once those are in (loadRequirements).
+	qs = append(qs, l.requirementQueries(scheduling.NewEngine(&cluster.Snapshot{}), unbound)...)
+	// The claims a bound pod mounts (a missing one keeps it from starting).
+	for _, p := range bound {
 		for _, v := range p.Spec.Volumes {
-			if v.PersistentVolumeClaim != nil || v.Ephemeral != nil {
-				claimNS[p.Namespace] = true
+			if (v.PersistentVolumeClaim != nil || v.Ephemeral != nil) && !l.issued["PersistentVolumeClaim/"] && !l.issued["PersistentVolumeClaim/"+p.Namespace] {
+				l.issued["PersistentVolumeClaim/"+p.Namespace] = true
+				qs = append(qs, cluster.Query{Kind: cluster.KindPVC, Namespace: p.Namespace, Optional: true})
 			}
 		}
-		if len(p.Spec.ResourceClaims) > 0 {
-			draNS[p.Namespace] = true
-		}
-	}
-	for _, ns := range sortedSet(claimNS) {
-		qs = append(qs, cluster.Query{Kind: cluster.KindPVC, Namespace: ns, Optional: true})
-	}
-	if len(claimNS) > 0 {
-		qs = append(qs,
-			cluster.Query{Kind: cluster.KindPV, Optional: true},
-			cluster.Query{Kind: cluster.KindStorageClass, Optional: true},
-			cluster.Query{Kind: cluster.KindCSINode, Optional: true},
-			cluster.Query{Kind: cluster.KindCSIDriver, Optional: true})
-	}
-	for _, ns := range sortedSet(draNS) {
-		qs = append(qs, cluster.Query{Kind: cluster.KindResourceClaim, Namespace: ns, Optional: true})
-	}
-	if len(draNS) > 0 {
-		qs = append(qs, cluster.Query{Kind: cluster.KindDeviceClass, Optional: true}, cluster.Query{Kind: cluster.KindResourceSlice, Optional: true})
 	}
 	// ConfigMaps and Secrets a bound pod needs, each by name.
 	seenRef := map[string]bool{}
@@ -351,7 +353,48 @@ func (l *live) loadContext(ctx context.Context, snap *cluster.Snapshot, pods []*
 	}
 	// The pods being explained are part of the cluster state too.
 	snap.Pods = appendNew(snap.Pods, pods)
+	return l.loadRequirements(ctx, snap, unbound)
+}
+
+// loadRequirements loads what the scheduler's filters read for the unbound
+// pods given the nodes and pods now known (namespaces an existing pod's
+// anti-affinity selects by label, every claim once a CSINode limits
+// volumes, budgets for preemption), until nothing new is asked for. A kind
+// that cannot be read leaves its filter not evaluated (WP183), never
+// silently passing.
+func (l *live) loadRequirements(ctx context.Context, snap *cluster.Snapshot, unbound []*corev1.Pod) error {
+	if len(unbound) == 0 {
+		return nil
+	}
+	for range 3 {
+		qs := l.requirementQueries(scheduling.NewEngine(fresh(snap)), unbound)
+		if len(qs) == 0 {
+			return nil
+		}
+		if err := l.load(ctx, snap, qs...); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// requirementQueries turns the engine's requirements for the pods into
+// the queries not made yet (optional: a forbidden kind is a warning).
+func (l *live) requirementQueries(e *scheduling.Engine, pods []*corev1.Pod) []cluster.Query {
+	if l.issued == nil {
+		l.issued = map[string]bool{}
+	}
+	var qs []cluster.Query
+	for _, p := range pods {
+		for _, r := range e.Requirements(p) {
+			if l.issued[string(r.Kind)+"/"] || l.issued[string(r.Kind)+"/"+r.Namespace] {
+				continue
+			}
+			l.issued[string(r.Kind)+"/"+r.Namespace] = true
+			qs = append(qs, cluster.Query{Kind: r.Kind, Namespace: r.Namespace, Optional: true})
+		}
+	}
+	return qs
 }
 
 type eventTarget struct{ ns, uid string }

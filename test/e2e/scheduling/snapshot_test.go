@@ -18,7 +18,7 @@ func liveSnapshot(t *testing.T, cs kubernetes.Interface) *cluster.Snapshot {
 	defer cancel()
 	kinds := []cluster.Kind{cluster.KindNode, cluster.KindPod, cluster.KindNamespace, cluster.KindPVC, cluster.KindPV,
 		cluster.KindStorageClass, cluster.KindCSINode, cluster.KindCSIDriver, cluster.KindPriorityClass, cluster.KindPDB,
-		cluster.KindResourceClaim, cluster.KindDeviceClass, cluster.KindResourceSlice}
+		cluster.KindResourceClaim, cluster.KindDeviceClass, cluster.KindResourceSlice, cluster.KindVolumeAttachment}
 	queries := make([]cluster.Query, 0, len(kinds))
 	for _, k := range kinds {
 		queries = append(queries, cluster.Query{Kind: k})

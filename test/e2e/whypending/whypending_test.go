@@ -39,12 +39,13 @@ type report struct {
 }
 
 type pod struct {
-	Namespace                 string `json:"namespace"`
-	Name                      string `json:"name"`
-	Stage                     string `json:"stage"`
-	Reason                    string `json:"reason"`
-	SimulatedSchedulerMessage string `json:"simulatedSchedulerMessage"`
-	SchedulerMessage          string `json:"schedulerMessage"`
+	Namespace                 string   `json:"namespace"`
+	Name                      string   `json:"name"`
+	Stage                     string   `json:"stage"`
+	Reason                    string   `json:"reason"`
+	SimulatedSchedulerMessage string   `json:"simulatedSchedulerMessage"`
+	SchedulerMessage          string   `json:"schedulerMessage"`
+	Feasible                  []string `json:"feasible"`
 	Nodes                     []struct {
 		Name    string `json:"name"`
 		Reasons []struct {
