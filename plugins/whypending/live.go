@@ -105,8 +105,7 @@ func (o *Options) runLive(ctx context.Context, rep *Report) error {
 	for _, f := range res.Findings {
 		rep.Add(f)
 	}
-	// Will a node come for the pods no node takes?
-	return o.explainAutoscaler(ctx, l, snap, rep)
+	return nil
 }
 
 // fitsAgainstItsCondition: a pod the scheduler found unschedulable fits
