@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/ktriage/ktriage/pkg/autoscaler"
 	"github.com/ktriage/ktriage/pkg/cluster"
 	"github.com/ktriage/ktriage/pkg/report"
 	"github.com/ktriage/ktriage/pkg/scheduling"
@@ -75,9 +76,13 @@ type Explanation struct {
 	MessagesAgree *bool                   `json:"messagesAgree,omitempty"`
 	Nodes         []scheduling.NodeResult `json:"nodes,omitempty"`
 	// Feasible names the nodes the pod fits on (manifest mode, stale state).
-	Feasible []string         `json:"feasible,omitempty"`
-	Source   *report.Source   `json:"source,omitempty"`
-	object   report.ObjectRef `json:"-"`
+	Feasible []string       `json:"feasible,omitempty"`
+	Source   *report.Source `json:"source,omitempty"`
+	// Autoscaler is the node autoscaler's side of an Unschedulable pod:
+	// will a node come for it, and if not, why. Set by the caller (live
+	// mode), which loads the autoscaler's objects only for such pods.
+	Autoscaler *autoscaler.Explanation `json:"autoscaler,omitempty"`
+	object     report.ObjectRef        `json:"-"`
 }
 
 // Subject is one pod to explain. Object, when set, is what findings are

@@ -8,7 +8,8 @@ const Plugin = "why-pending"
 // Rule IDs. They are a contract (scripts, --ignore, annotations): never reuse
 // or renumber one. WP10x: before the scheduler; WP11x: scheduler filters;
 // WP12x: volumes; WP13x: pods never created; WP14x–WP17x: scheduled but not
-// running; WP18x: scheduler state.
+// running; WP18x: scheduler state; WP19x: the node autoscaler
+// (pkg/autoscaler).
 const (
 	RuleGated             = "WP101"
 	RuleNoScheduler       = "WP102"
