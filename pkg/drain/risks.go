@@ -58,7 +58,7 @@ func (s *sim) risks(p *corev1.Pod) {
 func (s *sim) replicas(p *corev1.Pod, ref *metav1.OwnerReference) int {
 	n := 0
 	for _, q := range s.snap.PodsInNamespace(p.Namespace) {
-		if r := metav1.GetControllerOf(q); r != nil && r.UID == ref.UID &&
+		if r := metav1.GetControllerOf(q); r != nil && r.UID == ref.UID && r.Kind == ref.Kind && r.Name == ref.Name &&
 			q.Status.Phase != corev1.PodSucceeded && q.Status.Phase != corev1.PodFailed {
 			n++
 		}

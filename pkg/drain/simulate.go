@@ -17,9 +17,11 @@ import (
 )
 
 // Simulate answers what `kubectl drain` with o's flags does to o.Nodes on the
-// cluster in snap: every node is cordoned first, then drained in order; the
-// drain stops at the first node it cannot drain, as kubectl does. snap is
-// not changed. Nodes must exist in snap (see cluster.ResolveNodes).
+// cluster in snap: every node is cordoned first, then drained in order. As
+// kubectl does, the drain goes on to the next node when one fails (an error
+// from its filters or from an eviction), and never gets past a node on
+// which it waits for ever. snap is not changed. Nodes must exist in snap
+// (see cluster.ResolveNodes).
 func Simulate(snap *cluster.Snapshot, o Options) (*Result, error) {
 	s := newSim(snap, o)
 	if err := s.run(); err != nil {
@@ -49,6 +51,11 @@ type sim struct {
 	// the nodes with one kubectl drain each does.
 	oneByOne    bool
 	warnedStale map[*budget]bool
+	// gone are the pods (by podID) that left their node; arrived are the
+	// replacements bound to each node. A node drained later holds the
+	// latter, not the former.
+	gone    map[string]bool
+	arrived map[string][]*corev1.Pod
 }
 
 // replacement is a pod a controller creates for an evicted (or preempted)
@@ -71,6 +78,7 @@ func newSim(snap *cluster.Snapshot, o Options) *sim {
 	}
 	s := &sim{snap: snap, o: o, eng: scheduling.NewEngine(snap), drained: map[string]bool{},
 		before: map[string]scheduling.Usage{}, touched: map[*budget]bool{}, warnedStale: map[*budget]bool{},
+		gone: map[string]bool{}, arrived: map[string][]*corev1.Pod{},
 		res: &Result{Reasons: []string{}, Nodes: []NodePlan{}, PDBs: []BudgetMath{}, Capacity: []Capacity{}, Preempted: []Preempted{}}}
 	for _, n := range o.Nodes {
 		s.drained[n] = true
@@ -104,12 +112,12 @@ func (s *sim) run() error {
 				Errors: []string{fmt.Sprintf("not drained: kubectl drain stops at node %s", stopped)}})
 			continue
 		}
-		np, err := s.drainNode(n)
+		np, hangs, err := s.drainNode(n)
 		if err != nil {
 			return err
 		}
 		s.res.Nodes = append(s.res.Nodes, *np)
-		if np.Verdict == Blocked {
+		if hangs {
 			stopped = n
 		}
 	}
@@ -119,13 +127,18 @@ func (s *sim) run() error {
 // drainNode runs kubectl's filters on the node's pods, then evicts them in
 // rounds: each round every pod still on the node is tried, the scheduler
 // places the replacements, and the budgets recover for those that are
-// ready. It ends when every pod is out or a round changes nothing.
-func (s *sim) drainNode(name string) (*NodePlan, error) {
-	np := &NodePlan{Name: name, Verdict: Safe, Pods: []PodPlan{}}
-	decisions, errs, err := decide(s.snap, name, s.o)
+// ready. It ends when every pod is out or a round changes nothing. hangs
+// reports that kubectl drain waits for ever on the node, rather than
+// failing and going on to the next one.
+func (s *sim) drainNode(name string) (np *NodePlan, hangs bool, err error) {
+	np = &NodePlan{Name: name, Verdict: Safe, Pods: []PodPlan{}}
+	view := &cluster.Snapshot{Pods: s.podsOn(name), DaemonSets: s.snap.DaemonSets}
+	decisions, errs, err := decide(view, name, s.o)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
+	// kubectl gathers its errors in a map: sort them for a stable report.
+	sort.Strings(errs)
 	np.Errors = errs
 	for _, d := range decisions {
 		np.Pods = append(np.Pods, PodPlan{Namespace: d.pod.Namespace, Name: d.pod.Name, Owner: ownerString(d.pod),
@@ -136,7 +149,8 @@ func (s *sim) drainNode(name string) (*NodePlan, error) {
 		plans[i] = &np.Pods[i]
 	}
 	if len(errs) > 0 {
-		// kubectl drain stops before evicting anything.
+		// kubectl drain evicts nothing from the node and goes on to the
+		// next one.
 		np.Verdict = Blocked
 		for i, d := range decisions {
 			if d.action == ActionBlocked {
@@ -151,7 +165,7 @@ func (s *sim) drainNode(name string) (*NodePlan, error) {
 				s.addFix(fix)
 			}
 		}
-		return np, nil
+		return np, false, nil
 	}
 
 	type leaving struct {
@@ -164,7 +178,9 @@ func (s *sim) drainNode(name string) (*NodePlan, error) {
 		case ActionEvict, ActionDelete:
 			toGo = append(toGo, leaving{d, plans[i]})
 			for _, b := range s.budgets {
-				if b.covers(d.pod) && d.action == ActionEvict {
+				// The Eviction API does not consult budgets for pods it
+				// can let go anyway (canIgnorePDB).
+				if b.covers(d.pod) && d.action == ActionEvict && !canIgnorePDB(d.pod) {
 					b.pods++
 					s.touched[b] = true
 				}
@@ -246,15 +262,41 @@ func (s *sim) drainNode(name string) (*NodePlan, error) {
 		np.Verdict = Blocked
 	}
 	s.blockingBudgets(name, len(toGo))
+	hangs = len(toGo) > 0
 	if s.waitsForever(name, decisions, plans) {
 		np.Verdict = Blocked
+		hangs = true
 	}
-	return np, nil
+	return np, hangs, nil
+}
+
+// podsOn are the pods on the node now: the snapshot's that have not left,
+// and the replacements bound there since.
+func (s *sim) podsOn(node string) []*corev1.Pod {
+	var out []*corev1.Pod
+	for _, pods := range [][]*corev1.Pod{s.snap.PodsOnNode(node), s.arrived[node]} {
+		for _, p := range pods {
+			if !s.gone[podID(p)] {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// podID identifies a pod across the engine's copies, as the engine does:
+// its UID, else namespace/name.
+func podID(p *corev1.Pod) string {
+	if p.UID != "" {
+		return string(p.UID)
+	}
+	return p.Namespace + "/" + p.Name
 }
 
 // leave removes the pod from the node and queues its replacement.
 func (s *sim) leave(p *corev1.Pod, plan *PodPlan) {
 	s.eng.Remove(p)
+	s.gone[podID(p)] = true
 	if !replacedByController(p) {
 		if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
 			if ref := metav1.GetControllerOf(p); ref == nil {
@@ -290,16 +332,18 @@ func (s *sim) schedule() bool {
 		})
 		placed := false
 		var left []*replacement
-		for _, r := range s.queue {
+		pass := s.queue
+		for _, r := range pass {
 			if s.place(r) {
 				placed = true
 				continue
 			}
 			left = append(left, r)
 		}
-		s.queue = left
+		// A preemption queued the victims' replacements during the pass:
+		// keep them, and go round again.
+		s.queue = append(left, s.queue[len(pass):]...)
 		placedAny = placedAny || placed
-		// A preemption queues the victims' replacements: go round again.
 		if !placed || len(s.queue) == 0 {
 			return placedAny
 		}
@@ -318,7 +362,12 @@ func (s *sim) place(r *replacement) bool {
 	if host == "" {
 		return false
 	}
-	s.eng.Bind(r.pod, host)
+	bound := s.eng.Bind(r.pod, host)
+	if r.ready {
+		// It becomes ready there, as its predecessor was.
+		bound.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}
+	}
+	s.arrived[host] = append(s.arrived[host], bound)
 	r.setDestination(host)
 	if r.ready {
 		for _, b := range s.budgets {
@@ -351,6 +400,7 @@ func (s *sim) preempt(r *replacement, p *scheduling.Preemption) {
 			continue
 		}
 		s.eng.Remove(v)
+		s.gone[podID(v)] = true
 		if podutil.IsPodReady(v) {
 			for _, b := range s.budgets {
 				if b.covers(v) {
@@ -463,7 +513,7 @@ func replacedByController(p *corev1.Pod) bool {
 // spec and labels, not bound, not yet started.
 func replacementFor(p *corev1.Pod) *corev1.Pod {
 	r := p.DeepCopy()
-	r.UID = types.UID("replacement-of-" + string(p.UID))
+	r.UID = types.UID("replacement-of-" + podID(p))
 	r.ResourceVersion = ""
 	r.DeletionTimestamp = nil
 	r.DeletionGracePeriodSeconds = nil

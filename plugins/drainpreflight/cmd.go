@@ -62,7 +62,13 @@ type Options struct {
 
 // NewCommand builds the "kubectl drain-preflight" command.
 func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
-	o := &Options{Common: cli.NewCommon(streams), now: time.Now}
+	return newCommand(streams, time.Now)
+}
+
+// newCommand builds the command with the clock that says when the drain
+// starts.
+func newCommand(streams genericiooptions.IOStreams, now func() time.Time) *cobra.Command {
+	o := &Options{Common: cli.NewCommon(streams), now: now}
 	o.Drain.GracePeriodSeconds = -1
 	cmd := cli.NewRoot("kubectl drain-preflight", "Say whether draining nodes will finish and where every pod will land", long, examples)
 	cmd.Use = "drain-preflight NODE... | -l NODE_SELECTOR [flags]"
