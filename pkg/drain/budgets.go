@@ -160,23 +160,31 @@ func canIgnorePDB(p *corev1.Pod) bool {
 		p.Status.Phase == corev1.PodPending || p.DeletionTimestamp != nil
 }
 
-// deadlock names why a budget that refuses evictions never recovers.
-func (b *budget) deadlock() string {
+// deadlock names why a budget that refuses evictions never recovers, and
+// the smallest change that lets the drain through.
+func (b *budget) deadlock() (why, fix string) {
 	spec := b.pdb.Spec
 	expected := b.pdb.Status.ExpectedPods
+	name := "poddisruptionbudget " + b.key()
 	switch {
 	case b.syncFailed:
-		return "the disruption controller cannot compute it (SyncFailed), so it allows no disruption"
+		return "the disruption controller cannot compute it (SyncFailed), so it allows no disruption",
+			fmt.Sprintf("fix what kubectl describe %s reports so that the controller can compute it", name)
 	case spec.MaxUnavailable != nil && isZero(*spec.MaxUnavailable):
-		return fmt.Sprintf("maxUnavailable: %s never allows an eviction", spec.MaxUnavailable.String())
+		return fmt.Sprintf("maxUnavailable: %s never allows an eviction", spec.MaxUnavailable.String()),
+			fmt.Sprintf("set maxUnavailable of %s to at least 1 (more replicas do not help while it is 0)", name)
 	case spec.MinAvailable != nil && expected > 0 && b.desired >= expected:
-		return fmt.Sprintf("minAvailable: %s equals its %d expected pods, so no pod may ever go", spec.MinAvailable.String(), expected)
+		return fmt.Sprintf("minAvailable: %s equals its %d expected pods, so no pod may ever go", spec.MinAvailable.String(), expected),
+			fmt.Sprintf("scale the workload to more than %d replicas before the drain, or lower minAvailable of %s below %d", expected, name, expected)
 	case b.healthy == 0 && expected > 0:
-		return "none of its pods is healthy, so it never allows a disruption"
+		return "none of its pods is healthy, so it never allows a disruption",
+			fmt.Sprintf("make its pods ready, or set unhealthyPodEvictionPolicy: AlwaysAllow on %s", name)
 	case b.lost > 0:
-		return fmt.Sprintf("%d evicted pod(s) get replacements that find no node, so it never gets back to %d healthy pods", b.lost, b.desired)
+		return fmt.Sprintf("%d evicted pod(s) get replacements that find no node, so it never gets back to %d healthy pods", b.lost, b.desired),
+			fmt.Sprintf("add room for the replacements of %s's pods (see DP120), or relax the budget", name)
 	}
-	return fmt.Sprintf("it needs %d healthy pods and has %d", b.desired, b.healthy)
+	return fmt.Sprintf("it needs %d healthy pods and has %d", b.desired, b.healthy),
+		fmt.Sprintf("relax %s (allow one more disruption) or scale its workload up by one before the drain", name)
 }
 
 func isZero(v intstr.IntOrString) bool {

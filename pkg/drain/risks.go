@@ -148,12 +148,8 @@ func (s *sim) blockingBudgets(node string, stuck int) {
 		if b.waiting == 0 {
 			continue
 		}
-		why := b.deadlock()
+		why, fix := b.deadlock()
 		msg := fmt.Sprintf("blocks the drain of %s: %s; %s", node, b.tooManyRequests(), why)
-		fix := fmt.Sprintf("relax poddisruptionbudget %s (allow one disruption, e.g. maxUnavailable: 1) or scale its workload up by one before the drain", b.key())
-		if b.lost > 0 {
-			fix = fmt.Sprintf("add room for the replacements of %s's pods (see DP120), or relax the budget", b.key())
-		}
 		s.add(RuleBudgetBlocks, b.pdb, "PodDisruptionBudget", msg, fix)
 		s.res.Reasons = append(s.res.Reasons, fmt.Sprintf("node %s: poddisruptionbudget %s %s", node, b.key(), msg[len("blocks the drain of "+node+": "):]))
 		s.addFix(fix)

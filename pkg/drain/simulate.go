@@ -305,6 +305,13 @@ func (s *sim) leave(p *corev1.Pod, plan *PodPlan) {
 		}
 		return
 	}
+	if p.DeletionTimestamp != nil && !replacedOnlyWhenGone(p) {
+		// Its controller stopped counting it when it began terminating
+		// and has created its replacement already: that one is in the
+		// snapshot, Pending or placed.
+		plan.Reason += "; its controller has replaced it already"
+		return
+	}
 	plan.Replaced = true
 	s.enqueue(&replacement{pod: replacementFor(p), of: p, plan: plan, ready: podutil.IsPodReady(p)})
 	s.risks(p)
@@ -465,7 +472,7 @@ func (s *sim) finish() {
 			Evicted: b.evicted, Pods: b.pods}
 		if b.waiting > 0 {
 			bm.Blocks = true
-			bm.Reason = b.deadlock()
+			bm.Reason, _ = b.deadlock()
 		}
 		res.PDBs = append(res.PDBs, bm)
 	}
@@ -509,6 +516,14 @@ func replacedByController(p *corev1.Pod) bool {
 	return p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed
 }
 
+// replacedOnlyWhenGone: a StatefulSet recreates a pod (same name) only
+// once the old one is deleted; ReplicaSets and Jobs replace a pod as soon as
+// it starts terminating.
+func replacedOnlyWhenGone(p *corev1.Pod) bool {
+	ref := metav1.GetControllerOf(p)
+	return ref != nil && ref.Kind == "StatefulSet"
+}
+
 // replacementFor is the pod the controller creates in p's place: the same
 // spec and labels, not bound, not yet started.
 func replacementFor(p *corev1.Pod) *corev1.Pod {
@@ -534,8 +549,16 @@ func priority(snap *cluster.Snapshot, p *corev1.Pod) int32 {
 	if p.Spec.Priority != nil {
 		return *p.Spec.Priority
 	}
-	if pc := snap.PriorityClass(p.Spec.PriorityClassName); pc != nil {
-		return pc.Value
+	if p.Spec.PriorityClassName != "" {
+		if pc := snap.PriorityClass(p.Spec.PriorityClassName); pc != nil {
+			return pc.Value
+		}
+		return 0
+	}
+	for _, pc := range snap.PriorityClasses {
+		if pc.GlobalDefault {
+			return pc.Value
+		}
 	}
 	return 0
 }

@@ -194,7 +194,7 @@ func TestSimulate(t *testing.T) {
 				reason: "429 Too Many Requests: The disruption budget web needs 2 healthy pods and has 2 currently"}},
 			pdbs:    []pdbWant{{name: "web", evicted: 0, pods: 1, blocks: true, reason: "maxUnavailable: 0 never allows an eviction"}},
 			rules:   []string{RuleBudgetBlocks},
-			fixes:   []string{"relax poddisruptionbudget shop/web"},
+			fixes:   []string{"set maxUnavailable of poddisruptionbudget shop/web to at least 1"},
 			reasons: []string{"node n1: poddisruptionbudget shop/web The disruption budget web needs 2 healthy pods and has 2 currently; maxUnavailable: 0"},
 		},
 		{
@@ -238,7 +238,7 @@ func TestSimulate(t *testing.T) {
 				{name: "web", evicted: 1, pods: 2, blocks: true, reason: "1 evicted pod(s) get replacements that find no node"},
 			},
 			rules: []string{RuleBudgetBlocks, RuleReplacementStuck},
-			fixes: []string{"add room for the replacements of shop/web's pods (see DP120), or relax the budget", "add capacity: 1 node(s) like n1 more"},
+			fixes: []string{"add room for the replacements of poddisruptionbudget shop/web's pods (see DP120), or relax the budget", "add capacity: 1 node(s) like n1 more"},
 		},
 		{
 			name: "a pod selected by two budgets fails with the Eviction API's 500 text",
@@ -412,7 +412,7 @@ func TestSimulate(t *testing.T) {
 			snap:    snapshot(roomy("n1"), roomy("n2"), web("web-1", "n1", terminating(now.Add(-10*time.Minute), "example.com/hold")), web("web-2", "n2")),
 			opts:    drainOf(one),
 			verdict: Blocked,
-			pods: map[string]podWant{"shop/web-1": {action: ActionEvict, dest: "n2", round: 1, replaced: true,
+			pods: map[string]podWant{"shop/web-1": {action: ActionEvict, round: 1,
 				reason: "kubectl drain waits for it for ever: terminating since 2026-11-23T11:50:00Z, past its grace period, held by finalizers example.com/hold"}},
 			rules: []string{RuleStuckTerminating},
 			fixes: []string{"add --skip-wait-for-delete-timeout=60 to kubectl drain"},
@@ -635,7 +635,7 @@ func TestSkipWaitForDeleteTimeout(t *testing.T) {
 			snap:    stuck(),
 			opts:    drainOf([]string{"n1"}, at, skipWait(3600)),
 			verdict: Safe,
-			pods:    map[string]podWant{"shop/web-1": {action: ActionEvict, dest: "n2", round: 1, replaced: true}},
+			pods:    map[string]podWant{"shop/web-1": {action: ActionEvict, round: 1}},
 			rules:   []string{RuleFinalizer},
 			check: func(t *testing.T, r *Result) {
 				for _, f := range r.Findings {

@@ -111,8 +111,8 @@ func BenchmarkDrainPreflight(b *testing.B) {
 // withBudgets adds a PodDisruptionBudget (maxUnavailable 1) per
 // ReplicaSet, with the status the disruption controller would write.
 func withBudgets(s *cluster.Snapshot) *cluster.Snapshot {
-	out := *s
-	out.Loaded = map[cluster.Kind]bool{}
+	out := &cluster.Snapshot{Nodes: s.Nodes, Pods: s.Pods, Namespaces: s.Namespaces, StorageClasses: s.StorageClasses,
+		ReplicaSets: s.ReplicaSets, Loaded: map[cluster.Kind]bool{}}
 	for k, v := range s.Loaded {
 		out.Loaded[k] = v
 	}
@@ -128,7 +128,7 @@ func withBudgets(s *cluster.Snapshot) *cluster.Snapshot {
 				CurrentHealthy: n, DesiredHealthy: n - 1, DisruptionsAllowed: 1},
 		})
 	}
-	return &out
+	return out
 }
 
 func busiestNode(s *cluster.Snapshot) string {
