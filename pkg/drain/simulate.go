@@ -108,8 +108,11 @@ func (s *sim) run() error {
 			s.eng.Cordon(n)
 		}
 		if stopped != "" {
-			s.res.Nodes = append(s.res.Nodes, NodePlan{Name: n, Verdict: Blocked, Pods: []PodPlan{},
-				Errors: []string{fmt.Sprintf("not drained: kubectl drain stops at node %s", stopped)}})
+			np, err := s.notReached(n, stopped)
+			if err != nil {
+				return err
+			}
+			s.res.Nodes = append(s.res.Nodes, *np)
 			continue
 		}
 		np, hangs, err := s.drainNode(n)
@@ -268,6 +271,26 @@ func (s *sim) drainNode(name string) (np *NodePlan, hangs bool, err error) {
 		hangs = true
 	}
 	return np, hangs, nil
+}
+
+// notReached lists what kubectl's filters would do with the pods of a node
+// the drain never gets to, because it waits for ever on an earlier one.
+func (s *sim) notReached(name, stopped string) (*NodePlan, error) {
+	msg := fmt.Sprintf("not drained: kubectl drain waits for ever on node %s first", stopped)
+	np := &NodePlan{Name: name, Verdict: Blocked, Pods: []PodPlan{}, Errors: []string{msg}}
+	decisions, _, err := decide(&cluster.Snapshot{Pods: s.podsOn(name), DaemonSets: s.snap.DaemonSets}, name, s.o)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range decisions {
+		reason := msg
+		if d.message != "" {
+			reason = d.message + "; " + msg
+		}
+		np.Pods = append(np.Pods, PodPlan{Namespace: d.pod.Namespace, Name: d.pod.Name, Owner: ownerString(d.pod),
+			Action: d.action, Reason: reason})
+	}
+	return np, nil
 }
 
 // podsOn are the pods on the node now: the snapshot's that have not left,
