@@ -1,4 +1,7 @@
-package cli
+// Package apierror turns errors from Kubernetes API calls into one line
+// saying what failed and what to do. It depends on nothing of the CLI, so
+// the loaders in pkg/ use it as well as the commands.
+package apierror
 
 import (
 	"context"
@@ -14,10 +17,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 )
 
-// APIError turns an error from an API call into one line saying what failed and
+// Explain turns an error from an API call into one line saying what failed and
 // what to do. verb and resource describe the call ("list", "pods"); namespace
 // may be empty for cluster-scoped or all-namespace calls.
-func APIError(err error, verb, resource, namespace string) error {
+func Explain(err error, verb, resource, namespace string) error {
 	if err == nil {
 		return nil
 	}

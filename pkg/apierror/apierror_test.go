@@ -1,4 +1,4 @@
-package cli
+package apierror
 
 import (
 	"context"
@@ -73,7 +73,7 @@ func TestAPIErrorMessages(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got := APIError(tc.err, tc.verb, tc.resource, tc.ns)
+			got := Explain(tc.err, tc.verb, tc.resource, tc.ns)
 			if got == nil || got.Error() != tc.want {
 				t.Errorf("got  %v\nwant %s", got, tc.want)
 			}
@@ -82,10 +82,10 @@ func TestAPIErrorMessages(t *testing.T) {
 			}
 		})
 	}
-	if APIError(nil, "list", "pods", "x") != nil {
-		t.Error("APIError(nil) must be nil")
+	if Explain(nil, "list", "pods", "x") != nil {
+		t.Error("Explain(nil) must be nil")
 	}
-	if wrapped := APIError(errors.New("boom"), "list", "pods", ""); errors.Unwrap(wrapped) == nil {
+	if wrapped := Explain(errors.New("boom"), "list", "pods", ""); errors.Unwrap(wrapped) == nil {
 		t.Error("an unrecognised error must stay wrapped")
 	}
 }
@@ -109,7 +109,7 @@ func TestAPIErrorFromARefusedConnection(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close() // nothing listens there any more
 	_, err = clientFor(t, "http://"+addr, 5*time.Second).CoreV1().Pods("x").List(context.Background(), metav1.ListOptions{})
-	got := APIError(err, "list", "pods", "x").Error()
+	got := Explain(err, "list", "pods", "x").Error()
 	want := "cannot reach the cluster at " + addr + " to list pods: connection refused; check the kubeconfig context and that the API server is running"
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
@@ -120,7 +120,7 @@ func TestAPIErrorFromAnUnresolvableServer(t *testing.T) {
 	// Built by hand: resolving a name depends on the machine's DNS.
 	err := &url.Error{Op: "Get", URL: "https://api.gone.example:6443/api/v1/nodes",
 		Err: &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "api.gone.example", IsNotFound: true}}}
-	got := APIError(err, "list", "nodes", "").Error()
+	got := Explain(err, "list", "nodes", "").Error()
 	want := "cannot reach the cluster at api.gone.example:6443 to list nodes: lookup api.gone.example: no such host; check the kubeconfig context and that the API server is running"
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
@@ -133,7 +133,7 @@ func TestAPIErrorFromASlowServer(t *testing.T) {
 	defer srv.Close()
 	defer close(release)
 	_, err := clientFor(t, srv.URL, 100*time.Millisecond).CoreV1().Pods("x").List(context.Background(), metav1.ListOptions{})
-	got := APIError(err, "list", "pods", "x").Error()
+	got := Explain(err, "list", "pods", "x").Error()
 	if got != "cannot list pods in namespace x: the API server did not answer in time; check the cluster is reachable or raise --request-timeout" {
 		t.Errorf("got %s", got)
 	}
@@ -151,7 +151,7 @@ func TestAPIErrorFromAForbiddenStatus(t *testing.T) {
 	}))
 	defer srv.Close()
 	_, err := clientFor(t, srv.URL, 5*time.Second).CoreV1().Pods("x").List(context.Background(), metav1.ListOptions{})
-	got := APIError(err, "list", "pods", "x").Error()
+	got := Explain(err, "list", "pods", "x").Error()
 	if got != "cannot list pods in namespace x: forbidden; grant get,list on pods (kubectl auth can-i list pods -n x)" {
 		t.Errorf("got %s", got)
 	}
@@ -163,7 +163,7 @@ func TestAPIErrorFromAnUntrustedCertificate(t *testing.T) {
 	srv.StartTLS()
 	defer srv.Close()
 	_, err := clientFor(t, srv.URL, 5*time.Second).CoreV1().Pods("x").List(context.Background(), metav1.ListOptions{})
-	got := APIError(err, "list", "pods", "x").Error()
+	got := Explain(err, "list", "pods", "x").Error()
 	if !strings.HasPrefix(got, "cannot list pods in namespace x: the API server's certificate is not trusted (") ||
 		!strings.HasSuffix(got, "); check certificate-authority in the kubeconfig") {
 		t.Errorf("got %s", got)
