@@ -38,9 +38,12 @@ type ServiceAnalysis struct {
 	Selector     map[string]string `json:"selector,omitempty"`
 	Port         *ServicePort      `json:"port,omitempty"`
 	// SelectedPods counts pods matching the selector (-1 without selector).
-	SelectedPods int        `json:"selectedPods"`
-	Endpoints    []Endpoint `json:"endpoints"`
-	Ready        int        `json:"ready"`
+	SelectedPods int `json:"selectedPods"`
+	// DeclaredPorts are the container ports the selected pods declare for
+	// the Service port's protocol ("8080", "http=8080"), when some do.
+	DeclaredPorts []string   `json:"declaredPorts,omitempty"`
+	Endpoints     []Endpoint `json:"endpoints"`
+	Ready         int        `json:"ready"`
 	// Problems are the reasons traffic cannot reach a pod, worst first.
 	Problems []Problem `json:"problems,omitempty"`
 }
@@ -128,6 +131,7 @@ func AnalyzeService(svc *corev1.Service, slices []*discoveryv1.EndpointSlice, po
 		target = intstr.FromInt32(sp.Port) // targetPort defaults to port
 	}
 	a.Port = &ServicePort{Name: sp.Name, Port: sp.Port, Protocol: string(proto), TargetPort: target.String()}
+	a.DeclaredPorts = declaredPorts(selected, proto)
 
 	for _, s := range slices {
 		if s.Labels[discoveryv1.LabelServiceName] != svc.Name || s.Namespace != svc.Namespace {
@@ -173,7 +177,7 @@ func AnalyzeService(svc *corev1.Service, slices []*discoveryv1.EndpointSlice, po
 			fmt.Sprintf("name a container port %q (protocol %s) in the pods or set targetPort to a number", target.StrVal, proto)})
 	case target.Type == intstr.Int && len(selected) > 0 && !anyDeclares(selected, target.IntVal, proto):
 		a.Problems = append(a.Problems, Problem{ProblemTargetNotDeclared,
-			fmt.Sprintf("%s port %d targets port %d, which no selected pod declares (declared: %s)", ref, sp.Port, target.IntVal, declaredPorts(selected)),
+			fmt.Sprintf("%s port %d targets port %d, which no selected pod declares (declared: %s)", ref, sp.Port, target.IntVal, portsOrNone(a.DeclaredPorts)),
 			"set targetPort to the port the container listens on, or declare it in the container's ports"})
 	}
 	switch {
@@ -359,12 +363,20 @@ func anyDeclares(pods []*corev1.Pod, port int32, proto corev1.Protocol) bool {
 	return false
 }
 
-func declaredPorts(pods []*corev1.Pod) string {
+// declaredPorts lists the container ports of the protocol the pods declare.
+func declaredPorts(pods []*corev1.Pod, proto corev1.Protocol) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, p := range pods {
 		for _, c := range p.Spec.Containers {
 			for _, cp := range c.Ports {
+				cpp := cp.Protocol
+				if cpp == "" {
+					cpp = corev1.ProtocolTCP
+				}
+				if cpp != proto {
+					continue
+				}
 				v := strconv.Itoa(int(cp.ContainerPort))
 				if cp.Name != "" {
 					v = cp.Name + "=" + v
@@ -376,11 +388,15 @@ func declaredPorts(pods []*corev1.Pod) string {
 			}
 		}
 	}
-	if len(out) == 0 {
+	sort.Strings(out)
+	return out
+}
+
+func portsOrNone(ports []string) string {
+	if len(ports) == 0 {
 		return "none"
 	}
-	sort.Strings(out)
-	return strings.Join(out, ", ")
+	return strings.Join(ports, ", ")
 }
 
 // TargetPortOn resolves the Service port's target on one backend pod.

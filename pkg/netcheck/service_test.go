@@ -242,3 +242,19 @@ func TestTerminatingButServingEndpointsStillTakeTraffic(t *testing.T) {
 		t.Errorf("terminating and no longer serving: want %s, got %+v", ProblemNotReady, a.Problems)
 	}
 }
+
+func TestAnUndeclaredTargetPortNamesThePortsTheBackendsDeclare(t *testing.T) {
+	app := map[string]string{"app": "web"}
+	web := backend("web-1", "10.0.0.5", app, corev1.ContainerPort{Name: "http", ContainerPort: 8081}, corev1.ContainerPort{Name: "dns", ContainerPort: 53, Protocol: corev1.ProtocolUDP})
+	a := AnalyzeService(svc("web", app, sport("", 80, intstr.FromInt32(8080))), nil, []*corev1.Pod{web}, 80, "", corev1.ProtocolTCP)
+	if !a.Has(ProblemTargetNotDeclared) || len(a.DeclaredPorts) != 1 || a.DeclaredPorts[0] != "http=8081" {
+		t.Fatalf("problems %+v, declared ports %v: want target-port-not-declared and the TCP port http=8081 only", a.Problems, a.DeclaredPorts)
+	}
+	if !strings.Contains(a.Problems[0].Message, "declared: http=8081") {
+		t.Errorf("message %q does not name the declared port", a.Problems[0].Message)
+	}
+	v := Decide(Inputs{Service: &a, Destination: "svc/shop/web:80"})
+	if v.Verdict != VerdictPortMismatch || !strings.Contains(v.Reason, "http=8081") {
+		t.Errorf("verdict %s (%s): want port-mismatch naming http=8081", v.Verdict, v.Reason)
+	}
+}

@@ -31,11 +31,38 @@ type Destination struct {
 	// Port is the number given after ":" (0 when absent); PortName a name.
 	Port     int32  `json:"port,omitempty"`
 	PortName string `json:"portName,omitempty"`
+	// Workload is set for TYPE/NAME (deployment/web): Kind is pod, Name
+	// the workload's, and the destination is one ready pod of it.
+	Workload string `json:"workload,omitempty"`
+}
+
+// workloadKinds maps the TYPE of TYPE/NAME (as kubectl spells it) to the
+// workload kind, lower-case.
+var workloadKinds = map[string]string{
+	"deployment": "deployment", "deployments": "deployment", "deploy": "deployment",
+	"replicaset": "replicaset", "replicasets": "replicaset", "rs": "replicaset",
+	"statefulset": "statefulset", "statefulsets": "statefulset", "sts": "statefulset",
+	"daemonset": "daemonset", "daemonsets": "daemonset", "ds": "daemonset",
+	"job": "job", "jobs": "job",
+	"cronjob": "cronjob", "cronjobs": "cronjob", "cj": "cronjob",
+}
+
+// WorkloadKind reads the TYPE of TYPE/NAME ("deploy", "deployments.apps")
+// and returns the workload kind it names (deployment, replicaset,
+// statefulset, daemonset, job, cronjob).
+func WorkloadKind(typ string) (string, bool) {
+	typ = strings.ToLower(typ)
+	if i := strings.Index(typ, "."); i >= 0 {
+		typ = typ[:i]
+	}
+	k, ok := workloadKinds[typ]
+	return k, ok
 }
 
 // ParseDestination reads DST:
 //
 //	NAME, NS/NAME, pod/NAME, pod/NAME:PORT   a pod
+//	TYPE/NAME, TYPE/NAME:PORT                one pod of a workload (deploy/web)
 //	svc/NAME, svc/NAME:PORT                  a Service (service/, services/ too)
 //	HOST:PORT, a.b.c (with a dot)            a DNS name
 //	IP, IP:PORT, [IPv6]:PORT                 an address
@@ -65,6 +92,17 @@ func ParseDestination(s string) (Destination, error) {
 				return Destination{}, fmt.Errorf("invalid pod %q: use pod/NAME or pod/NAME:PORT", s)
 			}
 			d := Destination{Kind: KindPod, Name: name}
+			if err := setPort(&d, port); err != nil {
+				return Destination{}, err
+			}
+			return d, nil
+		}
+		if kind, ok := WorkloadKind(typ); ok {
+			name, port, err := splitPort(rest)
+			if err != nil || name == "" || strings.Contains(name, "/") {
+				return Destination{}, fmt.Errorf("invalid %s %q: use %s/NAME or %s/NAME:PORT", kind, s, typ, typ)
+			}
+			d := Destination{Kind: KindPod, Name: name, Workload: kind}
 			if err := setPort(&d, port); err != nil {
 				return Destination{}, err
 			}

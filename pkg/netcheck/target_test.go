@@ -20,6 +20,9 @@ func TestParseDestination(t *testing.T) {
 		{"10.0.0.5", Destination{Kind: KindIP, Host: "10.0.0.5"}},
 		{"[2001:db8::1]:443", Destination{Kind: KindIP, Host: "2001:db8::1", Port: 443}},
 		{"2001:db8::1", Destination{Kind: KindIP, Host: "2001:db8::1"}},
+		{"deploy/web", Destination{Kind: KindPod, Name: "web", Workload: "deployment"}},
+		{"statefulsets.apps/db:5432", Destination{Kind: KindPod, Name: "db", Port: 5432, Workload: "statefulset"}},
+		{"cj/report:metrics", Destination{Kind: KindPod, Name: "report", PortName: "metrics", Workload: "cronjob"}},
 	}
 	for _, c := range cases {
 		got, err := ParseDestination(c.in)
@@ -27,7 +30,7 @@ func TestParseDestination(t *testing.T) {
 			t.Errorf("%q: got %+v %v, want %+v", c.in, got, err, c.want)
 		}
 	}
-	for _, bad := range []string{"", "svc/", "a/b/c", "svc/web:", "bad_host!:80", "web:99999"} {
+	for _, bad := range []string{"", "svc/", "a/b/c", "svc/web:", "bad_host!:80", "web:99999", "deploy/", "deploy/a/b"} {
 		if d, err := ParseDestination(bad); err == nil {
 			t.Errorf("%q: want an error, got %+v", bad, d)
 		}

@@ -115,6 +115,9 @@ type Inputs struct {
 	// DNSPolicy is the source's egress to the cluster DNS pods on UDP 53,
 	// when the destination is a name that must be looked up first.
 	DNSPolicy *PolicyAnalysis
+	// Manifests says the objects are manifests (merged over the cluster
+	// or a dump), not the cluster as it runs: only the wording changes.
+	Manifests bool
 }
 
 // Verdict is the answer with its reason and fix.
@@ -185,7 +188,10 @@ func Decide(in Inputs) Verdict {
 				Reason: fmt.Sprintf("%q matches no Service or pod in the cluster domain with the source's search list (%d %s, all NXDOMAIN)", in.DNS.Name, in.DNS.Lookups, plural(in.DNS.Lookups, "query", "queries")),
 				Fix:    "check the name's spelling and namespace: <service>.<namespace> or <service>.<namespace>.svc.<cluster-domain>"}
 		}
-		if p, ok := portProblem(); ok && p.Reason != ProblemTargetNotDeclared {
+		if p, ok := portProblem(); ok && (p.Reason != ProblemTargetNotDeclared || len(in.Service.DeclaredPorts) > 0) {
+			// A numeric targetPort the backends do not declare, while they
+			// declare others, is the classic typo. Pods that declare no
+			// port at all may still listen on it: that stays a note.
 			return fromProblem(VerdictPortMismatch, p, BasisAnalysis)
 		}
 		if dnsBlocked {
@@ -213,6 +219,9 @@ func Decide(in Inputs) Verdict {
 		}
 		v := Verdict{Verdict: VerdictReachable, Basis: BasisAnalysis,
 			Reason: fmt.Sprintf("nothing in the cluster's objects stops traffic to %s; run without --no-probe to test it", dst)}
+		if in.Manifests {
+			v.Reason = fmt.Sprintf("nothing in the manifests stops traffic to %s; once they are applied, run without -f to test it with a probe", dst)
+		}
 		if p, ok := portProblem(); ok {
 			v.Reason += "; but " + p.Message
 			v.Fix = p.Fix

@@ -41,6 +41,11 @@ func problems(reasons ...string) *ServiceAnalysis {
 	return a
 }
 
+func declaring(a *ServiceAnalysis, ports ...string) *ServiceAnalysis {
+	a.DeclaredPorts = ports
+	return a
+}
+
 func externalName() *ServiceAnalysis {
 	a := AnalyzeService(&corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "ext"},
 		Spec: corev1.ServiceSpec{Type: corev1.ServiceTypeExternalName, ExternalName: "db.example.com"}}, nil, nil, 5432, "", corev1.ProtocolTCP)
@@ -65,8 +70,12 @@ func TestDecide(t *testing.T) {
 			Inputs{Service: problems(ProblemNoSelectorMatch, ProblemNoEndpoints)}, VerdictNoEndpoints, BasisAnalysis, false},
 		{"without a probe a missing Service port predicts port-mismatch before anything else",
 			Inputs{Service: problems(ProblemNoSuchPort), Policy: blockedPolicy()}, VerdictPortMismatch, BasisAnalysis, false},
-		{"without a probe an undeclared numeric target port alone does not predict failure: pods need not declare ports",
+		{"without a probe a numeric target port on pods that declare no port at all does not predict failure: pods need not declare ports",
 			Inputs{Service: problems(ProblemTargetNotDeclared), Policy: openPolicy()}, VerdictReachable, BasisAnalysis, false},
+		{"without a probe a numeric target port the backends do not declare, while they declare others, predicts port-mismatch",
+			Inputs{Service: declaring(problems(ProblemTargetNotDeclared), "http=8081"), Policy: openPolicy()}, VerdictPortMismatch, BasisAnalysis, false},
+		{"a probe that connected to a Service whose target port the backends do not declare is reachable: the probe decides",
+			Inputs{Service: declaring(problems(ProblemTargetNotDeclared), "http=8081"), Policy: openPolicy(), Probe: probe(result.Reachable)}, VerdictReachable, BasisProbe, false},
 		{"a probe that connected is reachable",
 			Inputs{Policy: openPolicy(), Probe: probe(result.Reachable)}, VerdictReachable, BasisProbe, false},
 		{"a probe that connected although policies block it warns that the CNI does not enforce NetworkPolicy",
@@ -260,5 +269,12 @@ func TestPartialPolicyBlock(t *testing.T) {
 				t.Errorf("fix %q: want the ingress rule that unblocks b", v.Fix)
 			}
 		})
+	}
+}
+
+func TestAPredictionFromManifestsSaysSo(t *testing.T) {
+	v := Decide(Inputs{Policy: openPolicy(), Destination: "svc/shop/web:80", Manifests: true})
+	if v.Verdict != VerdictReachable || !strings.Contains(v.Reason, "nothing in the manifests stops traffic to svc/shop/web:80") {
+		t.Errorf("verdict %s (%s): want reachable, from the manifests", v.Verdict, v.Reason)
 	}
 }

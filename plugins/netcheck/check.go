@@ -44,21 +44,31 @@ func l4Of(protocol string) corev1.Protocol {
 	return corev1.ProtocolTCP
 }
 
-// check builds the whole report; errors mean netcheck could not run (exit 2).
+// check builds the whole report for SRC and DST; errors mean netcheck could
+// not run (exit 2).
 func (o *Options) check(ctx context.Context, l *loader) (*Report, error) {
-	rep := newReport()
-	rep.Metadata.Input = "cluster"
 	src, err := l.sourcePod(ctx, o.Src)
 	if err != nil {
 		return nil, err
 	}
-	if src.Status.PodIP == "" && !src.Spec.HostNetwork {
+	dst, err := nc.ParseDestination(o.Dst)
+	if err != nil {
+		return nil, cli.UsageErrorf("DST: %v", err)
+	}
+	return o.checkFrom(ctx, l, src, dst, o.Dst)
+}
+
+// checkFrom judges the source pod's traffic to dst (asked for as input) on
+// --port and --protocol: the one analysis every mode runs.
+func (o *Options) checkFrom(ctx context.Context, l *loader, src *corev1.Pod, dst nc.Destination, input string) (*Report, error) {
+	rep := newReport()
+	rep.Metadata.Input = "cluster"
+	if src.Status.PodIP == "" && !src.Spec.HostNetwork && !l.predicted(src) {
 		return nil, fmt.Errorf("pod %s/%s has no IP yet (phase %s): wait until it runs", src.Namespace, src.Name, src.Status.Phase)
 	}
 	rep.Source = podInfo(src)
 	srcEP := netpolicy.Endpoint{Pod: src, NamespaceLabels: l.namespaceLabels(ctx, src.Namespace)}
 
-	dst, _ := nc.ParseDestination(o.Dst)
 	p := &plan{dst: dst, port: dst.Port, portName: dst.PortName, l4: l4Of(o.Protocol)}
 	if o.Port != "" {
 		p.port, p.portName, _ = nc.ParsePort(o.Port)
@@ -73,10 +83,10 @@ func (o *Options) check(ctx context.Context, l *loader) (*Report, error) {
 		return nil, err
 	}
 
-	rep.Destination = DestinationInfo{Destination: dst, Input: o.Dst, Protocol: o.Protocol}
+	rep.Destination = DestinationInfo{Destination: dst, Input: input, Protocol: o.Protocol}
 	rep.Destination.Port, rep.Destination.PortName = p.port, p.portName
 	if rep.Destination.Namespace == "" && (dst.Kind == nc.KindPod || dst.Kind == nc.KindService) {
-		rep.Destination.Namespace = l.ns
+		rep.Destination.Namespace = l.dstNamespace(src)
 	}
 	if p.dstPod != nil {
 		pi := podInfo(p.dstPod)
@@ -109,8 +119,9 @@ func (o *Options) check(ctx context.Context, l *loader) (*Report, error) {
 	case p.probeHost == "":
 		// No such Service port, or a headless Service without ready
 		// endpoints: there is nothing to connect to, the objects explain it.
-		l.warn("nothing to probe for %s: the verdict comes from the cluster's objects", o.Dst)
+		l.warn("nothing to probe for %s: the verdict comes from the cluster's objects", input)
 	default:
+		var err error
 		outcome, err = o.runProbe(ctx, l, src, p)
 		if err != nil {
 			return nil, err
@@ -130,13 +141,15 @@ func (o *Options) check(ctx context.Context, l *loader) (*Report, error) {
 		rep.Probe = probeInfo(outcome)
 	}
 
-	destDesc := describeDestination(p, l.ns)
-	v := nc.Decide(nc.Inputs{Policy: rep.Policy, Service: rep.Service, DNS: rep.DNS, Probe: probeResult(outcome), Destination: destDesc, PoliciesUnlisted: unlisted, DNSPolicy: rep.DNSPolicy})
+	destDesc := describeDestination(p)
+	_, manifests := l.objs.(*worldObjects)
+	v := nc.Decide(nc.Inputs{Policy: rep.Policy, Service: rep.Service, DNS: rep.DNS, Probe: probeResult(outcome), Destination: destDesc,
+		PoliciesUnlisted: unlisted, DNSPolicy: rep.DNSPolicy, Manifests: manifests})
 	rep.Verdict, rep.Basis, rep.Reason, rep.Fix, rep.Disagreement = v.Verdict, v.Basis, v.Reason, v.Fix, v.Disagreement
 	for _, w := range l.warnings {
 		rep.Warn(w)
 	}
-	addFindings(rep, src, p, outcome)
+	addFindings(rep, l, src, p, outcome)
 	return rep, nil
 }
 
@@ -152,13 +165,19 @@ func (o *Options) planDestination(ctx context.Context, l *loader, p *plan, src *
 	case nc.KindPod:
 		ns := p.dst.Namespace
 		if ns == "" {
-			ns = l.ns
+			ns = l.dstNamespace(src)
 		}
-		pod, err := l.pod(ctx, ns, p.dst.Name)
+		var pod *corev1.Pod
+		var err error
+		if p.dst.Workload != "" {
+			pod, err = l.workloadPod(ctx, ns, p.dst.Workload, p.dst.Name)
+		} else {
+			pod, err = l.pod(ctx, ns, p.dst.Name)
+		}
 		if err != nil {
 			return err
 		}
-		if pod.Status.PodIP == "" {
+		if pod.Status.PodIP == "" && !l.predicted(pod) {
 			return fmt.Errorf("destination pod %s/%s has no IP yet (phase %s)", ns, pod.Name, pod.Status.Phase)
 		}
 		port, err := podPort(pod, p.port, p.portName, p.l4, o.Protocol)
@@ -174,7 +193,7 @@ func (o *Options) planDestination(ctx context.Context, l *loader, p *plan, src *
 	case nc.KindService:
 		ns := p.dst.Namespace
 		if ns == "" {
-			ns = l.ns
+			ns = l.dstNamespace(src)
 		}
 		if o.Protocol == "dns" {
 			return cli.UsageErrorf("--protocol dns resolves a name: give DST as %s.%s", p.dst.Name, ns)
@@ -498,8 +517,10 @@ func probeInfo(o *probe.Outcome) *ProbeInfo {
 		HTTPStatus: r.HTTPStatus, Detail: r.Detail}
 }
 
-func describeDestination(p *plan, ns string) string {
+func describeDestination(p *plan) string {
 	switch {
+	case p.dst.Kind == nc.KindPod && p.dstPod != nil && p.dst.Workload != "":
+		return fmt.Sprintf("%s/%s/%s:%d", p.dst.Workload, p.dstPod.Namespace, p.dst.Name, p.port)
 	case p.svc != nil && p.dst.Kind == nc.KindService:
 		return fmt.Sprintf("svc/%s/%s:%d", p.svc.Namespace, p.svc.Name, p.port)
 	case p.svc != nil && p.dst.Kind == nc.KindIP:
@@ -516,25 +537,25 @@ func describeDestination(p *plan, ns string) string {
 
 // addFindings turns the verdict and the observations into findings with
 // rule IDs, for --fail-on, SARIF and JUnit.
-func addFindings(rep *Report, src *corev1.Pod, p *plan, out *probe.Outcome) {
-	srcRef := report.RefFor("Pod", src)
+func addFindings(rep *Report, l *loader, src *corev1.Pod, p *plan, out *probe.Outcome) {
+	srcRef := l.podRef(src)
 	if id, ok := verdictRules[rep.Verdict]; ok {
 		obj := srcRef
 		switch {
 		case rep.Verdict == nc.VerdictBlockedByPolicy && rep.Policy != nil && !rep.Policy.Allowed:
-			obj = policyRef(rep.Policy)
+			obj = l.withSource(policyRef(rep.Policy))
 		case rep.Verdict == nc.VerdictBlockedByPolicy && rep.DNSPolicy != nil:
-			obj = policyRef(rep.DNSPolicy)
+			obj = l.withSource(policyRef(rep.DNSPolicy))
 		case (rep.Verdict == nc.VerdictNoEndpoints || rep.Verdict == nc.VerdictPortMismatch) && rep.Service != nil:
-			obj = report.ObjectRef{Kind: "Service", Namespace: rep.Service.Namespace, Name: rep.Service.Name}
+			obj = l.serviceRef(rep.Service)
 		case p.dstPod != nil:
-			obj = report.RefFor("Pod", p.dstPod)
+			obj = l.podRef(p.dstPod)
 		}
 		sev := report.SeverityError
 		if rep.Verdict == nc.VerdictUnknown {
 			sev = report.SeverityWarning
 			if rep.Service != nil {
-				obj = report.ObjectRef{Kind: "Service", Namespace: rep.Service.Namespace, Name: rep.Service.Name}
+				obj = l.serviceRef(rep.Service)
 			}
 		}
 		rep.Add(report.Finding{RuleID: id, Severity: sev, Object: obj, Message: rep.Reason, Fix: rep.Fix,
@@ -548,7 +569,7 @@ func addFindings(rep *Report, src *corev1.Pod, p *plan, out *probe.Outcome) {
 		for _, pr := range rep.Service.Problems {
 			if pr.Reason == nc.ProblemTargetNotDeclared {
 				rep.Add(report.Finding{RuleID: RuleTargetNotDeclared, Severity: report.SeverityWarning,
-					Object: report.ObjectRef{Kind: "Service", Namespace: rep.Service.Namespace, Name: rep.Service.Name}, Message: pr.Message, Fix: pr.Fix})
+					Object: l.serviceRef(rep.Service), Message: pr.Message, Fix: pr.Fix})
 			}
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -380,8 +381,8 @@ func TestAClusterIPIsProbedAtTheAddressGiven(t *testing.T) {
 	if err := o.planDestination(context.Background(), l, p, src, nc.PodResolvConf(src, "", nil), nc.DefaultClusterDomain); err != nil {
 		t.Fatal(err)
 	}
-	if p.probeHost != "fd00::a" || p.probePort != 53 || describeDestination(p, "shop") != "[fd00::a]:53 (svc/kube-system/kube-dns)" {
-		t.Errorf("probe %s port %d, destination %q", p.probeHost, p.probePort, describeDestination(p, "shop"))
+	if p.probeHost != "fd00::a" || p.probePort != 53 || describeDestination(p) != "[fd00::a]:53 (svc/kube-system/kube-dns)" {
+		t.Errorf("probe %s port %d, destination %q", p.probeHost, p.probePort, describeDestination(p))
 	}
 }
 
@@ -553,5 +554,85 @@ func TestDefaultDenyEgressBlocksTheLookupOfANameDestination(t *testing.T) {
 	}
 	if rep.Verdict != nc.VerdictUnknown || rep.DNSPolicy == nil || !rep.DNSPolicy.Egress.Allowed {
 		t.Errorf("DNS egress allowed: want unknown with the DNS egress allowed, got %s (%s), %+v", rep.Verdict, rep.Reason, rep.DNSPolicy)
+	}
+}
+
+// other is a second namespace with a client and a db of its own, which no
+// policy isolates.
+func other() []runtime.Object {
+	client, db := pod("client", "10.0.1.1"), pod("db", "10.0.1.3", corev1.ContainerPort{Name: "pg", ContainerPort: 5432})
+	client.Namespace, db.Namespace = "other", "other"
+	return []runtime.Object{&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "other"}}, client, db}
+}
+
+func TestADestinationWithoutNamespaceIsLookedUpInTheSourcesNamespace(t *testing.T) {
+	cases := []struct {
+		name       string
+		nsExplicit bool
+		dst        string
+		want       string // destination namespace/pod, or an error substring
+	}{
+		{"a pod name without -n is the source's namespace's pod", false, "db", "other/db"},
+		{"pod/NAME without -n too", false, "pod/db", "other/db"},
+		{"svc/NAME without -n is a Service of the source's namespace", false, "svc/api:80", `service "api" not found in namespace other`},
+		{"-n wins for a pod name", true, "db", "shop/db"},
+		{"-n wins for svc/NAME", true, "svc/api:80", "shop/api"},
+		{"a namespace in DST wins over both", false, "shop/db", "shop/db"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			streams, _, _, _ := genericiooptions.NewTestIOStreams()
+			o := &Options{Common: cli.NewCommon(streams), Protocol: "tcp", NoProbe: true, Timeout: 1, StartTimeout: 1, Src: "other/client", Dst: c.dst, Port: "5432"}
+			if strings.HasPrefix(c.dst, "svc/") {
+				o.Port = ""
+			}
+			l := &loader{cs: fake.NewClientset(append(world(), other()...)...), ns: "shop", nsExplicit: c.nsExplicit}
+			rep, err := o.check(context.Background(), l)
+			got := ""
+			switch {
+			case err != nil:
+				got = err.Error()
+			case rep.Destination.Pod != nil:
+				got = rep.Destination.Pod.Namespace + "/" + rep.Destination.Pod.Name
+			case rep.Service != nil:
+				got = rep.Service.Namespace + "/" + rep.Service.Name
+			}
+			if !strings.Contains(got, c.want) {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestAWorkloadDestinationIsOneReadyPodOfIt(t *testing.T) {
+	deploy := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "db"},
+		Spec: appsv1.DeploymentSpec{Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "db"}}}}
+	rep, err := runCheckWith(t, []runtime.Object{deploy}, "api", "deploy/db", "--port", "5432")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Destination.Pod == nil || rep.Destination.Pod.Name != "db" || rep.Destination.Workload != "deployment" || rep.Verdict != nc.VerdictReachable ||
+		!strings.Contains(rep.Reason, "deployment/shop/db:5432") {
+		t.Errorf("destination %+v, verdict %s (%s): want the db pod of deployment/db, reachable from the api", rep.Destination, rep.Verdict, rep.Reason)
+	}
+	if _, err := runCheck(t, "api", "deploy/nosuch:5432"); err == nil || !strings.Contains(err.Error(), `deployment "nosuch" not found`) {
+		t.Errorf("an unknown deployment: %v", err)
+	}
+}
+
+func TestANumericTargetPortTheBackendsDoNotDeclareIsAPortMismatchWithoutAProbe(t *testing.T) {
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "api-typo-port"},
+		Spec: corev1.ServiceSpec{Selector: map[string]string{"app": "api"}, ClusterIP: "10.96.0.21",
+			Ports: []corev1.ServicePort{{Port: 80, TargetPort: intstr.FromInt32(8008), Protocol: corev1.ProtocolTCP}}}}
+	rep, err := runCheckWith(t, []runtime.Object{svc}, "frontend", "svc/api-typo-port:80")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Verdict != nc.VerdictPortMismatch || !strings.Contains(rep.Reason, "http=8080") {
+		t.Fatalf("verdict %s (%s): want port-mismatch naming the declared http=8080", rep.Verdict, rep.Reason)
+	}
+	rep.Finalize(nil)
+	if len(rep.Findings) != 1 || rep.Findings[0].RuleID != RulePortMismatch || rep.Findings[0].Object.Name != "api-typo-port" {
+		t.Errorf("findings %+v: want NC103 on the Service only", rep.Findings)
 	}
 }

@@ -16,16 +16,95 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/ktriage/ktriage/pkg/cli"
+	nc "github.com/ktriage/ktriage/pkg/netcheck"
+	"github.com/ktriage/ktriage/pkg/report"
 )
 
-// loader makes the few GET and LIST calls netcheck needs; the analysis itself
-// is pure (pkg/netcheck, pkg/netpolicy).
+// loader makes the few reads netcheck needs, from the API or from a World
+// built from manifests, and explains what it could not read; the analysis
+// itself is pure (pkg/netcheck, pkg/netpolicy).
 type loader struct {
-	cs       kubernetes.Interface
-	ns       string
-	warnings []string
-	nsLabels map[string]map[string]string
-	services map[string]*corev1.Service
+	// cs is the API: objects are read from it unless objs is set, and the
+	// probe patches the source pod through it.
+	cs kubernetes.Interface
+	// objs, when set, is where objects are read instead (a World).
+	objs objects
+	// ns is the namespace of names without one; nsExplicit says -n gave it,
+	// so it wins over the source pod's namespace for the destination.
+	ns         string
+	nsExplicit bool
+	warnings   []string
+	nsLabels   map[string]map[string]string
+	services   map[string]*corev1.Service
+}
+
+// objects reads the objects netcheck needs. A missing object is an API
+// NotFound error, so the loader explains every source alike.
+type objects interface {
+	getPod(ctx context.Context, ns, name string) (*corev1.Pod, error)
+	listPods(ctx context.Context, ns string, sel labels.Selector) ([]*corev1.Pod, error)
+	// workloadPods returns the pods of a workload (kind: deployment,
+	// replicaset, statefulset, daemonset, job, cronjob, or service for
+	// the pods its selector matches) and says how they were found.
+	workloadPods(ctx context.Context, ns, kind, name string) ([]*corev1.Pod, string, error)
+	getNamespace(ctx context.Context, name string) (*corev1.Namespace, error)
+	listPolicies(ctx context.Context, ns string) ([]*networkingv1.NetworkPolicy, error)
+	getService(ctx context.Context, ns, name string) (*corev1.Service, error)
+	listSlices(ctx context.Context, ns, service string) ([]*discoveryv1.EndpointSlice, error)
+	podsWithIP(ctx context.Context, ip string) ([]*corev1.Pod, error)
+	servicesWithClusterIP(ctx context.Context, ip string) ([]*corev1.Service, error)
+	// ipAddressParent is the owner of an IPAddress object (the second
+	// family's ClusterIP of a dual-stack Service).
+	ipAddressParent(ctx context.Context, ip string) (*networkingv1.ParentReference, error)
+}
+
+func (l *loader) read() objects {
+	if l.objs != nil {
+		return l.objs
+	}
+	return apiObjects{l.cs}
+}
+
+// dstNamespace is the namespace of a destination named without one: -n when
+// given, else the source pod's, as its DNS search list would resolve it.
+func (l *loader) dstNamespace(src *corev1.Pod) string {
+	if l.nsExplicit || src == nil {
+		return l.ns
+	}
+	return src.Namespace
+}
+
+// podRef names a pod in a finding: the workload a built pod stands for,
+// with its manifest line, or the pod.
+func (l *loader) podRef(p *corev1.Pod) report.ObjectRef {
+	if w, ok := l.objs.(*worldObjects); ok {
+		if wl := w.world.WorkloadOf(p); wl != nil {
+			return report.RefFor(wl.APIKind(), wl.Object).WithSource(wl.Source)
+		}
+	}
+	return l.withSource(report.RefFor("Pod", p))
+}
+
+// serviceRef names a Service in a finding.
+func (l *loader) serviceRef(a *nc.ServiceAnalysis) report.ObjectRef {
+	return l.withSource(report.ObjectRef{Kind: "Service", Namespace: a.Namespace, Name: a.Name})
+}
+
+// withSource adds the manifest file and line an object was read from.
+func (l *loader) withSource(ref report.ObjectRef) report.ObjectRef {
+	if w, ok := l.objs.(*worldObjects); ok {
+		if src := w.world.Snapshot.SourceOf(ref.Kind, ref.Namespace, ref.Name); src != nil {
+			return ref.WithSource(src)
+		}
+	}
+	return ref
+}
+
+// predicted says the pod was built from a manifest: it has no IP and no
+// status of its own.
+func (l *loader) predicted(p *corev1.Pod) bool {
+	w, ok := l.objs.(*worldObjects)
+	return ok && w.world.Predicted(p)
 }
 
 func (l *loader) warn(format string, args ...any) {
@@ -46,6 +125,7 @@ var sourceKinds = map[string]string{
 	"statefulset": "statefulset", "statefulsets": "statefulset", "sts": "statefulset",
 	"daemonset": "daemonset", "daemonsets": "daemonset", "ds": "daemonset",
 	"job": "job", "jobs": "job",
+	"cronjob": "cronjob", "cronjobs": "cronjob", "cj": "cronjob",
 	"service": "service", "services": "service", "svc": "service",
 }
 
@@ -80,23 +160,23 @@ func (l *loader) sourcePod(ctx context.Context, arg string) (*corev1.Pod, error)
 	if kind == "pod" {
 		return l.pod(ctx, ns, name)
 	}
-	sel, err := l.workloadSelector(ctx, ns, kind, name)
+	return l.workloadPod(ctx, ns, kind, name)
+}
+
+// workloadPod picks one ready pod of a workload (by name, the first).
+func (l *loader) workloadPod(ctx context.Context, ns, kind, name string) (*corev1.Pod, error) {
+	pods, how, err := l.read().workloadPods(ctx, ns, kind, name)
 	if err != nil {
 		return nil, err
 	}
-	pods, err := l.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
-	if err != nil {
-		return nil, cli.APIError(err, "list", "pods", ns)
-	}
 	var ready []*corev1.Pod
-	for i := range pods.Items {
-		p := &pods.Items[i]
+	for _, p := range pods {
 		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil && podReady(p) {
 			ready = append(ready, p)
 		}
 	}
 	if len(ready) == 0 {
-		return nil, fmt.Errorf("%s/%s in namespace %s has no ready pod (%d pod(s) match %s): pick a pod explicitly", kind, name, ns, len(pods.Items), sel)
+		return nil, fmt.Errorf("%s/%s in namespace %s has no ready pod (%d pod(s) %s): pick a pod explicitly", kind, name, ns, len(pods), how)
 	}
 	sort.Slice(ready, func(i, j int) bool { return ready[i].Name < ready[j].Name })
 	return ready[0], nil
@@ -111,10 +191,25 @@ func podReady(p *corev1.Pod) bool {
 	return false
 }
 
-func (l *loader) workloadSelector(ctx context.Context, ns, kind, name string) (labels.Selector, error) {
+// apiObjects reads from the API.
+type apiObjects struct{ cs kubernetes.Interface }
+
+func (a apiObjects) workloadPods(ctx context.Context, ns, kind, name string) ([]*corev1.Pod, string, error) {
+	sel, err := a.workloadSelector(ctx, ns, kind, name)
+	if err != nil {
+		return nil, "", err
+	}
+	pods, err := a.listPods(ctx, ns, sel)
+	if err != nil {
+		return nil, "", err
+	}
+	return pods, "match " + sel.String(), nil
+}
+
+func (a apiObjects) workloadSelector(ctx context.Context, ns, kind, name string) (labels.Selector, error) {
 	var ls *metav1.LabelSelector
 	var err error
-	apps := l.cs.AppsV1()
+	apps := a.cs.AppsV1()
 	switch kind {
 	case "deployment":
 		d, e := apps.Deployments(ns).Get(ctx, name, metav1.GetOptions{})
@@ -141,13 +236,15 @@ func (l *loader) workloadSelector(ctx context.Context, ns, kind, name string) (l
 			ls = d.Spec.Selector
 		}
 	case "job":
-		j, e := l.cs.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
+		j, e := a.cs.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
 		err = e
 		if e == nil {
 			ls = j.Spec.Selector
 		}
+	case "cronjob":
+		return nil, fmt.Errorf("cronjob/%s: the pods of a CronJob belong to the Jobs it creates: name one with job/NAME, or a pod", name)
 	case "service":
-		s, e := l.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+		s, e := a.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
 		err = e
 		if e == nil {
 			if len(s.Spec.Selector) == 0 {
@@ -169,6 +266,74 @@ func (l *loader) workloadSelector(ctx context.Context, ns, kind, name string) (l
 	return sel, nil
 }
 
+func (a apiObjects) getPod(ctx context.Context, ns, name string) (*corev1.Pod, error) {
+	return a.cs.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+}
+
+func (a apiObjects) listPods(ctx context.Context, ns string, sel labels.Selector) ([]*corev1.Pod, error) {
+	list, err := a.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+	if err != nil {
+		return nil, cli.APIError(err, "list", "pods", ns)
+	}
+	return ptrs(list.Items), nil
+}
+
+func (a apiObjects) getNamespace(ctx context.Context, name string) (*corev1.Namespace, error) {
+	return a.cs.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+}
+
+func (a apiObjects) listPolicies(ctx context.Context, ns string) ([]*networkingv1.NetworkPolicy, error) {
+	list, err := a.cs.NetworkingV1().NetworkPolicies(ns).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return ptrs(list.Items), nil
+}
+
+func (a apiObjects) getService(ctx context.Context, ns, name string) (*corev1.Service, error) {
+	return a.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+}
+
+func (a apiObjects) listSlices(ctx context.Context, ns, service string) ([]*discoveryv1.EndpointSlice, error) {
+	list, err := a.cs.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + service})
+	if err != nil {
+		return nil, err
+	}
+	return ptrs(list.Items), nil
+}
+
+func (a apiObjects) podsWithIP(ctx context.Context, ip string) ([]*corev1.Pod, error) {
+	list, err := a.cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "status.podIP=" + ip})
+	if err != nil {
+		return nil, err
+	}
+	return ptrs(list.Items), nil
+}
+
+func (a apiObjects) servicesWithClusterIP(ctx context.Context, ip string) ([]*corev1.Service, error) {
+	list, err := a.cs.CoreV1().Services("").List(ctx, metav1.ListOptions{FieldSelector: "spec.clusterIP=" + ip})
+	if err != nil {
+		return nil, err
+	}
+	return ptrs(list.Items), nil
+}
+
+func (a apiObjects) ipAddressParent(ctx context.Context, ip string) (*networkingv1.ParentReference, error) {
+	ipa, err := a.cs.NetworkingV1().IPAddresses().Get(ctx, ip, metav1.GetOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return ipa.Spec.ParentRef, nil
+}
+
+func ptrs[T any](items []T) []*T {
+	out := make([]*T, len(items))
+	for i := range items {
+		out[i] = &items[i]
+	}
+	return out
+}
+
 func getError(err error, resource, ns, name string) error {
 	if apierrors.IsNotFound(err) {
 		singular := strings.TrimSuffix(resource, "s")
@@ -178,7 +343,7 @@ func getError(err error, resource, ns, name string) error {
 }
 
 func (l *loader) pod(ctx context.Context, ns, name string) (*corev1.Pod, error) {
-	p, err := l.cs.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+	p, err := l.read().getPod(ctx, ns, name)
 	if err != nil {
 		return nil, getError(err, "pods", ns, name)
 	}
@@ -194,9 +359,13 @@ func (l *loader) namespaceLabels(ctx context.Context, ns string) map[string]stri
 	if l.nsLabels == nil {
 		l.nsLabels = map[string]map[string]string{}
 	}
-	n, err := l.cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
+	n, err := l.read().getNamespace(ctx, ns)
 	if err != nil {
-		l.warn("cannot read namespace %s (%s): namespaceSelectors are matched on its name only", ns, shortErr(err))
+		if _, world := l.objs.(*worldObjects); world && apierrors.IsNotFound(err) {
+			l.warn("namespace %s is not in the manifests: namespaceSelectors match it by its name only (add the Namespace with its labels)", ns)
+		} else {
+			l.warn("cannot read namespace %s (%s): namespaceSelectors are matched on its name only", ns, shortErr(err))
+		}
 		l.nsLabels[ns] = nil
 		return nil
 	}
@@ -225,15 +394,13 @@ func (l *loader) policies(ctx context.Context, namespaces []string) ([]*networki
 			continue
 		}
 		seen[ns] = true
-		list, err := l.cs.NetworkingV1().NetworkPolicies(ns).List(ctx, metav1.ListOptions{})
+		list, err := l.read().listPolicies(ctx, ns)
 		if err != nil {
 			l.warn("%s: the policy analysis leaves namespace %s out", cli.APIError(err, "list", "networkpolicies", ns), ns)
 			unlisted = append(unlisted, fmt.Sprintf("%s (%s)", ns, shortErr(err)))
 			continue
 		}
-		for i := range list.Items {
-			out = append(out, &list.Items[i])
-		}
+		out = append(out, list...)
 	}
 	return out, unlisted
 }
@@ -244,22 +411,15 @@ func (l *loader) service(ctx context.Context, ns, name string) (*corev1.Service,
 	if err != nil {
 		return nil, nil, nil, getError(err, "services", ns, name)
 	}
-	sl, err := l.cs.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: discoveryv1.LabelServiceName + "=" + name})
+	slices, err := l.read().listSlices(ctx, ns, name)
 	if err != nil {
 		return nil, nil, nil, cli.APIError(err, "list", "endpointslices", ns)
 	}
-	var slices []*discoveryv1.EndpointSlice
-	for i := range sl.Items {
-		slices = append(slices, &sl.Items[i])
-	}
 	var pods []*corev1.Pod
 	if len(svc.Spec.Selector) > 0 {
-		pl, err := l.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: labels.SelectorFromSet(svc.Spec.Selector).String()})
+		pods, err = l.read().listPods(ctx, ns, labels.SelectorFromSet(svc.Spec.Selector))
 		if err != nil {
-			return nil, nil, nil, cli.APIError(err, "list", "pods", ns)
-		}
-		for i := range pl.Items {
-			pods = append(pods, &pl.Items[i])
+			return nil, nil, nil, err
 		}
 	}
 	return svc, slices, pods, nil
@@ -277,7 +437,7 @@ func (l *loader) getService(ctx context.Context, ns, name string) (*corev1.Servi
 	if l.services == nil {
 		l.services = map[string]*corev1.Service{}
 	}
-	s, err := l.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	s, err := l.read().getService(ctx, ns, name)
 	switch {
 	case apierrors.IsNotFound(err):
 		l.services[key] = nil
@@ -291,13 +451,12 @@ func (l *loader) getService(ctx context.Context, ns, name string) (*corev1.Servi
 
 // podByIP finds the pod using an IP, if the caller may list pods cluster-wide.
 func (l *loader) podByIP(ctx context.Context, ip string) *corev1.Pod {
-	list, err := l.cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: "status.podIP=" + ip})
+	pods, err := l.read().podsWithIP(ctx, ip)
 	if err != nil {
 		l.warn("cannot look up which pod has IP %s (%s): it is treated as an address outside the pod network", ip, shortErr(err))
 		return nil
 	}
-	for i := range list.Items {
-		p := &list.Items[i]
+	for _, p := range pods {
 		if !p.Spec.HostNetwork && p.Status.Phase == corev1.PodRunning && hasPodIP(p, ip) {
 			return p
 		}
@@ -329,13 +488,13 @@ func sameIP(a, b string) bool {
 // (networking.k8s.io/v1, named by the address) also finds the second family's
 // address of a dual-stack Service where the API serves it.
 func (l *loader) serviceByClusterIP(ctx context.Context, ip string) *corev1.Service {
-	list, err := l.cs.CoreV1().Services("").List(ctx, metav1.ListOptions{FieldSelector: "spec.clusterIP=" + ip})
+	services, err := l.read().servicesWithClusterIP(ctx, ip)
 	if err != nil {
 		l.warn("cannot look up whether %s is a Service's ClusterIP (%s): it is judged as a plain address", ip, shortErr(err))
 		return nil
 	}
-	for i := range list.Items {
-		if s := &list.Items[i]; hasClusterIP(s, ip) {
+	for _, s := range services {
+		if hasClusterIP(s, ip) {
 			return s
 		}
 	}
@@ -343,11 +502,11 @@ func (l *loader) serviceByClusterIP(ctx context.Context, ip string) *corev1.Serv
 	if err != nil {
 		return nil
 	}
-	ipa, err := l.cs.NetworkingV1().IPAddresses().Get(ctx, addr.Unmap().String(), metav1.GetOptions{})
-	if err != nil || ipa.Spec.ParentRef == nil || ipa.Spec.ParentRef.Group != "" || ipa.Spec.ParentRef.Resource != "services" {
+	ref, err := l.read().ipAddressParent(ctx, addr.Unmap().String())
+	if err != nil || ref == nil || ref.Group != "" || ref.Resource != "services" {
 		return nil
 	}
-	s, err := l.getService(ctx, ipa.Spec.ParentRef.Namespace, ipa.Spec.ParentRef.Name)
+	s, err := l.getService(ctx, ref.Namespace, ref.Name)
 	if err != nil || !hasClusterIP(s, ip) {
 		return nil
 	}

@@ -21,6 +21,7 @@ const (
 	RuleRefused           = "NC105"
 	RuleTimeout           = "NC106"
 	RuleUnknown           = "NC107"
+	RuleExpectation       = "NC108"
 	RuleDisagreement      = "NC201"
 	RuleTargetNotDeclared = "NC202"
 	RuleDNSCost           = "NC203"
@@ -54,6 +55,9 @@ func init() {
 		report.Rule{ID: RuleUnknown, Plugin: plugin, Severity: report.SeverityWarning, Title: "reachability unknown without a probe",
 			Description: "With --no-probe the cluster's objects cannot tell whether the destination answers: it is a name outside the cluster (an external host, an ExternalName Service's alias), or a Service or NetworkPolicy list could not be read. The verdict is unknown, never reachable.",
 			Fix:         "Run without --no-probe, grant the reads the warning names, or check that the name resolves from the source pod and answers on the port."},
+		report.Rule{ID: RuleExpectation, Plugin: plugin, Severity: report.SeverityError, Title: "connectivity expectation not met",
+			Description: "An entry of the --expect file (from, to, port, protocol, expect) does not hold for the manifests, merged over the cluster or a --cluster-state dump: netcheck answers another verdict. The finding points at the entry's file and line and names what decided the verdict: the NetworkPolicy rule that allows the traffic, the policies that isolate an end with no rule allowing it (the missing rule), or the Service problem.",
+			Fix:         "Change the NetworkPolicies or Services so the traffic is decided as expected (add the missing rule, or narrow the one that allows it), or correct the expectation."},
 		report.Rule{ID: RuleDisagreement, Plugin: plugin, Severity: report.SeverityWarning, Title: "probe and policy analysis disagree",
 			Description: "The live probe's result contradicts the NetworkPolicy analysis, e.g. traffic passed that policies block: the network plugin may not enforce NetworkPolicy, or other policies apply.",
 			Fix:         "Use a network plugin that enforces NetworkPolicy, or look for CNI-specific policies."},
@@ -175,6 +179,8 @@ func (r *Report) Tables(wide bool) []printers.Table {
 			d += ": " + r.Probe.Detail
 		}
 		add("probe", r.Probe.Result, s, d)
+	} else if strings.HasPrefix(r.Metadata.Input, "files") {
+		add("probe", "skipped", report.SeverityNone, "-f: explained from the manifests (a probe needs a live pod)")
 	} else {
 		add("probe", "skipped", report.SeverityNone, "--no-probe: explained from the cluster's objects only")
 	}
@@ -228,7 +234,11 @@ func (r *Report) Tables(wide bool) []printers.Table {
 				if !t.Allowed {
 					res = "denied"
 				}
-				add("backend", res, report.SeverityNone, fmt.Sprintf("%s/%s %s:%d egress %s, ingress %s", t.Namespace, t.Pod, t.IP, t.Port, t.Egress.Reason, t.Ingress.Reason))
+				addr := fmt.Sprintf("%s:%d", t.IP, t.Port)
+				if t.IP == "" {
+					addr = fmt.Sprintf("port %d", t.Port) // a pod built from a manifest has no IP
+				}
+				add("backend", res, report.SeverityNone, fmt.Sprintf("%s/%s %s egress %s, ingress %s", t.Namespace, t.Pod, addr, t.Egress.Reason, t.Ingress.Reason))
 			}
 		}
 	} else {
