@@ -13,6 +13,12 @@ run kubectl-netcheck -n nc-shop frontend svc/api-typo:80 --no-probe
 run kubectl-netcheck -n nc-shop frontend svc/api-wrong-port --no-probe
 run kubectl-netcheck -n nc-shop frontend api.nc-shop:80 --no-probe -o wide
 
+# CI: the same questions answered from manifests (ci/) before they reach a
+# cluster; examples/netcheck/ci/change/ is a pull request that breaks one.
+run kubectl-netcheck -n nc-ci -f "${EXAMPLES}/ci/manifests/" --expect "${EXAMPLES}/ci/netcheck-expect.yaml"
+run kubectl-netcheck -f "${EXAMPLES}/ci/manifests/" --matrix
+run kubectl-netcheck --cluster-state "${EXAMPLES}/ci/manifests/app.yaml" -f "${EXAMPLES}/ci/change/" --matrix
+
 # The live probe, on a real node when this host can run one (hack/real-node:
 # kubelet, containerd, CNI bridge, kube-proxy, CoreDNS).
 if why="$("${ROOT}/hack/real-node" check 2>&1)"; then
