@@ -1,6 +1,8 @@
 // Package qosaudit implements "kubectl qos-audit": QoS classes exactly as
 // Kubernetes computes them, for live pods and for manifests before they are
-// applied, with the kubelet's eviction order and OOM score adjustments.
+// applied, with the kubelet's eviction order and OOM score adjustments. It
+// wires flags → Snapshot → qosaudit.AnalyzeLive or AnalyzeFiles → printer;
+// the analysis is pkg/qosaudit.
 package qosaudit
 
 import (

@@ -9,6 +9,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/ktriage/ktriage/pkg/cli"
+	"github.com/ktriage/ktriage/pkg/qosaudit"
 )
 
 func run(t *testing.T, stdin string, args ...string) (string, string, int) {
@@ -86,7 +87,7 @@ func TestManifestsWithoutCluster(t *testing.T) {
 		_ = json.Unmarshal([]byte(out), &doc)
 		n := 0
 		for _, f := range doc.Findings {
-			if f.RuleID == RuleRequiredClass {
+			if f.RuleID == qosaudit.RuleRequiredClass {
 				n++
 			}
 		}
@@ -151,7 +152,7 @@ func TestManifestsWithoutCluster(t *testing.T) {
 		}
 		found := false
 		for _, f := range doc.Findings {
-			if f.RuleID == RuleLimitRangeRejects && strings.Contains(f.Message, want) && strings.Contains(f.Message, "LimitRange defaults") {
+			if f.RuleID == qosaudit.RuleLimitRangeRejects && strings.Contains(f.Message, want) && strings.Contains(f.Message, "LimitRange defaults") {
 				found = true
 			}
 		}

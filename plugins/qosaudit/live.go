@@ -3,6 +3,7 @@ package qosaudit
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
@@ -17,16 +18,12 @@ import (
 
 	"github.com/ktriage/ktriage/pkg/cli"
 	"github.com/ktriage/ktriage/pkg/cluster"
+	"github.com/ktriage/ktriage/pkg/qosaudit"
 	"github.com/ktriage/ktriage/pkg/version"
 )
 
-// perNodeListLimit: above this many nodes one LIST of all pods is cheaper
-// than a field-selected LIST per node.
-const perNodeListLimit = 50
-
-// activePods leaves out finished pods, which the kubelet does not rank.
-const activePods = ",status.phase!=Succeeded,status.phase!=Failed"
-
+// runLive audits the live pods in scope. What to load is qosaudit's
+// decision; the plugin runs the queries, reads named pods and metrics.
 func (o *Options) runLive(ctx context.Context) (*Report, error) {
 	cs, cfg, err := o.Clientset()
 	if err != nil {
@@ -36,33 +33,18 @@ func (o *Options) runLive(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	listNS := ns
+	scope := qosaudit.LiveScope{Namespace: ns, AllNamespaces: o.AllNamespaces, Selector: o.Selector, Node: o.Node, Targets: len(o.Args) > 0}
 	if o.AllNamespaces {
-		listNS = ""
+		scope.Namespace = ""
 	}
 
-	// The pods in scope, the LimitRanges of their namespaces, the namespaces
-	// (for the qos-required annotation) and the nodes, in parallel.
-	podQuery := cluster.Query{Kind: cluster.KindPod, Namespace: listNS, LabelSelector: o.Selector}
-	if o.Node != "" {
-		podQuery.FieldSelector = "spec.nodeName=" + o.Node
-	}
-	queries := []cluster.Query{
-		{Kind: cluster.KindLimitRange, Namespace: listNS, Optional: true},
-		{Kind: cluster.KindNode, Optional: true},
-	}
-	if o.AllNamespaces {
-		queries = append(queries, cluster.Query{Kind: cluster.KindNamespace, Optional: true})
-	}
 	var targeted []*corev1.Pod
-	if len(o.Args) > 0 {
+	if scope.Targets {
 		if targeted, err = o.resolveTargets(ctx, cs, ns); err != nil {
 			return nil, err
 		}
-	} else {
-		queries = append(queries, podQuery)
 	}
-	snap, err := cluster.LoadLive(ctx, cs, queries...)
+	snap, err := cluster.LoadLive(ctx, cs, qosaudit.BaseQueries(scope)...)
 	if err != nil {
 		return nil, err
 	}
@@ -71,19 +53,12 @@ func (o *Options) runLive(ctx context.Context) (*Report, error) {
 			snap.Namespaces = append(snap.Namespaces, n)
 		}
 	}
-	if len(o.Args) > 0 {
-		snap.Pods = append(snap.Pods, targeted...)
-	}
-	scope := map[string]bool{}
-	for _, p := range snap.Pods {
-		if o.Node == "" || o.AllNamespaces || p.Namespace == ns {
-			scope[podKey(p)] = true
-		}
-	}
+	snap.Pods = append(snap.Pods, targeted...)
+	inScope := qosaudit.InScope(snap.Pods, scope)
 
 	// Second round: owners (ReplicaSets → Deployments, Jobs → CronJobs) and
 	// the other pods of the nodes involved, which the kubelet ranks too.
-	if more := o.ownerQueries(snap.Pods); len(more) > 0 {
+	if more := qosaudit.OwnerQueries(snap.Pods); len(more) > 0 {
 		extra, err := cluster.LoadLive(ctx, cs, more...)
 		if err != nil {
 			return nil, err
@@ -91,8 +66,8 @@ func (o *Options) runLive(ctx context.Context) (*Report, error) {
 		snap = cluster.Merge(snap, extra)
 	}
 	var partial map[string]string
-	if qs := o.nodePodQueries(snap); len(qs) > 0 {
-		extra, failed, err := loadNodePods(ctx, cs, qs, nodesOf(snap.Pods, o.Node))
+	if qs := qosaudit.NodePodQueries(snap, scope); len(qs) > 0 {
+		extra, failed, err := loadNodePods(ctx, cs, qs, qosaudit.NodesOf(snap.Pods, o.Node))
 		if err != nil {
 			return nil, err
 		}
@@ -100,8 +75,8 @@ func (o *Options) runLive(ctx context.Context) (*Report, error) {
 		partial = failed
 	}
 
-	opts := AnalysisOptions{
-		InScope:          func(p *corev1.Pod) bool { return scope[podKey(p)] },
+	opts := qosaudit.AnalysisOptions{
+		InScope:          inScope,
 		LimitRangesKnown: snap.Loaded[cluster.KindLimitRange],
 		Node:             o.Node,
 		Require:          o.require,
@@ -109,11 +84,11 @@ func (o *Options) runLive(ctx context.Context) (*Report, error) {
 		PartialNodes:     partial,
 	}
 	if o.require != "" {
-		opts.RequireScope = o.requireScope(listNS)
+		opts.RequireScope = o.requireScope(scope.Namespace)
 	}
-	rep := AnalyzeLive(snap, opts, version.Get())
+	rep := &Report{qosaudit.AnalyzeLive(snap, opts, version.Get())}
 	rep.Metadata.Context = o.CurrentContext()
-	rep.Metadata.Namespace = listNS
+	rep.Metadata.Namespace = scope.Namespace
 	if o.Node != "" && len(rep.Nodes) == 0 {
 		if !snap.Loaded[cluster.KindNode] {
 			rep.Warn("cannot show node " + o.Node + ": nodes could not be listed")
@@ -159,13 +134,12 @@ func (o *Options) resolveTargets(ctx context.Context, cs kubernetes.Interface, n
 		if err != nil {
 			return nil, err
 		}
-		owners, err := cluster.LoadLive(ctx, cs, o.ownerQueries(snap.Pods)...)
+		owners, err := cluster.LoadLive(ctx, cs, qosaudit.OwnerQueries(snap.Pods)...)
 		if err != nil {
 			return nil, err
 		}
-		ix := newOwnerIndex(owners)
 		for _, p := range snap.Pods {
-			if k, n, _ := ix.top(p); k == kind && n == name {
+			if k, n, _ := owners.TopOwner(p); k == kind && n == name {
 				add(p)
 			}
 		}
@@ -225,88 +199,6 @@ func workloadSelector(ctx context.Context, cs kubernetes.Interface, ns, kind, na
 	return s.String(), "", nil
 }
 
-// ownerQueries lists ReplicaSets and Jobs in the namespaces of pods they own,
-// to name the Deployment or CronJob above them.
-func (o *Options) ownerQueries(pods []*corev1.Pod) []cluster.Query {
-	rs, jobs := map[string]bool{}, map[string]bool{}
-	for _, p := range pods {
-		if c := metav1.GetControllerOf(p); c != nil {
-			switch c.Kind {
-			case "ReplicaSet":
-				rs[p.Namespace] = true
-			case "Job":
-				jobs[p.Namespace] = true
-			}
-		}
-	}
-	var qs []cluster.Query
-	add := func(kind cluster.Kind, nss map[string]bool) {
-		if len(nss) > 1 {
-			qs = append(qs, cluster.Query{Kind: kind, Optional: true})
-			return
-		}
-		for ns := range nss {
-			qs = append(qs, cluster.Query{Kind: kind, Namespace: ns, Optional: true})
-		}
-	}
-	add(cluster.KindReplicaSet, rs)
-	add(cluster.KindJob, jobs)
-	return qs
-}
-
-// nodePodQueries lists the pods of the nodes running pods in scope unless the
-// snapshot already holds every pod of the cluster (-A without -l) or of the
-// node (--node).
-func (o *Options) nodePodQueries(snap *cluster.Snapshot) []cluster.Query {
-	if (o.AllNamespaces && o.Selector == "" && len(o.Args) == 0) || !snap.Loaded[cluster.KindNode] {
-		return nil
-	}
-	if o.Node != "" {
-		if o.AllNamespaces && o.Selector == "" {
-			return nil
-		}
-		return []cluster.Query{{Kind: cluster.KindPod, FieldSelector: "spec.nodeName=" + o.Node + activePods, Optional: true}}
-	}
-	nodes := map[string]bool{}
-	for _, p := range snap.Pods {
-		if p.Spec.NodeName != "" {
-			nodes[p.Spec.NodeName] = true
-		}
-	}
-	if len(nodes) > perNodeListLimit {
-		return []cluster.Query{{Kind: cluster.KindPod, FieldSelector: activePods[1:], Optional: true}}
-	}
-	var qs []cluster.Query
-	for n := range nodes {
-		qs = append(qs, cluster.Query{Kind: cluster.KindPod, FieldSelector: "spec.nodeName=" + n + activePods, Optional: true})
-	}
-	return qs
-}
-
-// nodesOf names the nodes the pods run on (only node when set).
-func nodesOf(pods []*corev1.Pod, node string) []string {
-	if node != "" {
-		return []string{node}
-	}
-	var out []string
-	for _, p := range pods {
-		if p.Spec.NodeName != "" {
-			out = append(out, p.Spec.NodeName)
-		}
-	}
-	return uniqueSorted(out)
-}
-
-// nodeOfQuery is the node a per-node pod query lists; "" for a cluster-wide list.
-func nodeOfQuery(q cluster.Query) string {
-	rest, ok := strings.CutPrefix(q.FieldSelector, "spec.nodeName=")
-	if !ok {
-		return ""
-	}
-	name, _, _ := strings.Cut(rest, ",")
-	return name
-}
-
 // loadNodePods lists the other pods of the nodes, one list per query, so that
 // a list the user may not make (pods of namespaces other than their own)
 // marks only the nodes it covers as partial instead of failing the run. It
@@ -333,7 +225,7 @@ func loadNodePods(ctx context.Context, cs kubernetes.Interface, qs []cluster.Que
 			continue
 		}
 		why := strings.Join(s.Warnings, "; ")
-		if n := nodeOfQuery(qs[i]); n != "" {
+		if n := qosaudit.NodeOfQuery(qs[i]); n != "" {
 			partial[n] = why
 			continue
 		}
@@ -384,7 +276,12 @@ func podUsage(ctx context.Context, cfg *rest.Config, snap *cluster.Snapshot) map
 		return nil
 	}
 	// Namespace-scoped RBAC: list the namespaces of the pods ranked instead.
-	namespaces := namespacesOf(snap.Pods)
+	var namespaces []string
+	for _, p := range snap.Pods {
+		namespaces = append(namespaces, p.Namespace)
+	}
+	slices.Sort(namespaces)
+	namespaces = slices.Compact(namespaces)
 	var denied []string
 	var firstErr error
 	for i, ns := range namespaces {

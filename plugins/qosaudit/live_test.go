@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 
@@ -14,58 +13,11 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
-	"github.com/ktriage/ktriage/pkg/cli"
 	"github.com/ktriage/ktriage/pkg/cluster"
+	"github.com/ktriage/ktriage/pkg/qosaudit"
+	"github.com/ktriage/ktriage/pkg/qosaudit/qosaudittest"
 )
 
-func queryStrings(qs []cluster.Query) []string {
-	var out []string
-	for _, q := range qs {
-		out = append(out, string(q.Kind)+" ns="+q.Namespace+" fs="+q.FieldSelector)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func TestLiveQueries(t *testing.T) {
-	snap := liveSnapshot()
-	node2 := livePod("other", "x", "node-2", corev1.PodQOSBestEffort, controller("Job", "j"))
-	snap.Pods = append(snap.Pods, node2)
-
-	t.Run("the pods of every node in scope are listed by field selector, finished pods left out", func(t *testing.T) {
-		o := &Options{Common: &cli.Common{}}
-		got := queryStrings(o.nodePodQueries(snap))
-		want := []string{
-			"Pod ns= fs=spec.nodeName=node-1,status.phase!=Succeeded,status.phase!=Failed",
-			"Pod ns= fs=spec.nodeName=node-2,status.phase!=Succeeded,status.phase!=Failed",
-		}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("got %q", got)
-		}
-	})
-	t.Run("-A without a selector already holds every pod", func(t *testing.T) {
-		o := &Options{Common: &cli.Common{AllNamespaces: true}}
-		if got := o.nodePodQueries(snap); len(got) != 0 {
-			t.Errorf("got %q", queryStrings(got))
-		}
-	})
-	t.Run("without nodes there is no node section to fill", func(t *testing.T) {
-		s := liveSnapshot()
-		s.Loaded[cluster.KindNode] = false
-		o := &Options{Common: &cli.Common{}}
-		if got := o.nodePodQueries(s); len(got) != 0 {
-			t.Errorf("got %q", queryStrings(got))
-		}
-	})
-	t.Run("ReplicaSets and Jobs are listed only where pods they own live", func(t *testing.T) {
-		o := &Options{Common: &cli.Common{}}
-		got := queryStrings(o.ownerQueries(snap.Pods))
-		want := []string{"Job ns=other fs=", "ReplicaSet ns=shop fs="}
-		if !reflect.DeepEqual(got, want) {
-			t.Errorf("got %q", got)
-		}
-	})
-}
 func TestPodUsageFromMetricsAPI(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/apis/metrics.k8s.io/v1beta1/pods" {
@@ -77,7 +29,7 @@ func TestPodUsageFromMetricsAPI(t *testing.T) {
  {"metadata":{"namespace":"shop","name":"web-1"},"containers":[{"name":"a","usage":{"cpu":"10m","memory":"100Mi"}},{"name":"b","usage":{"memory":"28Mi"}}]}]}`))
 	}))
 	defer srv.Close()
-	snap := liveSnapshot()
+	snap := qosaudittest.LiveSnapshot()
 	got := podUsage(context.Background(), &rest.Config{Host: srv.URL}, snap)
 	if want := map[string]int64{"shop/web-1": 128 << 20}; !reflect.DeepEqual(got, want) {
 		t.Errorf("usage %v, want %v", got, want)
@@ -85,7 +37,7 @@ func TestPodUsageFromMetricsAPI(t *testing.T) {
 
 	notServed := httptest.NewServer(http.NotFoundHandler())
 	defer notServed.Close()
-	snap = liveSnapshot()
+	snap = qosaudittest.LiveSnapshot()
 	if got := podUsage(context.Background(), &rest.Config{Host: notServed.URL}, snap); got != nil || len(snap.Warnings) != 0 {
 		t.Errorf("an API that is not served must fall back to requests quietly: %v %v", got, snap.Warnings)
 	}
@@ -96,7 +48,7 @@ func TestPodUsageFromMetricsAPI(t *testing.T) {
 		_, _ = w.Write([]byte(`{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Forbidden","code":403,"message":"forbidden"}`))
 	}))
 	defer forbidden.Close()
-	snap = liveSnapshot()
+	snap = qosaudittest.LiveSnapshot()
 	if got := podUsage(context.Background(), &rest.Config{Host: forbidden.URL}, snap); got != nil || len(snap.Warnings) != 1 || !strings.Contains(snap.Warnings[0], "pods.metrics.k8s.io") {
 		t.Errorf("a forbidden metrics API must leave a warning naming it: %v %v", got, snap.Warnings)
 	}
@@ -114,7 +66,7 @@ func TestPodUsageFromMetricsAPI(t *testing.T) {
 		_, _ = w.Write([]byte(`{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Forbidden","code":403,"message":"forbidden"}`))
 	}))
 	defer perNamespace.Close()
-	snap = liveSnapshot()
+	snap = qosaudittest.LiveSnapshot()
 	got = podUsage(context.Background(), &rest.Config{Host: perNamespace.URL}, snap)
 	if want := map[string]int64{"shop/scratch": 64 << 20}; !reflect.DeepEqual(got, want) {
 		t.Errorf("usage %v, want %v", got, want)
@@ -147,18 +99,17 @@ func TestNodePodsForbiddenGivesPartialOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	snap := liveSnapshot()
+	snap := qosaudittest.LiveSnapshot()
 	snap.Nodes = append(snap.Nodes, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-2"}, Status: corev1.NodeStatus{
-		Capacity: rl("cpu", "4", "memory", "4Gi"), Allocatable: rl("cpu", "4", "memory", "3Gi")}})
-	snap.Pods = append(snap.Pods, livePod("shop", "z", "node-2", corev1.PodQOSBestEffort, nil, corev1.ResourceRequirements{}))
-	o := &Options{Common: &cli.Common{}}
-	qs := o.nodePodQueries(snap)
+		Capacity: qosaudittest.RL("cpu", "4", "memory", "4Gi"), Allocatable: qosaudittest.RL("cpu", "4", "memory", "3Gi")}})
+	snap.Pods = append(snap.Pods, qosaudittest.LivePod("shop", "z", "node-2", corev1.PodQOSBestEffort, nil, corev1.ResourceRequirements{}))
+	qs := qosaudit.NodePodQueries(snap, qosaudit.LiveScope{})
 	for _, q := range qs {
 		if !q.Optional {
 			t.Fatalf("a per-node pod list must be optional: %+v", q)
 		}
 	}
-	extra, partial, err := loadNodePods(context.Background(), cs, qs, nodesOf(snap.Pods, ""))
+	extra, partial, err := loadNodePods(context.Background(), cs, qs, qosaudit.NodesOf(snap.Pods, ""))
 	if err != nil {
 		t.Fatalf("a forbidden pod list must not fail the run: %v", err)
 	}
@@ -166,8 +117,8 @@ func TestNodePodsForbiddenGivesPartialOrder(t *testing.T) {
 		t.Fatalf("only node-1 must be partial, with the API error: %q", partial)
 	}
 	snap = cluster.Merge(snap, extra)
-	rep := AnalyzeLive(snap, AnalysisOptions{PartialNodes: partial, InScope: func(p *corev1.Pod) bool { return p.Namespace == "shop" }}, "test")
-	byName := map[string]NodeResult{}
+	rep := qosaudit.AnalyzeLive(snap, qosaudit.AnalysisOptions{PartialNodes: partial, InScope: func(p *corev1.Pod) bool { return p.Namespace == "shop" }}, "test")
+	byName := map[string]qosaudit.NodeResult{}
 	for _, n := range rep.Nodes {
 		byName[n.Name] = n
 	}

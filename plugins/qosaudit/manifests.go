@@ -3,14 +3,13 @@ package qosaudit
 import (
 	"context"
 	"fmt"
-	corev1 "k8s.io/api/core/v1"
-	"sort"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/ktriage/ktriage/pkg/cli"
 	"github.com/ktriage/ktriage/pkg/cluster"
+	"github.com/ktriage/ktriage/pkg/qosaudit"
 	"github.com/ktriage/ktriage/pkg/version"
 )
 
@@ -48,7 +47,7 @@ func (o *Options) runFiles(ctx context.Context) (*Report, error) {
 			return nil, fmt.Errorf("%w (or pass --local to use only the manifests)", err)
 		}
 		var queries []cluster.Query
-		for _, n := range manifestNamespaces(files, sel) {
+		for _, n := range qosaudit.ManifestNamespaces(files, sel) {
 			queries = append(queries, cluster.Query{Kind: cluster.KindLimitRange, Namespace: n, Optional: true})
 		}
 		live, err := cluster.LoadLive(ctx, cs, queries...)
@@ -65,70 +64,25 @@ func (o *Options) runFiles(ctx context.Context) (*Report, error) {
 			return nil, fmt.Errorf("%w (or pass --local to use only the manifests)", err)
 		}
 		live = cluster.Merge(live, hooks)
-		for _, n := range manifestNamespaces(files, sel) {
+		for _, n := range qosaudit.ManifestNamespaces(files, sel) {
 			if nsObj, err := cs.CoreV1().Namespaces().Get(ctx, n, metav1.GetOptions{}); err == nil {
 				live.Namespaces = append(live.Namespaces, nsObj)
 			}
 		}
 		snap = cluster.Merge(live, files)
 	}
-	opts := AnalysisOptions{Require: o.require, LimitRangesKnown: known, Selector: sel}
+	opts := qosaudit.AnalysisOptions{Require: o.require, LimitRangesKnown: known, Selector: sel}
 	if o.require != "" {
 		opts.RequireScope = "--require"
 		if o.Selector != "" {
 			opts.RequireScope = "--require (-l " + o.Selector + ")"
 		}
 	}
-	rep := AnalyzeFiles(snap, opts, version.Get())
+	rep := &Report{qosaudit.AnalyzeFiles(snap, opts, version.Get())}
 	rep.Metadata.Namespace = ns
-	for _, w := range mutatorWarnings(snap, sel) {
-		rep.Warn(w)
-	}
 	if !o.Local {
 		rep.Metadata.Context = o.CurrentContext()
 		rep.Metadata.Input = "files+cluster"
 	}
 	return rep, nil
-}
-
-// mutatorWarnings names, per namespace, the mutating webhooks that may change
-// the selected manifests' pods.
-func mutatorWarnings(snap *cluster.Snapshot, sel labels.Selector) []string {
-	if len(snap.MutatingWebhooks) == 0 {
-		return nil
-	}
-	nsByName := map[string]*corev1.Namespace{}
-	for _, n := range snap.Namespaces {
-		nsByName[n.Name] = n
-	}
-	byNS := map[string][]string{}
-	for _, m := range selectManifests(snap, sel) {
-		byNS[m.namespace] = append(byNS[m.namespace], podMutators(snap.MutatingWebhooks, nsByName[m.namespace], m.pod.Labels)...)
-	}
-	var out []string
-	names := make([]string, 0, len(byNS))
-	for n := range byNS {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		if hooks := uniqueSorted(byNS[n]); len(hooks) > 0 {
-			out = append(out, mutatorWarning(n, hooks))
-		}
-	}
-	return out
-}
-
-// manifestNamespaces are the namespaces the selected manifests' pods land in.
-func manifestNamespaces(s *cluster.Snapshot, sel labels.Selector) []string {
-	seen := map[string]bool{}
-	for _, m := range selectManifests(s, sel) {
-		seen[m.namespace] = true
-	}
-	out := make([]string, 0, len(seen))
-	for n := range seen {
-		out = append(out, n)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -3,7 +3,7 @@ package bench
 import (
 	"testing"
 
-	"github.com/ktriage/ktriage/plugins/qosaudit"
+	"github.com/ktriage/ktriage/pkg/qosaudit"
 	"github.com/ktriage/ktriage/test/bench/bigcluster"
 )
 

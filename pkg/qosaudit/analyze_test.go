@@ -1,80 +1,19 @@
 package qosaudit
 
 import (
-	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
-	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
 	"testing"
 
-	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ktriage/ktriage/pkg/cluster"
-	"github.com/ktriage/ktriage/pkg/printers"
+	"github.com/ktriage/ktriage/pkg/qosaudit/qosaudittest"
 	"github.com/ktriage/ktriage/pkg/report"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
-
-func rl(kv ...string) corev1.ResourceList {
-	out := corev1.ResourceList{}
-	for i := 0; i < len(kv); i += 2 {
-		out[corev1.ResourceName(kv[i])] = resource.MustParse(kv[i+1])
-	}
-	return out
-}
-
-func livePod(ns, name, node string, stored corev1.PodQOSClass, owner *metav1.OwnerReference, res ...corev1.ResourceRequirements) *corev1.Pod {
-	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}, Spec: corev1.PodSpec{NodeName: node}, Status: corev1.PodStatus{QOSClass: stored, Phase: corev1.PodRunning}}
-	if owner != nil {
-		p.OwnerReferences = []metav1.OwnerReference{*owner}
-	}
-	for i, r := range res {
-		p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: []string{"app", "side", "extra"}[i], Resources: r})
-	}
-	return p
-}
-
-func controller(kind, name string) *metav1.OwnerReference {
-	yes := true
-	return &metav1.OwnerReference{Kind: kind, Name: name, Controller: &yes}
-}
-
-func guaranteed(cpu, mem string) corev1.ResourceRequirements {
-	return corev1.ResourceRequirements{Requests: rl("cpu", cpu, "memory", mem), Limits: rl("cpu", cpu, "memory", mem)}
-}
-
-// liveSnapshot: a Deployment mid-rollout (one Guaranteed, one Burstable pod),
-// a BestEffort pod, a pod whose stored class disagrees with its spec, and a
-// node whose memory limits exceed its allocatable.
-func liveSnapshot() *cluster.Snapshot {
-	rs := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web-5d9f", OwnerReferences: []metav1.OwnerReference{*controller("Deployment", "web")}}}
-	node := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1"}, Status: corev1.NodeStatus{
-		Capacity: rl("cpu", "4", "memory", "4Gi"), Allocatable: rl("cpu", "4", "memory", "3Gi")}}
-	return &cluster.Snapshot{
-		Loaded:      map[cluster.Kind]bool{cluster.KindPod: true, cluster.KindNode: true, cluster.KindLimitRange: true},
-		Nodes:       []*corev1.Node{node},
-		ReplicaSets: []*appsv1.ReplicaSet{rs},
-		Namespaces: []*corev1.Namespace{{ObjectMeta: metav1.ObjectMeta{Name: "shop", Annotations: map[string]string{RequiredAnnotation: "Burstable"}}},
-			{ObjectMeta: metav1.ObjectMeta{Name: "kube-system"}}},
-		LimitRanges: []*corev1.LimitRange{{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "lr"}}},
-		Pods: []*corev1.Pod{
-			livePod("shop", "web-5d9f-a", "node-1", corev1.PodQOSGuaranteed, controller("ReplicaSet", "web-5d9f"), guaranteed("1", "1Gi")),
-			livePod("shop", "web-5d9f-b", "node-1", corev1.PodQOSBurstable, controller("ReplicaSet", "web-5d9f"),
-				corev1.ResourceRequirements{Requests: rl("cpu", "1", "memory", "1Gi"), Limits: rl("cpu", "1", "memory", "3Gi")}),
-			livePod("shop", "scratch", "node-1", corev1.PodQOSBestEffort, nil, corev1.ResourceRequirements{}),
-			livePod("kube-system", "old", "node-1", corev1.PodQOSBestEffort, nil, corev1.ResourceRequirements{Requests: rl("memory", "100Mi")}),
-		},
-	}
-}
 
 func ruleIDs(fs []report.Finding) []string {
 	var out []string
@@ -86,7 +25,7 @@ func ruleIDs(fs []report.Finding) []string {
 }
 
 func TestAnalyzeLive(t *testing.T) {
-	rep := AnalyzeLive(liveSnapshot(), AnalysisOptions{LimitRangesKnown: true}, "test")
+	rep := AnalyzeLive(qosaudittest.LiveSnapshot(), AnalysisOptions{LimitRangesKnown: true}, "test")
 	rep.Finalize(nil)
 	want := []string{
 		"QA101 pod/kube-system/old",
@@ -154,7 +93,7 @@ func TestAnalyzeLive(t *testing.T) {
 		}
 	})
 	t.Run("metrics replace requests as the usage source", func(t *testing.T) {
-		r := AnalyzeLive(liveSnapshot(), AnalysisOptions{Usage: map[string]int64{"shop/web-5d9f-b": 2 << 30, "shop/web-5d9f-a": 1 << 20, "shop/scratch": 1 << 20, "kube-system/old": 1 << 20}}, "test")
+		r := AnalyzeLive(qosaudittest.LiveSnapshot(), AnalysisOptions{Usage: map[string]int64{"shop/web-5d9f-b": 2 << 30, "shop/web-5d9f-a": 1 << 20, "shop/scratch": 1 << 20, "kube-system/old": 1 << 20}}, "test")
 		n := r.Nodes[0]
 		if n.UsageSource != "metrics" || n.EvictionOrder[0].Name != "web-5d9f-b" || n.EvictionOrder[0].MemoryUsage != "2Gi" {
 			t.Errorf("got %+v", n.EvictionOrder)
@@ -163,7 +102,7 @@ func TestAnalyzeLive(t *testing.T) {
 	t.Run("a pod without metrics is ranked by its request, not first", func(t *testing.T) {
 		// scratch (BestEffort) has no metrics: as a pod using its zero request
 		// it exceeds it by next to nothing, after web-5d9f-b's 512Mi.
-		r := AnalyzeLive(liveSnapshot(), AnalysisOptions{Usage: map[string]int64{"shop/web-5d9f-b": 1536 << 20, "shop/web-5d9f-a": 1 << 20, "kube-system/old": 1 << 20}}, "test")
+		r := AnalyzeLive(qosaudittest.LiveSnapshot(), AnalysisOptions{Usage: map[string]int64{"shop/web-5d9f-b": 1536 << 20, "shop/web-5d9f-a": 1 << 20, "kube-system/old": 1 << 20}}, "test")
 		n := r.Nodes[0]
 		var order, sources []string
 		for _, e := range n.EvictionOrder {
@@ -176,7 +115,7 @@ func TestAnalyzeLive(t *testing.T) {
 		}
 	})
 	t.Run("a node without metrics for any pod falls back to requests entirely", func(t *testing.T) {
-		r := AnalyzeLive(liveSnapshot(), AnalysisOptions{Usage: map[string]int64{"elsewhere/x": 1}}, "test")
+		r := AnalyzeLive(qosaudittest.LiveSnapshot(), AnalysisOptions{Usage: map[string]int64{"elsewhere/x": 1}}, "test")
 		n := r.Nodes[0]
 		if n.UsageSource != "requests" || n.EvictionOrder[0].Name != "scratch" {
 			t.Errorf("usage %s order %+v", n.UsageSource, n.EvictionOrder)
@@ -188,7 +127,7 @@ func TestAnalyzeLive(t *testing.T) {
 		}
 	})
 	t.Run("--require Guaranteed reports every pod below it", func(t *testing.T) {
-		r := AnalyzeLive(liveSnapshot(), AnalysisOptions{Require: corev1.PodQOSGuaranteed, RequireScope: "--require (namespace shop)"}, "test")
+		r := AnalyzeLive(qosaudittest.LiveSnapshot(), AnalysisOptions{Require: corev1.PodQOSGuaranteed, RequireScope: "--require (namespace shop)"}, "test")
 		var got []string
 		for _, f := range r.Findings {
 			if f.RuleID == RuleRequiredClass {
@@ -206,25 +145,15 @@ func TestAnalyzeLive(t *testing.T) {
 		}
 	})
 	t.Run("InScope keeps other pods of the node out of pods but in the eviction order", func(t *testing.T) {
-		r := AnalyzeLive(liveSnapshot(), AnalysisOptions{InScope: func(p *corev1.Pod) bool { return p.Namespace == "kube-system" }}, "test")
+		r := AnalyzeLive(qosaudittest.LiveSnapshot(), AnalysisOptions{InScope: func(p *corev1.Pod) bool { return p.Namespace == "kube-system" }}, "test")
 		if len(r.Pods) != 1 || len(r.Nodes) != 1 || len(r.Nodes[0].EvictionOrder) != 4 {
 			t.Errorf("pods %d, eviction order %d", len(r.Pods), len(r.Nodes[0].EvictionOrder))
 		}
 	})
 }
 
-func loadTestManifests(t *testing.T) *cluster.Snapshot {
-	t.Helper()
-	snap, err := cluster.LoadFiles(cluster.FileOptions{Filenames: []string{"testdata/manifests.yaml"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	snap.DefaultNamespace("default")
-	return snap
-}
-
 func TestAnalyzeFiles(t *testing.T) {
-	rep := AnalyzeFiles(loadTestManifests(t), AnalysisOptions{}, "test")
+	rep := AnalyzeFiles(qosaudittest.Manifests(t), AnalysisOptions{}, "test")
 	got := map[string]string{}
 	for _, w := range rep.Workloads {
 		got[w.Kind+"/"+w.Name] = w.QOSClass
@@ -265,63 +194,9 @@ func contains(s []string, v string) bool {
 	return false
 }
 
-func TestGolden(t *testing.T) {
-	cases := []struct {
-		name   string
-		format string
-		rep    func() *Report
-	}{
-		{"files-table", "table", func() *Report { return AnalyzeFiles(loadTestManifests(t), AnalysisOptions{}, "test") }},
-		{"files-wide", "wide", func() *Report { return AnalyzeFiles(loadTestManifests(t), AnalysisOptions{}, "test") }},
-		{"files-json", "json", func() *Report { return AnalyzeFiles(loadTestManifests(t), AnalysisOptions{}, "test") }},
-		{"files-sarif", "sarif", func() *Report { return AnalyzeFiles(loadTestManifests(t), AnalysisOptions{}, "test") }},
-		{"live-table", "table", func() *Report {
-			return AnalyzeLive(liveSnapshot(), AnalysisOptions{LimitRangesKnown: true}, "test")
-		}},
-		{"live-wide", "wide", func() *Report {
-			return AnalyzeLive(liveSnapshot(), AnalysisOptions{LimitRangesKnown: true}, "test")
-		}},
-		{"live-json", "json", func() *Report {
-			return AnalyzeLive(liveSnapshot(), AnalysisOptions{LimitRangesKnown: true}, "test")
-		}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			rep := tc.rep()
-			rep.Finalize(nil)
-			var buf bytes.Buffer
-			if err := printers.Print(&buf, tc.format, rep, printers.Options{}); err != nil {
-				t.Fatal(err)
-			}
-			path := filepath.Join("testdata", tc.name+".golden")
-			if *update {
-				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if !bytes.Equal(buf.Bytes(), want) {
-				t.Errorf("output differs from %s (go test -update to accept):\n%s", path, buf.String())
-			}
-			if tc.format == "sarif" {
-				log, err := sarif.FromBytes(want)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := log.Validate(); err != nil {
-					t.Errorf("%s is not valid SARIF 2.1.0: %v", path, err)
-				}
-			}
-		})
-	}
-}
-
 // TestJSONContract pins the field names scripts read.
 func TestJSONContract(t *testing.T) {
-	rep := AnalyzeLive(liveSnapshot(), AnalysisOptions{}, "test")
+	rep := AnalyzeLive(qosaudittest.LiveSnapshot(), AnalysisOptions{}, "test")
 	b, err := json.Marshal(rep)
 	if err != nil {
 		t.Fatal(err)
@@ -341,7 +216,7 @@ func TestJSONContract(t *testing.T) {
 	if _, ok := entry["containers"].([]any)[0].(map[string]any)["oomScoreAdj"]; !ok || node["name"] != "node-1" {
 		t.Errorf(".nodes[].evictionOrder[].containers[].oomScoreAdj missing: %v", node)
 	}
-	files := AnalyzeFiles(loadTestManifests(t), AnalysisOptions{}, "test")
+	files := AnalyzeFiles(qosaudittest.Manifests(t), AnalysisOptions{}, "test")
 	b, _ = json.Marshal(files)
 	doc = nil
 	_ = json.Unmarshal(b, &doc)
@@ -373,17 +248,17 @@ func TestRulesAreRegistered(t *testing.T) {
 // QA103 reads the pod-level resources when they decide the class.
 func TestMemoryNotEqualAtPodLevel(t *testing.T) {
 	withPodLevel := func(name string, req, lim corev1.ResourceList, ctr corev1.ResourceRequirements) *corev1.Pod {
-		p := livePod("db", name, "", corev1.PodQOSBurstable, nil, ctr)
+		p := qosaudittest.LivePod("db", name, "", corev1.PodQOSBurstable, nil, ctr)
 		p.Spec.Resources = &corev1.ResourceRequirements{Requests: req, Limits: lim}
 		return p
 	}
 	snap := &cluster.Snapshot{Pods: []*corev1.Pod{
 		// Guaranteed but for the pod-level memory request.
-		withPodLevel("pg", rl("cpu", "1", "memory", "1Gi"), rl("cpu", "1", "memory", "2Gi"), corev1.ResourceRequirements{}),
+		withPodLevel("pg", qosaudittest.RL("cpu", "1", "memory", "1Gi"), qosaudittest.RL("cpu", "1", "memory", "2Gi"), corev1.ResourceRequirements{}),
 		// The pod-level cpu keeps it Burstable whatever the memory: no QA103,
 		// though a container's memory request differs from its limit.
-		withPodLevel("cpu", rl("cpu", "1", "memory", "1Gi"), rl("cpu", "2", "memory", "1Gi"),
-			corev1.ResourceRequirements{Requests: rl("memory", "100Mi"), Limits: rl("memory", "200Mi")}),
+		withPodLevel("cpu", qosaudittest.RL("cpu", "1", "memory", "1Gi"), qosaudittest.RL("cpu", "2", "memory", "1Gi"),
+			corev1.ResourceRequirements{Requests: qosaudittest.RL("memory", "100Mi"), Limits: qosaudittest.RL("memory", "200Mi")}),
 	}}
 	r := AnalyzeLive(snap, AnalysisOptions{Require: corev1.PodQOSGuaranteed, RequireScope: "--require"}, "test")
 	var got []string
@@ -401,7 +276,7 @@ func TestMemoryNotEqualAtPodLevel(t *testing.T) {
 // The kubelet sets oom_score_adj only on Linux: a Windows node's containers
 // get none, and the node says why.
 func TestWindowsNodeHasNoOOMScoreAdj(t *testing.T) {
-	snap := liveSnapshot()
+	snap := qosaudittest.LiveSnapshot()
 	snap.Nodes[0].Status.NodeInfo.OperatingSystem = "windows"
 	rep := AnalyzeLive(snap, AnalysisOptions{}, "test")
 	if len(rep.Nodes) != 1 {
@@ -444,8 +319,8 @@ func TestAnalyzeFilesOverlappingLimitRanges(t *testing.T) {
 	snap := &cluster.Snapshot{
 		Loaded: map[cluster.Kind]bool{cluster.KindPod: true, cluster.KindLimitRange: true},
 		LimitRanges: []*corev1.LimitRange{
-			lr("defaults", rl("cpu", "500m", "memory", "1Gi"), nil),
-			lr("small-requests", nil, rl("memory", "256Mi")),
+			lr("defaults", qosaudittest.RL("cpu", "500m", "memory", "1Gi"), nil),
+			lr("small-requests", nil, qosaudittest.RL("memory", "256Mi")),
 		},
 		Pods: []*corev1.Pod{{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "app"},
 			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app"}}}}},
