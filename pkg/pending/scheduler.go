@@ -464,6 +464,9 @@ func summarizeDetails(ds nodeDetails, max int) string {
 // preemptionFindings reports the engine's preemption dry run: the node the
 // scheduler would nominate and the lower-priority pods it would evict.
 func (a *analyzer) preemptionFindings(pod *corev1.Pod, ex *Explanation, res scheduling.Result) {
+	if res.PreemptionBlocked != nil {
+		a.preemptionBlockedFinding(pod, ex, res.PreemptionBlocked)
+	}
 	pr := res.Preemption
 	if pr == nil {
 		return

@@ -102,6 +102,10 @@ type Result struct {
 	// Preemption is set when evicting lower-priority pods would let the pod
 	// schedule: the node the scheduler would nominate and its victims.
 	Preemption *Preemption `json:"preemption,omitempty"`
+	// PreemptionBlocked says why preemption cannot place the pod when the
+	// message ends in its failure (preemptionPolicy Never, or no node with
+	// victims to evict).
+	PreemptionBlocked *PreemptionBlocked `json:"preemptionBlocked,omitempty"`
 	// Warnings name checks the snapshot could not support, e.g. a kind that
 	// was not loaded.
 	Warnings []string `json:"warnings,omitempty"`

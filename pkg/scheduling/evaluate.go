@@ -84,7 +84,10 @@ type cycle struct {
 	// skipped and failedPre name the plugins whose Filter does not run.
 	skipped, failedPre map[string]bool
 	preemption         *Preemption
-	warnings           []string
+	// preemptionFailed: the dry run found no node (or the policy forbids
+	// preempting), so the message ends in why preemption cannot help.
+	preemptionFailed bool
+	warnings         []string
 	// partial: per plugin, the checks it left out when letting a node
 	// pass (notSimulated).
 	partial map[string][]string
@@ -303,6 +306,9 @@ func (e *Engine) evaluate(pod *corev1.Pod, opts Options) Result {
 	if len(res.Feasible) == 0 {
 		res.Message = c.fitErrorMessage(preFail, statuses)
 		res.Preemption = c.preemption
+		if c.preemptionFailed && len(c.nodes) > 0 {
+			res.PreemptionBlocked = c.preemptionBlocked(preFail, statuses)
+		}
 	}
 	c.addPartial(&res)
 	res.Warnings = append(res.Warnings, c.warnings...)

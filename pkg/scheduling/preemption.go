@@ -118,6 +118,7 @@ func (c *cycle) preemptionMessage(preFail *Reason, statuses [][]Reason) string {
 		return "not found"
 	}
 	if c.e.preemptionPolicyOf(c.pod) == corev1.PreemptNever {
+		c.preemptionFailed = true
 		return "preemption: not eligible due to preemptionPolicy=Never."
 	}
 	prio := c.e.priorityOf(c.pod)
@@ -154,6 +155,7 @@ func (c *cycle) preemptionMessage(preFail *Reason, statuses [][]Reason) string {
 		order = append(order, ni.node.Name)
 	}
 	if len(candidates) == 0 {
+		c.preemptionFailed = true
 		return fmt.Sprintf("preemption: 0/%d nodes are available:%s", n, histogramWithAbsent(failed, n, msgPreemptionNotHelpful))
 	}
 	node, tied := pickOneNode(candidates, order)

@@ -219,18 +219,13 @@ func extendedResources(pod *corev1.Pod) []corev1.ResourceName {
 	return out
 }
 
-// preemptionNeeds: the dry run weighs PodDisruptionBudgets (of any
-// namespace) when the pod may preempt and a lower-priority pod exists.
-func (e *Engine) preemptionNeeds(pod *corev1.Pod) []Requirement {
-	if e.preemptionPolicyOf(pod) == corev1.PreemptNever {
-		return nil
-	}
-	prio := e.priorityOf(pod)
+// preemptionNeeds: once a node holds pods, the preemption dry run weighs
+// PodDisruptionBudgets (of any namespace), and explaining a preemption that
+// cannot help names the pods' budgets and the PriorityClasses above them.
+func (e *Engine) preemptionNeeds(*corev1.Pod) []Requirement {
 	for _, ni := range e.nodes {
-		for _, p := range ni.pods {
-			if e.priorityOf(p) < prio {
-				return []Requirement{{Plugin: defaultPreemptionName, Kind: cluster.KindPDB}}
-			}
+		if len(ni.pods) > 0 {
+			return []Requirement{{Plugin: defaultPreemptionName, Kind: cluster.KindPDB}, {Plugin: defaultPreemptionName, Kind: cluster.KindPriorityClass}}
 		}
 	}
 	return nil

@@ -122,19 +122,18 @@ func TestRequirementsFollowWhatThePodAndTheClusterUse(t *testing.T) {
 				RequiredDuringSchedulingIgnoredDuringExecution: []corev1.PodAffinityTerm{nsSelectorTerm}}}
 		}), []string{"InterPodAffinity:Namespace/"}},
 		{"an existing pod's anti-affinity that would match the pod", snapshot([]*corev1.Node{node("n1")}, guard),
-			pod("p", podLabels("app", "web")), []string{"InterPodAffinity:Namespace/"}},
+			pod("p", podLabels("app", "web")), []string{"InterPodAffinity:Namespace/", "DefaultPreemption:PodDisruptionBudget/", "DefaultPreemption:PriorityClass/"}},
 		{"an existing pod's anti-affinity that cannot match the pod", snapshot([]*corev1.Node{node("n1")}, guard),
-			pod("p", podLabels("app", "db")), nil},
+			pod("p", podLabels("app", "db")), []string{"DefaultPreemption:PodDisruptionBudget/", "DefaultPreemption:PriorityClass/"}},
 		{"resource claims", snapshot(nil), pod("p", func(p *corev1.Pod) {
 			name := "gpu"
 			p.Spec.ResourceClaims = []corev1.PodResourceClaim{{Name: "gpu", ResourceClaimName: &name}}
 		}), []string{"DynamicResources:ResourceClaim/default", "DynamicResources:DeviceClass/", "DynamicResources:ResourceSlice/"}},
 		{"an extended resource a DeviceClass may provide", snapshot(nil), pod("p", requests("example.com/gpu", "1")),
 			[]string{"DynamicResources:DeviceClass/"}},
-		{"a pod that may preempt a lower-priority pod", snapshot([]*corev1.Node{node("n1")}, pod("low", onNode("n1"), priority(1))),
-			pod("p", priority(10)), []string{"DefaultPreemption:PodDisruptionBudget/"}},
-		{"a pod with nobody below it", snapshot([]*corev1.Node{node("n1")}, pod("high", onNode("n1"), priority(100))),
-			pod("p", priority(10)), nil},
+		{"a node with pods: preemption weighs their budgets and priorities", snapshot([]*corev1.Node{node("n1")}, pod("low", onNode("n1"), priority(1))),
+			pod("p", priority(10)), []string{"DefaultPreemption:PodDisruptionBudget/", "DefaultPreemption:PriorityClass/"}},
+		{"empty nodes: nothing to preempt", snapshot([]*corev1.Node{node("n1")}), pod("p", priority(10)), nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
