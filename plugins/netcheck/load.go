@@ -364,7 +364,7 @@ func (l *loader) namespaceLabels(ctx context.Context, ns string) map[string]stri
 		if _, world := l.objs.(*worldObjects); world && apierrors.IsNotFound(err) {
 			l.warn("namespace %s is not in the manifests: namespaceSelectors match it by its name only (add the Namespace with its labels)", ns)
 		} else {
-			l.warn("cannot read namespace %s (%s): namespaceSelectors are matched on its name only", ns, shortErr(err))
+			l.warn("%s: namespaceSelectors are matched on namespace %s by its name only", cli.APIError(err, "get", "namespaces", ns), ns)
 		}
 		l.nsLabels[ns] = nil
 		return nil
@@ -453,7 +453,7 @@ func (l *loader) getService(ctx context.Context, ns, name string) (*corev1.Servi
 func (l *loader) podByIP(ctx context.Context, ip string) *corev1.Pod {
 	pods, err := l.read().podsWithIP(ctx, ip)
 	if err != nil {
-		l.warn("cannot look up which pod has IP %s (%s): it is treated as an address outside the pod network", ip, shortErr(err))
+		l.warn("%s: which pod has IP %s is unknown, so it is treated as an address outside the pod network", cli.APIError(err, "list", "pods", ""), ip)
 		return nil
 	}
 	for _, p := range pods {
@@ -490,7 +490,7 @@ func sameIP(a, b string) bool {
 func (l *loader) serviceByClusterIP(ctx context.Context, ip string) *corev1.Service {
 	services, err := l.read().servicesWithClusterIP(ctx, ip)
 	if err != nil {
-		l.warn("cannot look up whether %s is a Service's ClusterIP (%s): it is judged as a plain address", ip, shortErr(err))
+		l.warn("%s: whether %s is a Service's ClusterIP is unknown, so it is judged as a plain address", cli.APIError(err, "list", "services", ""), ip)
 		return nil
 	}
 	for _, s := range services {
@@ -526,9 +526,13 @@ func hasClusterIP(s *corev1.Service, ip string) bool {
 }
 
 // clusterDNS returns the kube-dns Service's addresses, the usual kubelet
-// clusterDNS, or nil.
+// clusterDNS, or nil. A Service that may not be read is worth a warning; one
+// that does not exist is not (clusters name their DNS differently).
 func (l *loader) clusterDNS(ctx context.Context) []string {
 	s, err := l.getService(ctx, "kube-system", "kube-dns")
+	if err != nil && !apierrors.IsNotFound(err) {
+		l.warn("%s: the cluster DNS address is unknown", cli.APIError(err, "get", "services", "kube-system"))
+	}
 	if err != nil || s.Spec.ClusterIP == "" || s.Spec.ClusterIP == corev1.ClusterIPNone {
 		return nil
 	}

@@ -516,7 +516,7 @@ current-context: c
 	res = c.RunWith(t, env, bin, "p", "p", "--no-probe", "-o", "json")
 	var r report
 	res.DecodeJSON(t, &r)
-	if res.Code != 0 || r.Verdict != "reachable" || !strings.Contains(res.Stderr, "cannot read namespace "+ns) {
+	if res.Code != 0 || r.Verdict != "reachable" || !strings.Contains(res.Stderr, "cannot get namespaces in namespace "+ns) {
 		t.Fatalf("want the explanation with a warning about the namespace\n%s", res)
 	}
 
