@@ -378,6 +378,7 @@ func (a *analyzer) filterFindings(pod *corev1.Pod, ex *Explanation, res scheduli
 		case RuleTopologySpread:
 			msg = fmt.Sprintf("topology spread constraints exclude %d node(s): %s", len(nodes), summarizeDetails(details[p], 3))
 			fix = "raise maxSkew, set whenUnsatisfiable: ScheduleAnyway, or add capacity in the topology domains with fewer matching pods"
+			msg, fix = spreadFindingText(msg, fix, res.Spread, d)
 		case RuleNodeName:
 			msg = fmt.Sprintf("spec.nodeName is %q: %s", pod.Spec.NodeName, summarizeDetails(details[p], 1))
 			if _, ok := a.nodes[pod.Spec.NodeName]; !ok && pod.Spec.NodeName != "" {

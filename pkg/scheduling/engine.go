@@ -106,6 +106,9 @@ type Result struct {
 	// message ends in its failure (preemptionPolicy Never, or no node with
 	// victims to evict).
 	PreemptionBlocked *PreemptionBlocked `json:"preemptionBlocked,omitempty"`
+	// Spread explains the pod's DoNotSchedule topology spread constraints
+	// (which domains count and why) when one rejects a node.
+	Spread []SpreadConstraint `json:"spread,omitempty"`
 	// Warnings name checks the snapshot could not support, e.g. a kind that
 	// was not loaded.
 	Warnings []string `json:"warnings,omitempty"`

@@ -310,9 +310,24 @@ func (e *Engine) evaluate(pod *corev1.Pod, opts Options) Result {
 			res.PreemptionBlocked = c.preemptionBlocked(preFail, statuses)
 		}
 	}
+	if rejects(res.Nodes, "PodTopologySpread") {
+		res.Spread = c.spreadExplanation()
+	}
 	c.addPartial(&res)
 	res.Warnings = append(res.Warnings, c.warnings...)
 	return res
+}
+
+// rejects: the plugin rejects some node.
+func rejects(nodes []NodeResult, plugin string) bool {
+	for _, n := range nodes {
+		for _, r := range n.Reasons {
+			if r.Plugin == plugin {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // runFilters runs every filter that the PreFilter phase left in, on one

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 	"k8s.io/klog/v2"
 )
@@ -25,6 +26,12 @@ type spreadConstraint struct {
 	minDomains int32
 	// counts: matching pods per topology value over eligible nodes.
 	counts map[string]int
+	// keyed: the matchLabelKeys the pod has, as key=value, merged into
+	// selector.
+	keyed []string
+	// why: per domain, the policy that makes it count (or not) when one
+	// decides it (spreadWhy, computed on first use).
+	why map[string]string
 }
 
 // spreadState is the plugin's PreFilter state.
@@ -62,11 +69,13 @@ func (c *cycle) spreadPreFilter() (*spreadState, error) {
 		if err != nil {
 			return nil, fmt.Errorf("obtaining pod's hard topology spread constraints: %w", err)
 		}
+		var keyed []string
 		if len(tsc.MatchLabelKeys) > 0 {
 			set := labels.Set{}
 			for _, k := range tsc.MatchLabelKeys {
 				if v, ok := c.pod.Labels[k]; ok {
 					set[k] = v
+					keyed = append(keyed, k+"="+v)
 				}
 			}
 			if len(set) > 0 {
@@ -83,7 +92,7 @@ func (c *cycle) spreadPreFilter() (*spreadState, error) {
 		if tsc.MinDomains != nil {
 			md = *tsc.MinDomains
 		}
-		s.constraints = append(s.constraints, &spreadConstraint{api: tsc, selector: sel, minDomains: md, counts: map[string]int{}})
+		s.constraints = append(s.constraints, &spreadConstraint{api: tsc, selector: sel, minDomains: md, counts: map[string]int{}, keyed: keyed})
 	}
 	if len(s.constraints) == 0 {
 		return s, nil
@@ -166,7 +175,7 @@ func (c *cycle) spreadFilter(ni *nodeInfo) []Reason {
 	}
 	node := ni.node
 	podLabels := labels.Set(c.pod.Labels)
-	for _, sc := range s.constraints {
+	for i, sc := range s.constraints {
 		tpVal, ok := node.Labels[sc.api.TopologyKey]
 		if !ok {
 			return []Reason{{Message: msgSpreadMissingLabel, Unresolvable: true,
@@ -185,9 +194,12 @@ func (c *cycle) spreadFilter(ni *nodeInfo) []Reason {
 			} else if len(sc.counts) < int(sc.minDomains) {
 				where = fmt.Sprintf("the minimum counts as 0 because only %d of minDomains %d domains are eligible", len(sc.counts), sc.minDomains)
 			}
+			if why := c.spreadWhy(c.spread.constraints[i])[minVal]; minVal != "" && why != "" {
+				where += ", which " + why
+			}
 			return []Reason{{Message: msgSpread, Detail: fmt.Sprintf(
 				"%s=%s already has %d matching pod(s) (selector %s); placing this pod there makes skew %d > maxSkew %d (%s)",
-				sc.api.TopologyKey, tpVal, match, selectorString(sc.selector), skew, sc.api.MaxSkew, where)}}
+				sc.api.TopologyKey, tpVal, match, spreadSelectorString(sc.selector), skew, sc.api.MaxSkew, where)}}
 		}
 	}
 	return nil
@@ -206,13 +218,37 @@ func (c *cycle) spreadFor(ni *nodeInfo) *spreadState {
 			for k, v := range sc.counts {
 				counts[k] = v
 			}
-			cp.constraints = append(cp.constraints, &spreadConstraint{api: sc.api, selector: sc.selector, minDomains: sc.minDomains, counts: counts})
+			cp.constraints = append(cp.constraints, &spreadConstraint{api: sc.api, selector: sc.selector, minDomains: sc.minDomains, counts: counts, keyed: sc.keyed})
 		}
 		c.spreadCountNode(cp, orig, orig.pods, -1)
 		c.spreadCountNode(cp, ni, ni.pods, 1)
 		return cp
 	}
 	return c.spread
+}
+
+// spreadSelectorString is selectorString with a requirement written twice
+// said once: the API server already merges matchLabelKeys into the
+// selector as "key in (value)", and the scheduler merges them again as
+// "key=value".
+func spreadSelectorString(s labels.Selector) string {
+	reqs, ok := s.Requirements()
+	if !ok || len(reqs) == 0 {
+		return selectorString(s)
+	}
+	var parts []string
+	seen := map[string]bool{}
+	for _, r := range reqs {
+		str := r.String()
+		if vals := r.Values().List(); len(vals) == 1 && (r.Operator() == selection.In || r.Operator() == selection.Equals || r.Operator() == selection.DoubleEquals) {
+			str = r.Key() + "=" + vals[0]
+		}
+		if !seen[str] {
+			seen[str] = true
+			parts = append(parts, str)
+		}
+	}
+	return strings.Join(parts, ", ")
 }
 
 func selectorString(s labels.Selector) string {
