@@ -88,6 +88,29 @@ type Reason struct {
 	Source string `json:"source"`
 	// Raw is the autoscaler's own text the reason was read from.
 	Raw string `json:"raw,omitempty"`
+	// short says it in a few words for the one-line summary.
+	short string
+}
+
+// Short is the reason in a few words.
+func (r Reason) Short() string {
+	if r.short != "" {
+		return r.short
+	}
+	return r.Message
+}
+
+// shorts are the reasons in a few words each, once each.
+func shorts(rs []Reason) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, r := range rs {
+		if s := r.Short(); !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // NodeGroup is a cluster-autoscaler node group or a Karpenter NodePool.

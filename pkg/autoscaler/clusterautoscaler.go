@@ -356,8 +356,47 @@ func (s *State) caTriggered(ex *Explanation, groups *caGroupSet, e *corev1.Event
 			Fix:     "look at the group's instances in the cloud provider (launch errors, quota, image, bootstrap) and at nodes that never became Ready"})
 	}
 	if len(ex.Reasons) > 0 {
-		ex.Summary += "; " + ex.Reasons[0].Message
+		ex.Summary += "; " + ex.Reasons[0].Short()
 	}
+}
+
+// maxSizeReason: the group is at its max size.
+func maxSizeReason(ng NodeGroup, source, raw string) Reason {
+	return Reason{Code: "max-node-group-size", NodeGroup: ng.Name, Source: source, Raw: raw,
+		Message: fmt.Sprintf("max node group size reached: %s is at %d of max %d", ng.Name, *ng.TargetSize, *ng.MaxSize),
+		Fix:     fmt.Sprintf("raise the group's max from %d (%s: the cloud provider's group maximum, or cluster-autoscaler's --nodes=MIN:MAX:%s)", *ng.MaxSize, ng.Name, ng.Name),
+		short:   fmt.Sprintf("%s at its max size (%d)", ng.Name, *ng.MaxSize)}
+}
+
+// backoffReason: the group is backed off after a failed scale-up.
+func (s *State) backoffReason(ng NodeGroup, source, raw string) Reason {
+	short := ng.Name + " in backoff after a failed scale-up"
+	if b := ng.Backoff; b != nil {
+		if b.Since != nil {
+			short += " since " + s.clock(*b.Since)
+		}
+		if b.ErrorCode != "" {
+			short += " (" + b.ErrorCode + ")"
+		}
+	}
+	return Reason{Code: "backoff", NodeGroup: ng.Name, Source: source, Raw: raw,
+		Message: fmt.Sprintf("%s: backoff after failed scale-up%s", ng.Name, s.backoffWords(ng.Backoff)),
+		Fix:     backoffFix(ng.Name, ng.Backoff), short: short}
+}
+
+// unhealthyReason: the group has too many unready or unregistered nodes.
+func unhealthyReason(group, source, raw string) Reason {
+	return Reason{Code: "not-ready", NodeGroup: group, Source: source, Raw: raw,
+		Message: fmt.Sprintf("not ready for scale-up: %s is unhealthy (too many unready or unregistered nodes)", group),
+		Fix:     fmt.Sprintf("repair or remove the unready and unregistered nodes of %s; cluster-autoscaler does not grow an unhealthy group", group),
+		short:   group + " unhealthy"}
+}
+
+// groupFilterReason: the pod does not pass a scheduler filter on the
+// group's template node.
+func groupFilterReason(code, group string, r scheduling.Reason, pod *corev1.Pod, source, raw string) Reason {
+	return Reason{Code: code, NodeGroup: group, Source: source, Raw: raw,
+		Message: group + ": " + reasonWords(r), Fix: filterFix(r, "node group "+group, pod), short: group + ": " + r.Message}
 }
 
 func backoffFix(group string, b *Backoff) string {
@@ -376,11 +415,20 @@ func (s *State) caNotTriggered(ex *Explanation, pod *corev1.Pod, groups *caGroup
 	for _, cr := range ParseNotTriggerScaleUp(e.Message) {
 		ex.Reasons = append(ex.Reasons, s.caReasons(pod, groups, cr, e.Message)...)
 	}
-	var short []string
-	for _, r := range ex.Reasons {
-		short = append(short, r.Message)
+	// What keeps the groups the pod fits from growing comes first: that is
+	// the fix that brings a node.
+	fits := map[string]bool{}
+	for _, g := range groups.list {
+		fits[g.Name] = g.Fits == nil || *g.Fits
 	}
-	ex.Summary = "no scale-up: " + joinCut(short, 3)
+	rank := func(r Reason) int {
+		if r.NodeGroup == "" || fits[r.NodeGroup] {
+			return 0
+		}
+		return 1
+	}
+	sort.SliceStable(ex.Reasons, func(i, j int) bool { return rank(ex.Reasons[i]) < rank(ex.Reasons[j]) })
+	ex.Summary = "no scale-up: " + joinCut(shorts(ex.Reasons), 3)
 }
 
 func (s *State) caReasons(pod *corev1.Pod, groups *caGroupSet, cr CountedReason, raw string) []Reason {
@@ -401,9 +449,7 @@ func (s *State) caReasons(pod *corev1.Pod, groups *caGroupSet, cr CountedReason,
 			if ng.MaxSize == nil || ng.TargetSize == nil || *ng.TargetSize < *ng.MaxSize {
 				continue
 			}
-			r := Reason{Code: code, NodeGroup: ng.Name, Source: "event", Raw: raw,
-				Message: fmt.Sprintf("max node group size reached: %s is at %d of max %d", ng.Name, *ng.TargetSize, *ng.MaxSize),
-				Fix:     fmt.Sprintf("raise the group's max from %d (%s: the cloud provider's group maximum, or cluster-autoscaler's --nodes=MIN:MAX:%s)", *ng.MaxSize, ng.Name, ng.Name)}
+			r := maxSizeReason(ng, "event", raw)
 			all = append(all, r)
 			if ng.Fits == nil || *ng.Fits {
 				fitting = append(fitting, r)
@@ -422,9 +468,7 @@ func (s *State) caReasons(pod *corev1.Pod, groups *caGroupSet, cr CountedReason,
 			if ng.Backoff == nil {
 				continue
 			}
-			out = append(out, Reason{Code: code, NodeGroup: ng.Name, Source: "event", Raw: raw,
-				Message: fmt.Sprintf("%s: backoff after failed scale-up%s", ng.Name, s.backoffWords(ng.Backoff)),
-				Fix:     backoffFix(ng.Name, ng.Backoff)})
+			out = append(out, s.backoffReason(ng, "event", raw))
 		}
 		if len(out) > 0 {
 			return out
@@ -434,9 +478,7 @@ func (s *State) caReasons(pod *corev1.Pod, groups *caGroupSet, cr CountedReason,
 		var out []Reason
 		for _, ng := range groups.list {
 			if ng.Health == "Unhealthy" || ng.ScaleUp == "Unhealthy" {
-				out = append(out, Reason{Code: code, NodeGroup: ng.Name, Source: "event", Raw: raw,
-					Message: fmt.Sprintf("not ready for scale-up: %s is unhealthy (too many unready or unregistered nodes)", ng.Name),
-					Fix:     fmt.Sprintf("repair or remove the unready and unregistered nodes of %s; cluster-autoscaler does not grow an unhealthy group", ng.Name)})
+				out = append(out, unhealthyReason(ng.Name, "event", raw))
 			}
 		}
 		if len(out) > 0 {
@@ -467,7 +509,8 @@ func (s *State) caReasons(pod *corev1.Pod, groups *caGroupSet, cr CountedReason,
 		return generic(count+"a node of the group can be resized instead of adding one", "")
 	}
 	// A scheduler filter's reason on the groups' template nodes: name the
-	// groups whose template fails the same way here.
+	// groups whose template fails the same way here (cluster-autoscaler,
+	// like the scheduler, reports the first failing filter only).
 	var out []Reason
 	names := make([]string, 0, len(groups.sim))
 	for name := range groups.sim {
@@ -476,14 +519,13 @@ func (s *State) caReasons(pod *corev1.Pod, groups *caGroupSet, cr CountedReason,
 	sort.Strings(names)
 	for _, name := range names {
 		for _, r := range groups.sim[name].Reasons {
-			if sameSchedulerReason(r.Message, cr.Text) {
-				out = append(out, Reason{Code: code, NodeGroup: name, Source: "event", Raw: raw,
-					Message: fmt.Sprintf("%s: %s", name, reasonWords(r)), Fix: filterFix(r, "node group "+name, pod)})
+			if r.Reported && sameSchedulerReason(r.Message, cr.Text) {
+				out = append(out, groupFilterReason(code, name, r, pod, "event", raw))
 			}
 		}
 	}
 	if groups.pre != nil && sameSchedulerReason(groups.pre.Message, cr.Text) {
-		out = append(out, Reason{Code: code, Source: "event", Raw: raw, Message: reasonWords(*groups.pre), Fix: filterFix(*groups.pre, "", pod)})
+		out = append(out, Reason{Code: code, Source: "event", Raw: raw, Message: reasonWords(*groups.pre), Fix: filterFix(*groups.pre, "", pod), short: groups.pre.Message})
 	}
 	if len(out) > 0 {
 		return out
@@ -602,8 +644,11 @@ func nodeInGroup(n *corev1.Node, id string) int {
 	return score
 }
 
-// containsDelimited: v occurs in s bounded by the start, the end or one of
-// - _ . / on both sides.
+// containsDelimited: v occurs in s as a whole part followed by an ID: bounded
+// by the start or one of - _ . / before, and after by the end, a "." or
+// "/" (kops' "nodes.cluster.example.com"), or a part holding a digit (the
+// "-6ac6e2d4" of "eks-workers-6ac6e2d4") — so "workers" is not found in
+// "eks-workers-large-6ac6e2d4".
 func containsDelimited(s, v string) bool {
 	delim := func(b byte) bool { return b == '-' || b == '_' || b == '.' || b == '/' }
 	for i := 0; ; {
@@ -613,11 +658,24 @@ func containsDelimited(s, v string) bool {
 		}
 		j += i
 		end := j + len(v)
-		if (j == 0 || delim(s[j-1])) && (end == len(s) || delim(s[end])) {
+		if (j == 0 || delim(s[j-1])) && (end == len(s) || s[end] == '.' || s[end] == '/' || delim(s[end]) && idPart(s[end+1:])) {
 			return true
 		}
 		i = j + 1
 	}
+}
+
+// idPart: the part of s up to its first delimiter holds a digit.
+func idPart(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '-' || c == '_' || c == '.' || c == '/':
+			return false
+		case c >= '0' && c <= '9':
+			return true
+		}
+	}
+	return false
 }
 
 // transientTaints are taints a node has for a while (or a template never

@@ -224,21 +224,24 @@ func (s *State) karpChecks(pod *corev1.Pod) ([]poolCheck, []string) {
 			can = false
 			c.reasons = append(c.reasons, Reason{Code: "static-nodepool", NodeGroup: name, Source: "status",
 				Message: fmt.Sprintf("NodePool %s is static (spec.replicas: %d): Karpenter keeps that many nodes and launches none for pending pods", name, *np.Spec.Replicas),
-				Fix:     fmt.Sprintf("raise NodePool %s's spec.replicas, or let a dynamic NodePool take the pod", name)})
+				Fix:     fmt.Sprintf("raise NodePool %s's spec.replicas, or let a dynamic NodePool take the pod", name),
+				short:   name + " is static"})
 		}
 		for _, cond := range np.Status.Conditions {
 			if cond.Type == "Ready" && cond.Status != metav1.ConditionTrue {
 				can = false
 				c.reasons = append(c.reasons, Reason{Code: "nodepool-not-ready", NodeGroup: name, Source: "status",
 					Message: fmt.Sprintf("NodePool %s is not Ready (%s: %s): Karpenter does not launch from it", name, cond.Reason, oneLine(cond.Message)),
-					Fix:     fmt.Sprintf("fix what the condition says, usually its NodeClass (kubectl describe nodepool %s)", name)})
+					Fix:     fmt.Sprintf("fix what the condition says, usually its NodeClass (kubectl describe nodepool %s)", name),
+					short:   name + " not Ready (" + cond.Reason + ")"})
 			}
 		}
 		if limit, ok := np.Spec.Limits["nodes"]; ok && int64(claims) >= limit.Value() {
 			can = false
 			c.reasons = append(c.reasons, Reason{Code: "node-limits", NodeGroup: name, Source: "status",
 				Message: fmt.Sprintf("NodePool %s's limits.nodes is %s and it has %d NodeClaims", name, limit.String(), claims),
-				Fix:     fmt.Sprintf("raise NodePool %s's spec.limits.nodes above %d", name, claims)})
+				Fix:     fmt.Sprintf("raise NodePool %s's spec.limits.nodes above %d", name, claims),
+				short:   fmt.Sprintf("%s at limits.nodes (%d)", name, claims)})
 		}
 		c.ng.CanScaleUp = ptr(can)
 		t, n := poolTemplate(np, pod, inUse)
@@ -255,31 +258,24 @@ func (s *State) karpChecks(pod *corev1.Pod) ([]poolCheck, []string) {
 		np := k.pools[i]
 		r := results[templateName(c.ng.Name)]
 		c.ng.Fits = ptr(pre == nil && len(r.Reasons) == 0)
-		c.ng.Blockers = append(c.ng.Blockers, reasonMessages(c.reasons)...)
-		c.ng.Blockers = append(c.ng.Blockers, simBlockers(r, pre)...)
 		if pre != nil {
 			c.reasons = append(c.reasons, Reason{Code: "scheduler-filter", NodeGroup: c.ng.Name, Source: "simulation",
-				Message: c.ng.Name + ": " + reasonWords(*pre), Fix: filterFix(*pre, "", pod)})
+				Message: c.ng.Name + ": " + reasonWords(*pre), Fix: filterFix(*pre, "", pod), short: c.ng.Name + ": " + pre.Message})
 		}
 		for _, rs := range r.Reasons {
 			c.reasons = append(c.reasons, poolReason(np, rs, c.ng.InUse, pod))
+		}
+		for _, r := range c.reasons {
+			c.ng.Blockers = append(c.ng.Blockers, strings.TrimPrefix(r.Message, c.ng.Name+": "))
 		}
 	}
 	return checks, notes
 }
 
-func reasonMessages(rs []Reason) []string {
-	out := make([]string, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, r.Message)
-	}
-	return out
-}
-
 // poolReason words a scheduler reason on a NodePool's template node.
 func poolReason(np *nodePool, rs scheduling.Reason, inUse map[string]string, pod *corev1.Pod) Reason {
 	name := np.Metadata.Name
-	r := Reason{NodeGroup: name, Source: "simulation", Message: name + ": " + reasonWords(rs)}
+	r := Reason{NodeGroup: name, Source: "simulation", Message: name + ": " + reasonWords(rs), short: name + ": " + rs.Message}
 	switch rs.Plugin {
 	case "TaintToleration":
 		r.Code = "taint"
@@ -302,6 +298,7 @@ func poolReason(np *nodePool, rs scheduling.Reason, inUse map[string]string, pod
 				}
 				r.Code = "limits"
 				r.Message = fmt.Sprintf("%s: limits.%s is %s and its NodeClaims hold %s; the pod requests %s", name, sf.Resource, limit.String(), used, sf.Requested)
+				r.short = fmt.Sprintf("%s: limits.%s %s of %s used", name, sf.Resource, used, limit.String())
 				r.Fix = fmt.Sprintf("raise NodePool %s's spec.limits.%s from %s to at least %s, or remove NodeClaims it no longer needs", name, sf.Resource, limit.String(), need.String())
 			}
 		}
@@ -578,7 +575,7 @@ func (s *State) explainKarpenter(pod *corev1.Pod, evs []*corev1.Event) *Explanat
 		ex.Verdict = VerdictNotTriggered
 		ex.Reasons = append(ex.Reasons, poolReasonsBlocking(checks, poolReasons)...)
 		ex.Reasons = append(ex.Reasons, karpEventReasons(last.Message, ex.Reasons)...)
-		ex.Summary = "Karpenter cannot place the pod: " + joinCut(reasonMessages(ex.Reasons), 3)
+		ex.Summary = "Karpenter cannot place the pod: " + joinCut(shorts(ex.Reasons), 3)
 	default:
 		ex.Verdict = VerdictNoEvent
 		s.silence(ex, pod, sourceKarpenter, k.running, poolReasons, len(fitting) == 0)
@@ -656,7 +653,7 @@ func (s *State) karpNominated(ex *Explanation, e *corev1.Event) {
 		}
 	}
 	if len(ex.Reasons) > 0 {
-		ex.Summary += "; " + ex.Reasons[0].Message
+		ex.Summary += "; " + ex.Reasons[0].Short()
 	}
 }
 

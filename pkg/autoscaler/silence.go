@@ -168,27 +168,21 @@ func (s *State) caGroupReasons(pod *corev1.Pod, groups *caGroupSet) ([]Reason, b
 			for _, b := range ng.Blockers {
 				switch {
 				case strings.HasPrefix(b, "at its max size"):
-					out = append(out, Reason{Code: "max-node-group-size", NodeGroup: ng.Name, Source: "status",
-						Message: fmt.Sprintf("max node group size reached: %s is at %d of max %d", ng.Name, *ng.TargetSize, *ng.MaxSize),
-						Fix:     fmt.Sprintf("raise the group's max from %d (%s)", *ng.MaxSize, ng.Name)})
+					out = append(out, maxSizeReason(ng, "status", ""))
 				case strings.HasPrefix(b, "in backoff"):
-					out = append(out, Reason{Code: "backoff", NodeGroup: ng.Name, Source: "status",
-						Message: ng.Name + ": backoff after failed scale-up" + s.backoffWords(ng.Backoff), Fix: backoffFix(ng.Name, ng.Backoff)})
+					out = append(out, s.backoffReason(ng, "status", ""))
 				case strings.HasPrefix(b, "unhealthy"):
-					out = append(out, Reason{Code: "not-ready", NodeGroup: ng.Name, Source: "status",
-						Message: ng.Name + " is " + b, Fix: fmt.Sprintf("repair or remove the unready and unregistered nodes of %s", ng.Name)})
+					out = append(out, unhealthyReason(ng.Name, "status", ""))
 				}
 			}
 		}
 		if !fits {
 			r := groups.sim[ng.Name]
 			if groups.pre != nil {
-				out = append(out, Reason{Code: codeNoGroupFits, NodeGroup: ng.Name, Source: "simulation",
-					Message: ng.Name + ": " + reasonWords(*groups.pre), Fix: filterFix(*groups.pre, "", pod)})
+				out = append(out, groupFilterReason(codeNoGroupFits, ng.Name, *groups.pre, pod, "simulation", ""))
 			}
 			for _, rs := range r.Reasons {
-				out = append(out, Reason{Code: codeNoGroupFits, NodeGroup: ng.Name, Source: "simulation",
-					Message: ng.Name + ": " + reasonWords(rs), Fix: filterFix(rs, "node group "+ng.Name, pod)})
+				out = append(out, groupFilterReason(codeNoGroupFits, ng.Name, rs, pod, "simulation", ""))
 			}
 		}
 	}

@@ -105,7 +105,8 @@ func (o *Options) runLive(ctx context.Context, rep *Report) error {
 	for _, f := range res.Findings {
 		rep.Add(f)
 	}
-	return nil
+	// Will a node come for the pods no node takes?
+	return o.explainAutoscaler(ctx, l, snap, rep)
 }
 
 // fitsAgainstItsCondition: a pod the scheduler found unschedulable fits

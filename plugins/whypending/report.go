@@ -64,6 +64,7 @@ func (r *Report) Tables(wide bool) []printers.Table {
 		main.Rows = append(main.Rows, row)
 	}
 	tables := []printers.Table{main}
+	tables = append(tables, autoscalerTables(r.Pods, wide)...)
 	if !wide {
 		return tables
 	}
