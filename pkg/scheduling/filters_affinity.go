@@ -27,6 +27,10 @@ type affinityTerm struct {
 	nsSelector  labels.Selector
 	selector    labels.Selector
 	topologyKey string
+	// resolved: the namespaceSelector was turned into names (the incoming
+	// pod's terms); selected are the namespaces it matched.
+	resolved bool
+	selected []string
 }
 
 func newAffinityTerm(owner *corev1.Pod, t corev1.PodAffinityTerm) (*affinityTerm, error) {
@@ -57,15 +61,44 @@ func (t *affinityTerm) matches(p *corev1.Pod, nsLabels labels.Set) bool {
 	return false
 }
 
+// String names the term by its own topology key, label selector and the
+// namespaces it applies to: listed, or what its namespaceSelector resolved
+// to ("no namespace matches env in (prod)").
 func (t *affinityTerm) String() string {
 	s := fmt.Sprintf("topologyKey %s, selector %s", t.topologyKey, selectorString(t.selector))
-	if t.api.NamespaceSelector != nil {
-		s += ", namespaceSelector " + selectorString(t.nsSelector)
-	}
-	if len(t.api.Namespaces) > 0 {
+	sel := t.api.NamespaceSelector
+	switch {
+	case sel != nil && len(sel.MatchLabels) == 0 && len(sel.MatchExpressions) == 0:
+		s += ", every namespace (namespaceSelector {})"
+	case sel != nil && !t.resolved:
+		s += ", namespaceSelector " + metav1.FormatLabelSelector(sel)
+		if len(t.api.Namespaces) > 0 {
+			s += ", namespaces " + strings.Join(t.api.Namespaces, ",")
+		}
+	case sel != nil && len(t.selected) == 0:
+		if len(t.api.Namespaces) > 0 {
+			s += ", namespaces " + strings.Join(t.api.Namespaces, ",")
+		}
+		s += ", no namespace matches " + metav1.FormatLabelSelector(sel)
+	case sel != nil:
+		s += ", namespaces " + namespaceList(append(append([]string(nil), t.api.Namespaces...), t.selected...))
+		s += " (namespaceSelector " + metav1.FormatLabelSelector(sel)
+		if len(t.api.Namespaces) > 0 {
+			s += " selects " + namespaceList(t.selected) + ", the others are listed"
+		}
+		s += ")"
+	case len(t.api.Namespaces) > 0:
 		s += ", namespaces " + strings.Join(t.api.Namespaces, ",")
 	}
 	return s
+}
+
+func namespaceList(ns []string) string {
+	const max = 5
+	if len(ns) > max {
+		return strings.Join(ns[:max], ", ") + fmt.Sprintf(" and %d more", len(ns)-max)
+	}
+	return strings.Join(ns, ", ")
 }
 
 func requiredTerms(p *corev1.Pod, anti bool) ([]*affinityTerm, error) {
@@ -100,11 +133,12 @@ type affinityState struct {
 	// holds them.
 	existingAnti     map[topologyPair]int
 	existingAntiPods map[topologyPair][]podAt
-	// affinityCounts / antiCounts: matches of the incoming pod's terms;
-	// antiPods holds the pods behind antiCounts.
+	// affinityCounts / antiCounts: matches of the incoming pod's terms,
+	// summed over the terms (as the scheduler counts); antiPods holds, per
+	// anti-affinity term, the pods it matches.
 	affinityCounts map[topologyPair]int
 	antiCounts     map[topologyPair]int
-	antiPods       map[topologyPair][]podAt
+	antiPods       map[termPair][]podAt
 	// described caches, per pod list and topology pair, what a reason says
 	// about the pods: every node of a topology domain shares it, and
 	// building it per node is quadratic on large clusters.
@@ -114,10 +148,16 @@ type affinityState struct {
 	shared *describedCache
 }
 
+// termPair is one anti-affinity term (by index) in one topology domain.
+type termPair struct {
+	term int
+	tp   topologyPair
+}
+
 // describedCache is a describe cache that pods evaluated concurrently share.
 type describedCache struct {
 	mu sync.Mutex
-	m  map[topologyPair]describedPods
+	m  map[termPair]describedPods
 }
 
 // podAt is an existing pod and the node it runs on. Each pod appears at
@@ -129,7 +169,7 @@ type podAt struct {
 
 type describedKey struct {
 	existing bool
-	tp       topologyPair
+	tp       termPair
 }
 
 // describedPods is what a reason says about the pods behind it.
@@ -142,7 +182,10 @@ type describedPods struct {
 // maxReasonPods caps the pods one reason names: the count says the rest.
 const maxReasonPods = 10
 
-func (s *affinityState) describe(existing bool, tp topologyPair) describedPods {
+// describe says what a reason says about the pods an anti-affinity term
+// matches in a domain, or (existing, term -1) the existing pods whose
+// anti-affinity rejects the pod there.
+func (s *affinityState) describe(existing bool, tp termPair) describedPods {
 	if !existing && s.shared != nil {
 		s.shared.mu.Lock()
 		defer s.shared.mu.Unlock()
@@ -165,11 +208,12 @@ func (s *affinityState) describe(existing bool, tp topologyPair) describedPods {
 	return d
 }
 
-// describeNow builds what a reason says about the pods of a topology pair.
-func (s *affinityState) describeNow(existing bool, tp topologyPair) describedPods {
+// describeNow builds what a reason says about the pods of a term and
+// topology pair.
+func (s *affinityState) describeNow(existing bool, tp termPair) describedPods {
 	entries := s.antiPods[tp]
 	if existing {
-		entries = s.existingAntiPods[tp]
+		entries = s.existingAntiPods[tp.tp]
 	}
 	first := topn.Sorted(entries, maxReasonPods, func(a, b podAt) bool { return lessPod(a.pod, b.pod) })
 	d := describedPods{names: make([]string, len(first))}
@@ -237,11 +281,16 @@ func (c *cycle) mergeNamespaces(t *affinityTerm) {
 	if t.nsSelector.Empty() {
 		return
 	}
+	t.resolved = true
 	for _, n := range c.e.snap.Namespaces {
 		if n != nil && t.nsSelector.Matches(labels.Set(n.Labels)) {
+			if !t.namespaces[n.Name] {
+				t.selected = append(t.selected, n.Name)
+			}
 			t.namespaces[n.Name] = true
 		}
 	}
+	sort.Strings(t.selected)
 	t.nsSelector = labels.Nothing()
 }
 
@@ -249,7 +298,7 @@ func (c *cycle) affinityPreFilter(nodes []*nodeInfo) (*affinityState, error) {
 	s := &affinityState{
 		existingAnti: map[topologyPair]int{}, existingAntiPods: map[topologyPair][]podAt{},
 		affinityCounts: map[topologyPair]int{}, antiCounts: map[topologyPair]int{},
-		antiPods: map[topologyPair][]podAt{},
+		antiPods: map[termPair][]podAt{},
 	}
 	var err error
 	if s.affinity, err = requiredTerms(c.pod, false); err != nil {
@@ -293,7 +342,7 @@ func (c *cycle) affinityPreFilter(nodes []*nodeInfo) (*affinityState, error) {
 		if c.e.termCounts == nil {
 			c.e.termCounts = map[string]termCounts{}
 		}
-		s.shared = &describedCache{m: map[topologyPair]describedPods{}}
+		s.shared = &describedCache{m: map[termPair]describedPods{}}
 		c.e.termCounts[key] = termCounts{affinityCounts: s.affinityCounts, antiCounts: s.antiCounts, antiPods: s.antiPods, described: s.shared}
 		c.e.mu.Unlock()
 	}
@@ -304,7 +353,7 @@ func (c *cycle) affinityPreFilter(nodes []*nodeInfo) (*affinityState, error) {
 // among the snapshot's pods.
 type termCounts struct {
 	affinityCounts, antiCounts map[topologyPair]int
-	antiPods                   map[topologyPair][]podAt
+	antiPods                   map[termPair][]podAt
 	described                  *describedCache
 }
 
@@ -360,6 +409,32 @@ func record(m map[topologyPair]int, names map[topologyPair][]podAt, listed *[]to
 	names[tp] = kept
 }
 
+// recordTerm adds delta to a topology pair's count for pod p on node, and
+// lists or unlists p under the term that matched it.
+func recordTerm(m map[topologyPair]int, names map[termPair][]podAt, term int, node *corev1.Node, key string, p *corev1.Pod, delta int) {
+	v, ok := node.Labels[key]
+	if !ok {
+		return
+	}
+	tp := topologyPair{key, v}
+	m[tp] += delta
+	if m[tp] <= 0 {
+		delete(m, tp)
+	}
+	k := termPair{term, tp}
+	if delta > 0 {
+		names[k] = append(names[k], podAt{pod: p, node: node.Name})
+		return
+	}
+	kept := make([]podAt, 0, len(names[k]))
+	for _, e := range names[k] {
+		if e.pod != p {
+			kept = append(kept, e)
+		}
+	}
+	names[k] = kept
+}
+
 // countExistingAnti adds (1) or removes (-1) the node's pods whose required
 // anti-affinity rejects the incoming pod.
 func (c *cycle) countExistingAnti(s *affinityState, ni *nodeInfo, delta int) {
@@ -384,10 +459,9 @@ func (c *cycle) countIncoming(s *affinityState, ni *nodeInfo, delta int) {
 				record(s.affinityCounts, nil, &listed, ni.node, t.topologyKey, p, delta)
 			}
 		}
-		listed = listed[:0]
-		for _, t := range s.anti {
+		for i, t := range s.anti {
 			if t.matches(p, nil) {
-				record(s.antiCounts, s.antiPods, &listed, ni.node, t.topologyKey, p, delta)
+				recordTerm(s.antiCounts, s.antiPods, i, ni.node, t.topologyKey, p, delta)
 			}
 		}
 	}
@@ -478,9 +552,25 @@ func (c *cycle) affinityFilter(ni *nodeInfo) []Reason {
 		if v, ok := node.Labels[t.topologyKey]; ok {
 			tp := topologyPair{t.topologyKey, v}
 			if s.antiCounts[tp] > 0 {
-				d := s.describe(false, tp)
-				return []Reason{{Message: msgPodAntiAffinity, Pods: d.names, PodCount: d.total, Detail: fmt.Sprintf(
-					"the pod's required anti-affinity (%s) matches %s in %s=%s", t.String(), d.text, tp.key, tp.value)}}
+				// The scheduler sums the terms' matches per domain: name
+				// the terms that match pods here, each with its own pods.
+				var names []string
+				var parts []string
+				total := 0
+				for j, tj := range s.anti {
+					if tj.topologyKey != t.topologyKey || len(s.antiPods[termPair{j, tp}]) == 0 {
+						continue
+					}
+					d := s.describe(false, termPair{j, tp})
+					names = append(names, d.names...)
+					total += max(d.total, len(d.names))
+					parts = append(parts, fmt.Sprintf("the pod's required anti-affinity (%s) matches %s", tj.String(), d.text))
+				}
+				r := Reason{Message: msgPodAntiAffinity, Pods: dedupe(names), Detail: strings.Join(parts, "; ") + fmt.Sprintf(" in %s=%s", tp.key, tp.value)}
+				if total > len(r.Pods) {
+					r.PodCount = total
+				}
+				return []Reason{r}
 			}
 		}
 	}
@@ -493,7 +583,7 @@ func (c *cycle) affinityFilter(ni *nodeInfo) []Reason {
 		for _, k := range keys {
 			tp := topologyPair{k, node.Labels[k]}
 			if s.existingAnti[tp] > 0 {
-				d := s.describe(true, tp)
+				d := s.describe(true, termPair{-1, tp})
 				return []Reason{{Message: msgExistingAntiAffinity, Pods: d.names, PodCount: d.total, Detail: fmt.Sprintf(
 					"required anti-affinity of %s rejects this pod in %s=%s", d.text, tp.key, tp.value)}}
 			}
@@ -528,7 +618,7 @@ func (s *affinityState) clone() *affinityState {
 	cp.affinityCounts = cloneCounts(s.affinityCounts)
 	cp.antiCounts = cloneCounts(s.antiCounts)
 	cp.existingAntiPods = cloneNames(s.existingAntiPods)
-	cp.antiPods = cloneNames(s.antiPods)
+	cp.antiPods = cloneTermNames(s.antiPods)
 	cp.described, cp.shared = nil, nil
 	return &cp
 }
@@ -537,6 +627,15 @@ func (s *affinityState) clone() *affinityState {
 // copy instead of writing into the original's backing array.
 func cloneNames(m map[topologyPair][]podAt) map[topologyPair][]podAt {
 	out := make(map[topologyPair][]podAt, len(m))
+	for k, v := range m {
+		out[k] = v[:len(v):len(v)]
+	}
+	return out
+}
+
+// cloneTermNames is cloneNames for per-term lists.
+func cloneTermNames(m map[termPair][]podAt) map[termPair][]podAt {
+	out := make(map[termPair][]podAt, len(m))
 	for k, v := range m {
 		out[k] = v[:len(v):len(v)]
 	}

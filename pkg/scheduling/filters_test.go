@@ -519,17 +519,18 @@ func TestAffinityCloneDoesNotChangeTheOriginal(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := &cycle{e: &Engine{}, pod: pod("p")}
-	s := &affinityState{anti: []*affinityTerm{term}, antiCounts: map[topologyPair]int{}, antiPods: map[topologyPair][]podAt{},
+	s := &affinityState{anti: []*affinityTerm{term}, antiCounts: map[topologyPair]int{}, antiPods: map[termPair][]podAt{},
 		existingAnti: map[topologyPair]int{}, affinityCounts: map[topologyPair]int{}}
 	c.affinityCountNode(s, n1, 1)
 	tp := topologyPair{"zone", "a"}
 	dry := s.clone()
 	c.affinityCountNode(dry, n1, -1)
-	if dry.antiCounts[tp] != 0 || len(dry.antiPods[tp]) != 0 {
-		t.Errorf("the dry run still counts the removed pod: %d %v", dry.antiCounts[tp], dry.antiPods[tp])
+	term0 := termPair{0, tp}
+	if dry.antiCounts[tp] != 0 || len(dry.antiPods[term0]) != 0 {
+		t.Errorf("the dry run still counts the removed pod: %d %v", dry.antiCounts[tp], dry.antiPods[term0])
 	}
-	if s.antiCounts[tp] != 1 || len(s.antiPods[tp]) != 1 {
-		t.Errorf("the dry run changed the original state: %d %v", s.antiCounts[tp], s.antiPods[tp])
+	if s.antiCounts[tp] != 1 || len(s.antiPods[term0]) != 1 {
+		t.Errorf("the dry run changed the original state: %d %v", s.antiCounts[tp], s.antiPods[term0])
 	}
 }
 
