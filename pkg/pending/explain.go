@@ -25,15 +25,18 @@ import (
 type Stage string
 
 const (
-	StageGated             Stage = "Gated"
-	StageNoScheduler       Stage = "NoScheduler"
-	StageUnschedulable     Stage = "Unschedulable"
-	StageVolumeBinding     Stage = "VolumeBinding"
-	StageNotCreated        Stage = "NotCreated"
-	StageImagePull         Stage = "ImagePull"
-	StageContainerCreating Stage = "ContainerCreating"
-	StageInitContainers    Stage = "InitContainers"
-	StageNodeLost          Stage = "NodeLost"
+	StageGated       Stage = "Gated"
+	StageNoScheduler Stage = "NoScheduler"
+	// StageWaitingForScheduler: the pod names another scheduler, which shows
+	// in the cluster but has not acted on the pod yet.
+	StageWaitingForScheduler Stage = "WaitingForScheduler"
+	StageUnschedulable       Stage = "Unschedulable"
+	StageVolumeBinding       Stage = "VolumeBinding"
+	StageNotCreated          Stage = "NotCreated"
+	StageImagePull           Stage = "ImagePull"
+	StageContainerCreating   Stage = "ContainerCreating"
+	StageInitContainers      Stage = "InitContainers"
+	StageNodeLost            Stage = "NodeLost"
 	// StageSchedulable is used in manifest (CI) mode for pods that would
 	// schedule; live pods that are not Pending are never explained.
 	StageSchedulable Stage = "Schedulable"

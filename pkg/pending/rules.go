@@ -47,6 +47,7 @@ const (
 	RuleNominated         = "WP182"
 	RuleIncomplete        = "WP183"
 	RulePreemptionBlocked = "WP184"
+	RuleWaitingScheduler  = "WP185"
 )
 
 func init() {
@@ -90,6 +91,7 @@ func init() {
 		r(RuleStaleCondition, w, "scheduler message disagrees", "The pod's PodScheduled condition differs from what the scheduler would write now: the condition is stale (the cluster changed since) or the scheduler runs another version or configuration.", "Wait for the scheduler's next attempt, or check its version and profile."),
 		r(RuleIncomplete, w, "scheduler filters not evaluated", "Filters that apply to the pod could not run because the objects they read were not loaded (no permission to list them, or not in the -f / --cluster-state input), so the simulation may call a node suitable that the scheduler rejects.", "Grant get/list on the kinds named (or include them in the input) and run again."),
 		r(RulePreemptionBlocked, i, "preemption cannot help", "The scheduler's preemption cannot place the pod: its preemptionPolicy is Never, or on the node nearest to taking it the pods that would have to go have a priority not below the pod's (PodDisruptionBudgets covering them are named). A warning when a PriorityClass, the policy or a budget stands in the way.", "Give the pod a PriorityClass above the pods in the way (with preemptionPolicy PreemptLowerPriority), add capacity, or relax the budget that protects them."),
+		r(RuleWaitingScheduler, i, "waiting for its scheduler", "The pod names another scheduler that shows in the cluster (pods it bound, its events, its leader Lease in kube-system) but has not acted on the pod yet; a warning once the pod is older than --scheduler-timeout.", "Check that scheduler's health and logs, or set spec.schedulerName: default-scheduler."),
 		r(RuleNominated, i, "nominated node", "The scheduler preempted pods for this pod on its nominated node and waits for them to leave.", "Wait for the victims to terminate (their grace period)."),
 	)
 }

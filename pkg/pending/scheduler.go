@@ -203,17 +203,32 @@ func (a *analyzer) explainNoScheduler(pod *corev1.Pod, ex *Explanation, cond *co
 		}
 	}
 	old := a.now.Sub(pod.CreationTimestamp.Time)
-	if old < a.opts.SchedulerGrace {
+	var checked []string
+	if name != DefaultScheduler {
+		// Another scheduler: the default profile's simulation is not its
+		// verdict. Either something shows it runs, and the pod waits for
+		// it, or nothing does, and no grace period will change that.
+		var proof []string
+		proof, checked = a.schedulerProof(name, pod)
+		if len(proof) > 0 {
+			a.explainWaitingForScheduler(pod, ex, name, proof, old)
+			return true
+		}
+	} else if old < a.opts.SchedulerGrace {
 		return false
 	}
 	ex.Stage = StageNoScheduler
 	ex.Reason = fmt.Sprintf("no scheduler %q has acted on it in %s", name, age(old))
+	if len(checked) > 0 {
+		ex.Reason = fmt.Sprintf("no scheduler %q runs: nothing in the cluster shows it (%s)", name, strings.Join(checked, ", "))
+	}
 	ex.Evidence = append(ex.Evidence,
 		fmt.Sprintf("spec.schedulerName: %s", name),
 		fmt.Sprintf("no PodScheduled condition after %s", age(old)))
 	if a.snap.Loaded["Event"] {
 		ex.Evidence = append(ex.Evidence, "no scheduling event for the pod")
 	}
+	ex.Evidence = append(ex.Evidence, checked...)
 	// Pods created after this one that got scheduled prove a scheduler runs,
 	// just not this one.
 	served := map[string]int{}
@@ -236,8 +251,11 @@ func (a *analyzer) explainNoScheduler(pod *corev1.Pod, ex *Explanation, cond *co
 	} else {
 		fix = fmt.Sprintf("start the scheduler %q, or set spec.schedulerName: %s (or remove it) in the pod template", name, DefaultScheduler)
 	}
-	a.add(ex, RuleNoScheduler, report.SeverityError,
-		fmt.Sprintf("no running scheduler named %q has acted on the pod in %s", name, age(old)),
+	msg := fmt.Sprintf("no running scheduler named %q has acted on the pod in %s", name, age(old))
+	if len(checked) > 0 {
+		msg = fmt.Sprintf("nothing in the cluster shows a scheduler named %q (%s): no one will schedule the pod", name, strings.Join(checked, ", "))
+	}
+	a.add(ex, RuleNoScheduler, report.SeverityError, msg,
 		fix, map[string]any{"schedulerName": name, "scheduledLaterBy": served})
 	return true
 }

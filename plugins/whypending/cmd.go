@@ -18,16 +18,17 @@ import (
 const long = `Explain why pods are Pending and what to change.
 
 For each pod it names the stage it is stuck in, the evidence, and a concrete fix:
-  Gated              spec.schedulingGates keep the scheduler away
-  NoScheduler        no running scheduler serves spec.schedulerName
-  Unschedulable      kube-scheduler's filters reject every node (per node, per filter,
-                     with the exact message kube-scheduler writes)
-  VolumeBinding      a PersistentVolumeClaim is missing or cannot bind
-  NotCreated         the controller cannot create the pods (quota, LimitRange, admission)
-  ImagePull          the image cannot be pulled
-  ContainerCreating  a ConfigMap/Secret/claim is missing, or the sandbox fails
-  InitContainers     an init container fails or is still running
-  NodeLost           the pod's node is gone or not ready
+  Gated                spec.schedulingGates keep the scheduler away
+  NoScheduler          no running scheduler serves spec.schedulerName
+  WaitingForScheduler  the scheduler spec.schedulerName names runs but has not acted yet
+  Unschedulable        kube-scheduler's filters reject every node (per node, per filter,
+                       with the exact message kube-scheduler writes)
+  VolumeBinding        a PersistentVolumeClaim is missing or cannot bind
+  NotCreated           the controller cannot create the pods (quota, LimitRange, admission)
+  ImagePull            the image cannot be pulled
+  ContainerCreating    a ConfigMap/Secret/claim is missing, or the sandbox fails
+  InitContainers       an init container fails or is still running
+  NodeLost             the pod's node is gone or not ready
 
 With no argument it explains every Pending pod in the namespace (or all with -A).
 Arguments are pods or TYPE/NAME of a deployment, replicaset, statefulset, daemonset,

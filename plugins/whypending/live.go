@@ -79,6 +79,9 @@ func (o *Options) runLive(ctx context.Context, rep *Report) error {
 	if err := l.loadContext(ctx, snap, pods, workloads); err != nil {
 		return err
 	}
+	if err := o.loadSchedulers(ctx, l, snap, pods); err != nil {
+		return err
+	}
 	for _, w := range snap.Warnings {
 		rep.Warn(w)
 	}

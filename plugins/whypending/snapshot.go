@@ -46,6 +46,7 @@ func merge(dst, src *cluster.Snapshot) {
 	dst.RuntimeClasses = appendNew(dst.RuntimeClasses, src.RuntimeClasses)
 	dst.PDBs = appendNew(dst.PDBs, src.PDBs)
 	dst.Namespaces = appendNew(dst.Namespaces, src.Namespaces)
+	dst.Other = appendNew(dst.Other, src.Other)
 }
 
 type object interface {
