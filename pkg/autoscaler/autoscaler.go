@@ -15,6 +15,7 @@
 package autoscaler
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -308,6 +309,9 @@ func (s *State) explainNone() *Explanation {
 		msg += "; not readable: " + strings.Join(s.opts.Unreadable, "; ")
 	}
 	ex.Summary = "no autoscaler found: no node will be added"
+	if len(s.opts.Unreadable) > 0 {
+		ex.Summary = "no autoscaler found where it could look (see the warnings): no node will be added unless one runs"
+	}
 	ex.Reasons = []Reason{{Code: "no-autoscaler", Source: "status", Message: msg,
 		Fix: "add capacity the pod fits on, or run a node autoscaler (cluster-autoscaler or Karpenter) with a node group or NodePool the pod fits"}}
 	return ex
@@ -359,6 +363,15 @@ func eventTime(e *corev1.Event) time.Time {
 		return e.EventTime.Time
 	}
 	return e.CreationTimestamp.Time
+}
+
+// lastWord is evidence of when the autoscaler last spoke about the pod.
+func (s *State) lastWord(who string, e *corev1.Event) string {
+	times := ""
+	if e.Count > 1 {
+		times = fmt.Sprintf(", %d times in all", e.Count)
+	}
+	return fmt.Sprintf("%s's last word about the pod: %s, %s ago%s", who, e.Reason, age(s.now.Sub(eventTime(e))), times)
 }
 
 func toEvents(evs []*corev1.Event) []Event {

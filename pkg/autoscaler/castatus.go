@@ -193,6 +193,10 @@ func parseTextStatus(data string) (Status, error) {
 	lastCondition := ""
 	flush := func() {
 		if group != nil {
+			if group.Name == "" {
+				// Releases that printed no Name line: number the groups.
+				group.Name = fmt.Sprintf("node group %d", len(st.NodeGroups)+1)
+			}
 			st.NodeGroups = append(st.NodeGroups, *group)
 			group = nil
 		}

@@ -187,7 +187,7 @@ func TestParseStatus(t *testing.T) {
 		{
 			name: "the text layout without Name lines still gives the group's state",
 			data: textStatusUnnamed, layout: LayoutText, time: time.Date(2026, 11, 23, 11, 59, 50, 100000000, time.UTC), clusterHealth: "Unhealthy",
-			groups: []group{{name: "", health: "Unhealthy", scaleUp: "NoActivity", target: 5, min: 1, max: 8, scaleUpSince: time.Date(2026, 11, 23, 8, 0, 0, 200000000, time.UTC)}},
+			groups: []group{{name: "node group 1", health: "Unhealthy", scaleUp: "NoActivity", target: 5, min: 1, max: 8, scaleUpSince: time.Date(2026, 11, 23, 8, 0, 0, 200000000, time.UTC)}},
 		},
 	}
 	for _, tc := range cases {

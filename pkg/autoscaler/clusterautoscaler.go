@@ -156,6 +156,9 @@ func (s *State) explainClusterAutoscaler(pod *corev1.Pod, evs []*corev1.Event) *
 			last = e
 		}
 	}
+	if last != nil {
+		ex.Evidence = append(ex.Evidence, s.lastWord("cluster-autoscaler", last))
+	}
 	switch {
 	case last != nil && last.Reason == ReasonTriggeredScaleUp:
 		s.caTriggered(ex, groups, last)
@@ -164,7 +167,13 @@ func (s *State) explainClusterAutoscaler(pod *corev1.Pod, evs []*corev1.Event) *
 	default:
 		ex.Verdict = VerdictNoEvent
 		reasons, none := s.caGroupReasons(pod, groups)
-		s.silence(ex, pod, sourceClusterAutoscaler, ca.running, reasons, none)
+		var takers []string
+		for _, g := range groups.list {
+			if g.Fits != nil && *g.Fits && (g.CanScaleUp == nil || *g.CanScaleUp) {
+				takers = append(takers, g.Name)
+			}
+		}
+		s.silence(ex, pod, sourceClusterAutoscaler, ca.running, reasons, none, takers)
 	}
 	ex.NodeGroups = groups.list
 	return ex

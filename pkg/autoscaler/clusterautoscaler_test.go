@@ -258,3 +258,12 @@ func TestNodesAreMatchedToTheirGroupsByPlatformLabelsAndNames(t *testing.T) {
 		})
 	}
 }
+
+func TestNoAutoscalerFoundWhereItCouldNotLookSaysSo(t *testing.T) {
+	web := unschedulable("web", time.Minute)
+	s := Read(snapshot(web), Options{Now: now, Unreadable: []string{"cannot list configmaps in namespace kube-system: forbidden"}})
+	ex := s.Explain(web, nil)
+	if ex.Verdict != VerdictNone || !strings.Contains(ex.Summary, "see the warnings") || !strings.Contains(ex.Reasons[0].Message, "not readable: cannot list configmaps in namespace kube-system") {
+		t.Errorf("got %+v", ex)
+	}
+}

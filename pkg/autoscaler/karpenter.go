@@ -568,6 +568,9 @@ func (s *State) explainKarpenter(pod *corev1.Pod, evs []*corev1.Event) *Explanat
 			last = e
 		}
 	}
+	if last != nil {
+		ex.Evidence = append(ex.Evidence, s.lastWord("Karpenter", last))
+	}
 	switch {
 	case last != nil && last.Reason == ReasonNominated:
 		s.karpNominated(ex, last)
@@ -578,7 +581,7 @@ func (s *State) explainKarpenter(pod *corev1.Pod, evs []*corev1.Event) *Explanat
 		ex.Summary = "Karpenter cannot place the pod: " + joinCut(shorts(ex.Reasons), 3)
 	default:
 		ex.Verdict = VerdictNoEvent
-		s.silence(ex, pod, sourceKarpenter, k.running, poolReasons, len(fitting) == 0)
+		s.silence(ex, pod, sourceKarpenter, k.running, poolReasons, len(fitting) == 0, fitting)
 	}
 	return ex
 }

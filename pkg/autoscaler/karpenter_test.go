@@ -112,7 +112,7 @@ func TestKarpenter(t *testing.T) {
 			pod:  unschedulable("web", 10*time.Minute, selector("topology.kubernetes.io/zone", "eu-west-1b")),
 			objs: func(t *testing.T, pod *corev1.Pod) []any { return pools(t) },
 			want: want{kind: KindKarpenter, verdict: VerdictNoEvent, codes: []string{codeSilent}, rules: []string{RuleSilent}, notRules: []string{RuleNoGroupFits},
-				group: "general", fits: true},
+				texts: []string{"no event from Karpenter in 10m; NodePool general could take it"}, group: "general", fits: true},
 		},
 		{
 			name: "a zone the pool does not allow is not",

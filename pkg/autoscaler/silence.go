@@ -20,17 +20,17 @@ const (
 
 // silence explains an autoscaler that said nothing about the pod: it does
 // not run, the pod is too new for it, or something about the pod makes it
-// look away; and, from the groups' template checks, whether any group could
-// take the pod at all (groupReasons say why not, when none can).
-func (s *State) silence(ex *Explanation, pod *corev1.Pod, who string, running *bool, groupReasons []Reason, noneCanTake bool) {
+// look away; and, from the groups' template checks, which groups could take
+// the pod (takers) or that none can (groupReasons say why).
+func (s *State) silence(ex *Explanation, pod *corev1.Pod, who string, running *bool, groupReasons []Reason, noneCanTake bool, takers []string) {
 	since, marked := unschedulableSince(pod)
 	waited := s.now.Sub(since)
 	var head string
 	if running != nil && !*running {
 		ex.Reasons = append(ex.Reasons, Reason{Code: codeNotRunning, Source: "status",
-			Message: who + " is not running (" + strings.Join(ex.Evidence, "; ") + ")",
+			Message: displayName(who) + " is not running (" + strings.Join(ex.Evidence, "; ") + ")",
 			Fix:     runFix(who)})
-		head = who + " is not running"
+		head = displayName(who) + " is not running"
 	}
 	if s.ca != nil && who == sourceClusterAutoscaler && s.ca.status != nil {
 		st := s.ca.status
@@ -53,21 +53,25 @@ func (s *State) silence(ex *Explanation, pod *corev1.Pod, who string, running *b
 	if head == "" {
 		if waited < s.opts.Grace {
 			ex.Reasons = append(ex.Reasons, Reason{Code: codeTooNew, Source: "pod",
-				Message: fmt.Sprintf("unschedulable for only %s: %s reacts within seconds to a minute; look again shortly", age(waited), who)})
+				Message: fmt.Sprintf("unschedulable for only %s: %s reacts within seconds to a minute; look again shortly", age(waited), displayName(who))})
 			head = fmt.Sprintf("no event yet (unschedulable for %s)", age(waited))
 		} else {
 			ex.Reasons = append(ex.Reasons, Reason{Code: codeSilent, Source: "event",
-				Message: fmt.Sprintf("%s has said nothing about the pod in the %s since it was marked unschedulable", who, age(waited)),
+				Message: fmt.Sprintf("%s has said nothing about the pod in the %s since it was marked unschedulable", displayName(who), age(waited)),
 				Fix:     silentFix(who, pod)})
-			head = fmt.Sprintf("no event from %s in %s", who, age(waited))
+			head = fmt.Sprintf("no event from %s in %s", displayName(who), age(waited))
 		}
 	}
-	if noneCanTake {
+	group := "node group"
+	if who == sourceKarpenter {
+		group = "NodePool"
+	}
+	switch {
+	case noneCanTake:
 		ex.Reasons = append(ex.Reasons, groupReasons...)
-		head += "; no node group can take the pod"
-		if who == sourceKarpenter {
-			head = strings.TrimSuffix(head, "; no node group can take the pod") + "; no NodePool can take the pod"
-		}
+		head += "; no " + group + " can take the pod"
+	case len(takers) > 0:
+		head += fmt.Sprintf("; %s %s could take it", group, joinCut(takers, 3))
 	}
 	ex.Summary = head
 }
@@ -85,13 +89,13 @@ func (s *State) podIgnored(pod *corev1.Pod, who string, marked bool, waited time
 			fix += fmt.Sprintf(", or list it in cluster-autoscaler's --bypassed-scheduler-names=%s", sched)
 		}
 		out = append(out, Reason{Code: "not-marked-unschedulable", Source: "pod",
-			Message: fmt.Sprintf("the pod has no PodScheduled=False condition with reason Unschedulable: %s only acts on pods their scheduler (%s) gave up on", who, sched),
+			Message: fmt.Sprintf("the pod has no PodScheduled=False condition with reason Unschedulable: %s only acts on pods their scheduler (%s) gave up on", displayName(who), sched),
 			Fix:     fix})
 	}
 	for _, ref := range pod.OwnerReferences {
 		if ref.Controller != nil && *ref.Controller && ref.Kind == "DaemonSet" {
 			out = append(out, Reason{Code: "daemonset", Source: "pod",
-				Message: who + " never adds a node for a DaemonSet's pod: it is meant for one existing node",
+				Message: displayName(who) + " never adds a node for a DaemonSet's pod: it is meant for one existing node",
 				Fix:     "make room on the DaemonSet pod's node (evict or shrink other pods), or lower its requests"})
 		}
 	}
@@ -135,6 +139,14 @@ func (s *State) podIgnored(pod *corev1.Pod, who string, marked bool, waited time
 		}
 	}
 	return out
+}
+
+// displayName is how messages name an autoscaler.
+func displayName(who string) string {
+	if who == sourceKarpenter {
+		return "Karpenter"
+	}
+	return who
 }
 
 func runFix(who string) string {
