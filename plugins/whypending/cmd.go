@@ -30,6 +30,10 @@ For each pod it names the stage it is stuck in, the evidence, and a concrete fix
   InitContainers       an init container fails or is still running
   NodeLost             the pod's node is gone or not ready
 
+For a pod no node takes it also asks the node autoscaler (cluster-autoscaler or
+Karpenter) whether a node will come, and if not, why: each reason with the node group
+or NodePool it concerns and the fix, or that no autoscaler runs or watches the pod.
+
 With no argument it explains every Pending pod in the namespace (or all with -A).
 Arguments are pods or TYPE/NAME of a deployment, replicaset, statefulset, daemonset,
 job or cronjob (their Pending pods, or why they have none).
