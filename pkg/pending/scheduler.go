@@ -73,7 +73,7 @@ func (a *analyzer) explainUnbound(pod *corev1.Pod, ex *Explanation) {
 		a.filterFindings(pod, ex, res)
 		a.preemptionFindings(pod, ex, res)
 	}
-	a.staleFinding(ex)
+	a.staleFinding(pod, ex, cond)
 }
 
 // explainFeasible: the filters pass on some node now.
@@ -89,7 +89,7 @@ func (a *analyzer) explainFeasible(pod *corev1.Pod, ex *Explanation, res schedul
 		a.add(ex, RuleNominated, report.SeverityInfo,
 			fmt.Sprintf("pod %s/%s is nominated to node %s after preempting pods there; it binds once they have terminated", pod.Namespace, pod.Name, ex.NominatedNodeName),
 			"wait for the preempted pods' termination grace period", map[string]any{"nominatedNodeName": ex.NominatedNodeName})
-		a.staleFinding(ex)
+		a.staleFinding(pod, ex, cond)
 		return
 	}
 	ex.Stage = StageUnschedulable
@@ -106,10 +106,16 @@ func (a *analyzer) explainFeasible(pod *corev1.Pod, ex *Explanation, res schedul
 		ex.Reason = "last attempt failed but it fits now on " + joinNames(res.Feasible, 3) + ": the scheduler will retry"
 		f := false
 		ex.MessagesAgree = &f
-		a.add(ex, RuleStaleCondition, report.SeverityWarning,
-			fmt.Sprintf("the scheduler's last verdict (%q) is out of date: the pod fits now on %s", ex.SchedulerMessage, joinNames(res.Feasible, 5)),
+		msg := fmt.Sprintf("the scheduler's last verdict (%q) is out of date: the pod fits now on %s", ex.SchedulerMessage, joinNames(res.Feasible, 5))
+		details := map[string]any{"schedulerMessage": ex.SchedulerMessage, "feasible": res.Feasible}
+		if changed, d := a.staleVerdict(pod, cond, res.Feasible); changed != "" {
+			msg += "; " + changed
+			ex.Evidence = append(ex.Evidence, changed)
+			details["since"], details["changes"] = d["since"], d["changes"]
+		}
+		a.add(ex, RuleStaleCondition, report.SeverityWarning, msg,
 			"wait for the scheduler's retry (at most 5 minutes for unschedulable pods), or check the scheduler's logs",
-			map[string]any{"schedulerMessage": ex.SchedulerMessage, "feasible": res.Feasible})
+			details)
 		return
 	}
 	ex.Reason = fmt.Sprintf("fits on %s but %s has not bound it yet", joinNames(res.Feasible, 3), schedulerNameOf(pod)) + notEvaluated(res)
@@ -155,14 +161,20 @@ func (a *analyzer) incompleteFinding(ex *Explanation, res scheduling.Result) {
 		map[string]any{"unevaluated": res.Unevaluated, "warnings": res.Warnings})
 }
 
-func (a *analyzer) staleFinding(ex *Explanation) {
+func (a *analyzer) staleFinding(pod *corev1.Pod, ex *Explanation, cond *corev1.PodCondition) {
 	if ex.MessagesAgree == nil || *ex.MessagesAgree {
 		return
 	}
-	a.add(ex, RuleStaleCondition, report.SeverityWarning,
-		"the pod's PodScheduled condition differs from what kube-scheduler would write now (stale condition or version skew)",
+	msg := fmt.Sprintf("the pod's PodScheduled condition says %q; kube-scheduler would now write %q", ex.SchedulerMessage, ex.SimulatedSchedulerMessage)
+	details := map[string]any{"schedulerMessage": ex.SchedulerMessage, "simulatedSchedulerMessage": ex.SimulatedSchedulerMessage}
+	if changed, d := a.staleVerdict(pod, cond, nil); changed != "" {
+		msg += "; " + changed
+		ex.Evidence = append(ex.Evidence, changed)
+		details["since"], details["changes"] = d["since"], d["changes"]
+	}
+	a.add(ex, RuleStaleCondition, report.SeverityWarning, msg,
 		"compare the two messages; the cluster changed since the last attempt, or the scheduler runs another version or configuration",
-		map[string]any{"schedulerMessage": ex.SchedulerMessage, "simulatedSchedulerMessage": ex.SimulatedSchedulerMessage})
+		details)
 }
 
 // shortSchedulerReason keeps the reasons part of "0/N nodes are available:

@@ -104,6 +104,14 @@ func (o *Options) runLive(ctx context.Context, rep *Report) error {
 		}
 		res = pending.Explain(fresh(snap), subjects, workloads, o.analysisOptions())
 	}
+	if staleVerdicts(res) {
+		// A verdict the cluster has moved past: what changed since shows
+		// in node events and in the events of pods deleted or preempted.
+		if err := l.load(ctx, snap, staleEventQueries()...); err != nil {
+			return err
+		}
+		res = pending.Explain(fresh(snap), subjects, workloads, o.analysisOptions())
+	}
 	rep.Pods = append(rep.Pods, res.Pods...)
 	for _, f := range res.Findings {
 		rep.Add(f)
@@ -121,6 +129,28 @@ func fitsAgainstItsCondition(res pending.Result) bool {
 		}
 	}
 	return false
+}
+
+// staleVerdicts: some pod's stored scheduler verdict differs from the
+// simulation.
+func staleVerdicts(res pending.Result) bool {
+	for _, p := range res.Pods {
+		if p.MessagesAgree != nil && !*p.MessagesAgree {
+			return true
+		}
+	}
+	return false
+}
+
+// staleEventQueries list the events that tell what changed in the cluster:
+// nodes' (cordoned, registered, ready), and pods killed, preempted or
+// deleted by their controller, in every namespace.
+func staleEventQueries() []cluster.Query {
+	var qs []cluster.Query
+	for _, fs := range []string{"involvedObject.kind=Node", "reason=Killing", "reason=Preempted", "reason=SuccessfulDelete"} {
+		qs = append(qs, cluster.Query{Kind: cluster.KindEvent, FieldSelector: fs, Optional: true})
+	}
+	return qs
 }
 
 // unboundPods are the pods the scheduler still has to place.
