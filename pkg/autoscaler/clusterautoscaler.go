@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/ktriage/ktriage/pkg/cluster"
 	"github.com/ktriage/ktriage/pkg/scheduling"
@@ -206,6 +207,7 @@ func (s *State) caGroups(pod *corev1.Pod) *caGroupSet {
 		return set
 	}
 	var templates []*corev1.Node
+	var daemons []*corev1.Pod
 	tmplGroup := map[string]string{}
 	for _, gs := range ca.status.NodeGroups {
 		ng := NodeGroup{Name: gs.Name, MinSize: gs.MinSize, MaxSize: gs.MaxSize, TargetSize: gs.Target, Ready: gs.Ready, Health: gs.Health, ScaleUp: gs.ScaleUp}
@@ -229,13 +231,14 @@ func (s *State) caGroups(pod *corev1.Pod) *caGroupSet {
 			t := templateFromNode(n, gs.Name)
 			tmplGroup[t.Name] = gs.Name
 			templates = append(templates, t)
+			daemons = append(daemons, s.daemonPodsFor(n, t)...)
 		}
 		set.list = append(set.list, ng)
 	}
 	if len(templates) == 0 {
 		return set
 	}
-	results, pre := s.simulate(pod, templates)
+	results, pre := s.simulate(pod, templates, daemons...)
 	set.pre = pre
 	set.sim = map[string]scheduling.NodeResult{}
 	for tname, group := range tmplGroup {
@@ -700,6 +703,48 @@ var transientTaints = map[string]bool{
 	"ToBeDeletedByClusterAutoscaler":                 true,
 	"DeletionCandidateOfClusterAutoscaler":           true,
 	"node.cloudprovider.kubernetes.io/uninitialized": true,
+}
+
+// TemplateSources names the nodes cluster-autoscaler's node groups are
+// imagined from: the DaemonSet pods on them run on every new node of the
+// group too, so a loader that did not list their pods should.
+func (s *State) TemplateSources() []string {
+	if s.ca == nil {
+		return nil
+	}
+	var out []string
+	for _, n := range s.ca.templates {
+		out = append(out, n.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// daemonPodsFor copies the DaemonSet pods running on n onto its template
+// t: cluster-autoscaler's template node of a group carries them, since they
+// start on every node the group adds.
+func (s *State) daemonPodsFor(n, t *corev1.Node) []*corev1.Pod {
+	var out []*corev1.Pod
+	for _, p := range s.snap.Pods {
+		if p.Spec.NodeName != n.Name || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed || !ownedByDaemonSet(p) {
+			continue
+		}
+		c := p.DeepCopy()
+		c.Name += "-" + t.Name
+		c.UID += "-" + types.UID(t.Name)
+		c.Spec.NodeName = t.Name
+		out = append(out, c)
+	}
+	return out
+}
+
+func ownedByDaemonSet(p *corev1.Pod) bool {
+	for _, ref := range p.OwnerReferences {
+		if ref.Controller != nil && *ref.Controller && ref.Kind == "DaemonSet" {
+			return true
+		}
+	}
+	return false
 }
 
 // templateFromNode is a new node of group as cluster-autoscaler imagines

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/ktriage/ktriage/pkg/report"
@@ -265,5 +266,29 @@ func TestNoAutoscalerFoundWhereItCouldNotLookSaysSo(t *testing.T) {
 	ex := s.Explain(web, nil)
 	if ex.Verdict != VerdictNone || !strings.Contains(ex.Summary, "see the warnings") || !strings.Contains(ex.Reasons[0].Message, "not readable: cannot list configmaps in namespace kube-system") {
 		t.Errorf("got %+v", ex)
+	}
+}
+
+func TestTheDaemonSetPodsOfAGroupsNodeRunOnItsNewNodesToo(t *testing.T) {
+	yes := true
+	agent := unschedulable("log-agent-x7", 0, requests("1"), func(p *corev1.Pod) {
+		p.Spec.NodeName = "ip-10-0-1-1"
+		p.Status = corev1.PodStatus{Phase: corev1.PodRunning}
+		p.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "DaemonSet", Name: "log-agent", UID: "uid-ds", Controller: &yes}}
+	})
+	for _, tc := range []struct {
+		cpu  string
+		fits bool
+	}{{"3", true}, {"3500m", false}} {
+		web := unschedulable("web", time.Minute, requests(tc.cpu))
+		s := Read(snapshot(statusConfigMap(caStatus, time.Second), caNodes(), agent, web), Options{Now: now})
+		if got := s.TemplateSources(); len(got) != 2 || got[0] != "ip-10-0-1-1" {
+			t.Errorf("template sources %v", got)
+		}
+		w := want{kind: KindClusterAutoscaler, verdict: VerdictNoEvent, group: "eks-workers-6ac6e2d4", fits: tc.fits}
+		if !tc.fits {
+			w.texts = []string{"node group eks-workers-6ac6e2d4's nodes have 4 cpu allocatable (1 of it for the DaemonSet pods every new node runs) and the pod requests 3.5"}
+		}
+		check(t, s.Explain(web, nil), w)
 	}
 }

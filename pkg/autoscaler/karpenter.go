@@ -119,11 +119,13 @@ type karpState struct {
 
 func readKarpenter(snap *cluster.Snapshot, now time.Time) *karpState {
 	k := &karpState{}
+	seen := map[string]bool{}
 	for _, u := range snap.Other {
 		gvk := u.GroupVersionKind()
-		if gvk.Group != karpenterGroup {
+		if gvk.Group != karpenterGroup || seen[gvk.Kind+"/"+u.GetName()] {
 			continue
 		}
+		seen[gvk.Kind+"/"+u.GetName()] = true
 		switch gvk.Kind {
 		case "NodePool":
 			var np nodePool

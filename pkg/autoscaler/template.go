@@ -14,13 +14,14 @@ import (
 // hostname label use it.
 func templateName(group string) string { return "new-node-of-" + group }
 
-// simulate runs the scheduler's filters for pod on the template nodes, the
-// way the autoscalers check a node they could add. The cluster's nodes and
-// pods are part of the snapshot only when the pod's inter-pod affinity or
-// topology spread counts them; claims, volumes and classes always are. It
-// returns each template's result by node name, and the PreFilter failure
-// that rejects every node, if any.
-func (s *State) simulate(pod *corev1.Pod, templates []*corev1.Node) (map[string]scheduling.NodeResult, *scheduling.Reason) {
+// simulate runs the scheduler's filters for pod on the template nodes (with
+// the pods already on them: the DaemonSet pods of a cluster-autoscaler
+// template), the way the autoscalers check a node they could add. The
+// cluster's nodes and pods are part of the snapshot only when the pod's
+// inter-pod affinity or topology spread counts them; claims, volumes and
+// classes always are. It returns each template's result by node name, and
+// the PreFilter failure that rejects every node, if any.
+func (s *State) simulate(pod *corev1.Pod, templates []*corev1.Node, onTemplates ...*corev1.Pod) (map[string]scheduling.NodeResult, *scheduling.Reason) {
 	src := s.snap
 	sim := &cluster.Snapshot{
 		Namespaces: src.Namespaces, PVCs: src.PVCs, PVs: src.PVs, StorageClasses: src.StorageClasses,
@@ -37,9 +38,10 @@ func (s *State) simulate(pod *corev1.Pod, templates []*corev1.Node) (map[string]
 		sim.Loaded[cluster.KindNode] = true
 		sim.Loaded[cluster.KindPod] = true
 	}
+	sim.Pods = onTemplates
 	if countsOtherPods(pod) {
 		sim.Nodes = append(append([]*corev1.Node(nil), src.Nodes...), templates...)
-		sim.Pods = src.Pods
+		sim.Pods = append(append([]*corev1.Pod(nil), src.Pods...), onTemplates...)
 	}
 	res := scheduling.Evaluate(pod, sim, scheduling.Options{})
 	out := make(map[string]scheduling.NodeResult, len(templates))
@@ -102,7 +104,11 @@ func filterFix(r scheduling.Reason, where string, pod *corev1.Pod) string {
 		return fmt.Sprintf("make the pod's nodeSelector or node affinity match %s (%s), or give them the labels it asks for", nodes, oneLine(r.Detail))
 	case "NodeResourcesFit":
 		if sf := r.Shortfall; sf != nil {
-			return fmt.Sprintf("%s have %s %s allocatable and the pod requests %s: lower the request, or add a group of bigger nodes", nodes, sf.Allocatable, sf.Resource, sf.Requested)
+			taken := ""
+			if sf.InUse != "" && sf.InUse != "0" {
+				taken = fmt.Sprintf(" (%s of it for the DaemonSet pods every new node runs)", sf.InUse)
+			}
+			return fmt.Sprintf("%s have %s %s allocatable%s and the pod requests %s: lower the request, or add a group of bigger nodes", nodes, sf.Allocatable, sf.Resource, taken, sf.Requested)
 		}
 		return fmt.Sprintf("lower the pod's requests, or add a group of bigger nodes than %s", nodes)
 	case "NodePorts":

@@ -111,17 +111,36 @@ func (o *Options) explainAutoscaler(ctx context.Context, l *live, snap *cluster.
 		unreadable = append(unreadable, evs.Warnings...)
 		merge(auto, evs)
 	}
+	// The analysis sees the cluster (nodes, pods, claims for the template
+	// checks) and the autoscaler's objects.
+	all := func(extra ...*cluster.Snapshot) *cluster.Snapshot {
+		a := fresh(snap)
+		merge(a, auto)
+		for _, e := range extra {
+			merge(a, e)
+		}
+		return a
+	}
+	// A node group's new node runs the DaemonSet pods of the node it is
+	// imagined from: list them unless every pod is loaded already.
+	var extra []*cluster.Snapshot
+	if templateNodes := autoscaler.Read(all(), autoscaler.Options{}).TemplateSources(); len(templateNodes) > 0 && !snap.Loaded["allPods"] {
+		var pqs []cluster.Query
+		for _, n := range templateNodes {
+			pqs = append(pqs, cluster.Query{Kind: cluster.KindPod, FieldSelector: "spec.nodeName=" + n + ",status.phase!=Succeeded,status.phase!=Failed", Optional: true})
+		}
+		onTemplates, err := cluster.LoadLive(ctx, l.cs, pqs...)
+		if err != nil {
+			return err
+		}
+		unreadable = append(unreadable, onTemplates.Warnings...)
+		extra = append(extra, onTemplates)
+	}
 	unreadable = dedupe(unreadable)
+	state := autoscaler.Read(all(extra...), autoscaler.Options{Now: o.now(), Unreadable: unreadable})
 	for _, w := range unreadable {
 		rep.Warn(w)
 	}
-
-	// The analysis sees the cluster (nodes, pods, claims for the template
-	// checks) and the autoscaler's objects.
-	all := fresh(snap)
-	merge(all, auto)
-	all.Other = append(all.Other, auto.Other...)
-	state := autoscaler.Read(all, autoscaler.Options{Now: o.now(), Unreadable: unreadable})
 	for _, i := range targets {
 		ex := &rep.Pods[i]
 		pod := pods[ex.Namespace+"/"+ex.Name]

@@ -213,6 +213,43 @@ spec:
 		}
 	})
 
+	t.Run("the DaemonSet pods of a group's node run on its new nodes too", func(t *testing.T) {
+		c.Apply(t, ns, `
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: log-agent}
+spec:
+  selector: {matchLabels: {app: log-agent}}
+  template:
+    metadata: {labels: {app: log-agent}}
+    spec:
+      nodeSelector: {eks.amazonaws.com/nodegroup: batch}
+      containers: [{name: agent, image: registry.example.com/agent:1, resources: {requests: {cpu: "1"}}}]
+`)
+		framework.Eventually(t, time.Minute, func() (bool, error) {
+			pods, err := c.Client.CoreV1().Pods(ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app=log-agent"})
+			return err == nil && len(pods.Items) == 1 && pods.Items[0].Status.Phase == corev1.PodRunning, err
+		}, "the log-agent pod running on ip-10-0-3-1")
+		unschedulable(t, c, ns, `
+apiVersion: v1
+kind: Pod
+metadata: {name: almost}
+spec:
+  nodeSelector: {eks.amazonaws.com/nodegroup: batch}
+  containers: [{name: app, image: registry.example.com/app:1, resources: {requests: {cpu: 3500m}}}]
+`)
+		a, r, res := explain(t, c, ns, "almost")
+		found := false
+		for _, rs := range a.Reasons {
+			if rs.Code == "no-group-fits" && rs.NodeGroup == batchGroup && contains(rs.Message, "Insufficient cpu") {
+				found = contains(rs.Fix, "have 4 cpu allocatable (1 of it for the DaemonSet pods every new node runs) and the pod requests 3.5")
+			}
+		}
+		if a.Verdict != "no-event" || !r.has("WP195") || !found {
+			t.Errorf("want the batch group's new node too small once its DaemonSet pod runs\n%s", res)
+		}
+	})
+
 	t.Run("the text layout of 1.29 and before gives the same answer", func(t *testing.T) {
 		now := time.Now()
 		writeStatus(t, c, textStatus(now, groupsAt(now)), now)

@@ -31,10 +31,9 @@ func installKarpenterCRDs(t *testing.T, c *framework.Cluster) {
 			return apierrors.IsNotFound(err), nil
 		}, "karpenter.sh/v1 no longer served")
 	})
-	c.Kubectl(t, "wait", "--for=condition=Established", "--timeout=60s", "crd/nodepools.karpenter.sh", "crd/nodeclaims.karpenter.sh")
 	framework.Eventually(t, time.Minute, func() (bool, error) {
-		_, err := c.Client.Discovery().ServerResourcesForGroupVersion("karpenter.sh/v1")
-		return err == nil, nil
+		rl, err := c.Client.Discovery().ServerResourcesForGroupVersion("karpenter.sh/v1")
+		return err == nil && len(rl.APIResources) >= 2, nil
 	}, "karpenter.sh/v1 served")
 }
 
