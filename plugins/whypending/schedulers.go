@@ -27,8 +27,11 @@ func (o *Options) loadSchedulers(ctx context.Context, l *live, snap *cluster.Sna
 	}
 	var qs []cluster.Query
 	for _, n := range sortedSet(names) {
+		if !snap.Loaded["allPods"] {
+			// With every pod loaded already (-A), the bound ones are there.
+			qs = append(qs, cluster.Query{Kind: cluster.KindPod, FieldSelector: "spec.schedulerName=" + n + ",spec.nodeName!=", Optional: true})
+		}
 		qs = append(qs,
-			cluster.Query{Kind: cluster.KindPod, FieldSelector: "spec.schedulerName=" + n + ",spec.nodeName!=", Optional: true},
 			cluster.Query{Kind: cluster.KindEvent, FieldSelector: "reportingComponent=" + n, Optional: true},
 			cluster.Query{Kind: cluster.KindEvent, FieldSelector: "source=" + n, Optional: true},
 			cluster.Query{Kind: pending.KindLease, Resource: leaseResource, Namespace: pending.LeaseNamespace, FieldSelector: "metadata.name=" + n, Optional: true})
