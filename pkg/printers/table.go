@@ -30,10 +30,21 @@ func PrintTable(w io.Writer, p Printable, wide bool, opts Options) error {
 		writeTable(&b, t, opts)
 	}
 	b.WriteString("\n")
-	b.WriteString(SummaryLine(base.Summary))
+	if s, ok := p.(Summarizer); ok {
+		b.WriteString(s.SummaryLine())
+	} else {
+		b.WriteString(SummaryLine(base.Summary))
+	}
 	b.WriteString("\n")
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// Summarizer is a Printable that writes its own summary line under its
+// tables, counting what its reader asks about (why-pending: pods by stage)
+// instead of the findings, which stay in their table.
+type Summarizer interface {
+	SummaryLine() string
 }
 
 // SummaryLine counts what a run found, e.g.

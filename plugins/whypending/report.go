@@ -2,6 +2,7 @@ package whypending
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/ktriage/ktriage/pkg/pending"
@@ -30,6 +31,46 @@ func (r *Report) pendingCount() int {
 		}
 	}
 	return n
+}
+
+// SummaryLine counts the explained pods by stage, most common first:
+// "17 Pending: 15 Unschedulable, 1 Gated, 1 NoScheduler"; manifest pods that
+// would schedule are counted after them ("; 3 Schedulable").
+func (r *Report) SummaryLine() string {
+	counts := map[pending.Stage]int{}
+	schedulable := 0
+	for _, p := range r.Pods {
+		if p.Stage == pending.StageSchedulable {
+			schedulable++
+			continue
+		}
+		counts[p.Stage]++
+	}
+	stages := make([]pending.Stage, 0, len(counts))
+	for s := range counts {
+		stages = append(stages, s)
+	}
+	sort.Slice(stages, func(i, j int) bool {
+		if counts[stages[i]] != counts[stages[j]] {
+			return counts[stages[i]] > counts[stages[j]]
+		}
+		return stages[i] < stages[j]
+	})
+	parts := make([]string, 0, len(stages))
+	for _, s := range stages {
+		parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
+	}
+	line := fmt.Sprintf("%d Pending", r.pendingCount())
+	if len(parts) > 0 {
+		line += ": " + strings.Join(parts, ", ")
+	}
+	if schedulable > 0 {
+		line += fmt.Sprintf("; %d Schedulable", schedulable)
+	}
+	if n := r.Summary.Suppressed; n > 0 {
+		line += fmt.Sprintf(" (%d %s suppressed)", n, map[bool]string{true: "finding", false: "findings"}[n == 1])
+	}
+	return line
 }
 
 // Tables: one line per pod; wide (or -v) adds the per-node breakdown and the
