@@ -10,7 +10,7 @@ PKGS += ./hack/release/...
 GORELEASER = $$(hack/build-tools.sh --print-dir goreleaser | awk '{print $$2}')/goreleaser
 VALIDATE_KREW = $$(hack/build-tools.sh --print-dir validate-krew-manifest | awk '{print $$2}')/validate-krew-manifest
 
-.PHONY: all build tools lint unit e2e test bench demo clean cluster-up cluster-down
+.PHONY: all build tools lint unit fuzz e2e test bench demo clean cluster-up cluster-down
 
 all: build
 
@@ -33,13 +33,25 @@ lint:
 unit:
 	$(GO) test -json -race -count=1 $(PKGS) | $(GO) run ./hack/testsummary
 
+## fuzz: each fuzz target for $(FUZZTIME): the manifest loader, the certificate and kubeconfig
+## readers, the NetworkPolicy evaluator, target parsing (go test -fuzz takes one package and one
+## target at a time; failures are saved under the package's testdata/fuzz and rerun by unit)
+FUZZTIME ?= 5s
+FUZZ_TARGETS := ./pkg/cluster:FuzzLoadFiles ./pkg/certs:FuzzParse ./pkg/certs:FuzzKubeconfig \
+	./pkg/netpolicy:FuzzEvaluate ./pkg/cli:FuzzParseTarget
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t##*:}; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
 ## e2e: the real binaries against a real local control plane
 e2e: build
 	hack/build-tools.sh
 	KTRIAGE_BIN=$(CURDIR)/bin $(GO) test -json -count=1 -timeout 60m -p 1 ./test/e2e/... | $(GO) run ./hack/testsummary
 
 ## test: everything CI runs
-test: lint unit e2e
+test: lint unit fuzz e2e
 test: krew-validate
 
 .PHONY: release-snapshot krew-manifests krew-validate

@@ -1,6 +1,11 @@
 package cli
 
-import "strings"
+import (
+	"regexp"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+)
 
 // targetKinds are the pod-creating kinds a POD or TYPE/NAME argument may
 // name, by every name kubectl accepts for them.
@@ -14,26 +19,49 @@ var targetKinds = map[string]string{
 	"cronjob": "CronJob", "cronjobs": "CronJob", "cj": "CronJob",
 }
 
-// ParseTarget reads POD or TYPE/NAME (TYPE may carry a group:
-// deployments.apps) and returns the kind ("Pod", "Deployment", ...) and name.
-// A bad argument is a usage error (exit 2).
+// targetGroups are the API groups of the target kinds.
+var targetGroups = map[string]string{
+	"Pod": "", "Deployment": "apps", "ReplicaSet": "apps", "StatefulSet": "apps", "DaemonSet": "apps",
+	"Job": "batch", "CronJob": "batch",
+}
+
+// versionRE is a Kubernetes API version (v1, v1beta2).
+var versionRE = regexp.MustCompile(`^v[1-9][0-9]*((alpha|beta)[1-9][0-9]*)?$`)
+
+// ParseTarget reads POD or TYPE/NAME (TYPE may carry its group, and a
+// version: deployments.apps, deployments.v1.apps) and returns the kind
+// ("Pod", "Deployment", ...) and name. A bad argument, a group that is not
+// the kind's or a name no object can have, is a usage error (exit 2).
 func ParseTarget(arg string) (kind, name string, err error) {
 	typ, name, ok := strings.Cut(arg, "/")
 	if !ok {
 		if arg == "" {
 			return "", "", UsageErrorf("empty pod name")
 		}
-		return "Pod", arg, nil
+		return "Pod", arg, checkName("Pod", arg)
 	}
 	typ = strings.ToLower(typ)
+	group := ""
 	if i := strings.Index(typ, "."); i >= 0 {
-		typ = typ[:i]
+		typ, group = typ[:i], typ[i+1:]
 	}
 	kind, known := targetKinds[typ]
 	if !known || name == "" || strings.Contains(name, "/") {
 		return "", "", UsageErrorf("%q: use POD or TYPE/NAME with TYPE one of pod, deployment, replicaset, statefulset, daemonset, job, cronjob", arg)
 	}
-	return kind, name, nil
+	if v, g, _ := strings.Cut(group, "."); group != "" && group != targetGroups[kind] && (!versionRE.MatchString(v) || g != targetGroups[kind]) {
+		return "", "", UsageErrorf("%q: %s is in the API group %q, not %q", arg, kind, targetGroups[kind], group)
+	}
+	return kind, name, checkName(kind, name)
+}
+
+// checkName refuses a name no object of kind can have (the API server
+// requires a DNS subdomain: lower case, digits, '-' and '.').
+func checkName(kind, name string) error {
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return UsageErrorf("%q is not a valid %s name: %s", name, strings.ToLower(kind), errs[0])
+	}
+	return nil
 }
 
 // ValidateTargets checks POD and TYPE/NAME arguments against the scope

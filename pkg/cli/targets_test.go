@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -28,6 +29,13 @@ func TestParseTarget(t *testing.T) {
 		{"an empty argument is refused", "", "", "", true},
 		{"a name with a slash is refused", "deploy/a/b", "", "", true},
 		{"an unknown type with a slashed name is refused", "a/b/c", "", "", true},
+		{"a type with its version and group is accepted", "deployments.v1.apps/web", "Deployment", "web", false},
+		{"a type under another group is refused", "deployment.example.com/web", "", "", true},
+		{"a core type with a group is refused", "pods.apps/web", "", "", true},
+		{"a name with upper case is refused", "Web", "", "", true},
+		{"a name with a space is refused", "deploy/my web", "", "", true},
+		{"a name of dots is refused", "..", "", "", true},
+		{"a name longer than 253 characters is refused", strings.Repeat("a", 254), "", "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			kind, name, err := ParseTarget(tc.arg)

@@ -37,7 +37,16 @@ type FileOptions struct {
 	Recursive bool
 	// Stdin is read for "-"; nil means os.Stdin.
 	Stdin io.Reader
+	// MaxFileSize bounds each file and stdin (DefaultMaxFileSize when 0):
+	// what the loader holds in memory grows with the input, so a larger
+	// input is refused rather than read.
+	MaxFileSize int64
 }
+
+// DefaultMaxFileSize is the largest manifest file LoadFiles reads: far above
+// any manifest, and above the YAML dump of a cluster with tens of thousands
+// of pods.
+const DefaultMaxFileSize = 256 << 20
 
 // manifestExtensions are the files a directory contributes (kubectl's set).
 var manifestExtensions = []string{".yaml", ".yml", ".json"}
@@ -56,10 +65,15 @@ var manifestExtensions = []string{".yaml", ".yml", ".json"}
 // DefaultNamespace to apply the namespace the objects are meant for.
 //
 // Errors are one line: "cannot read FILE: ..." for paths, "FILE:LINE: ..."
-// for a document that is not a valid object. Unknown fields are accepted and
-// reported as Snapshot warnings; an object defined twice keeps the later
-// definition, with a warning.
+// for a file larger than MaxFileSize or a document that is not a valid
+// object: malformed YAML or JSON, a key set twice in one mapping, an
+// apiVersion Kubernetes does not serve or a kind its API group does not
+// have. Unknown fields are accepted and reported as Snapshot warnings; an
+// object defined twice keeps the later definition, with a warning.
 func LoadFiles(opts FileOptions) (*Snapshot, error) {
+	if opts.MaxFileSize <= 0 {
+		opts.MaxFileSize = DefaultMaxFileSize
+	}
 	l := &fileLoader{b: newBuilder(), snap: &Snapshot{Loaded: map[Kind]bool{}}, strict: map[string]*repeated{}}
 	stdinRead := false
 	for _, name := range opts.Filenames {
@@ -72,9 +86,9 @@ func LoadFiles(opts FileOptions) (*Snapshot, error) {
 			if in == nil {
 				in = os.Stdin
 			}
-			data, err := io.ReadAll(in)
+			data, err := ReadAll(StdinName, in, opts.MaxFileSize)
 			if err != nil {
-				return nil, fmt.Errorf("cannot read %s: %w", StdinName, err)
+				return nil, fileError(StdinName, err)
 			}
 			if err := l.parse(StdinName, data); err != nil {
 				return nil, err
@@ -86,9 +100,9 @@ func LoadFiles(opts FileOptions) (*Snapshot, error) {
 			return nil, err
 		}
 		for _, f := range files {
-			data, err := os.ReadFile(f)
+			data, err := ReadFile(f, opts.MaxFileSize)
 			if err != nil {
-				return nil, readError(f, err)
+				return nil, fileError(f, err)
 			}
 			if err := l.parse(f, data); err != nil {
 				return nil, err
@@ -152,6 +166,97 @@ func isManifest(path string) bool {
 		}
 	}
 	return false
+}
+
+// ReadFile reads a file of at most max bytes (DefaultMaxFileSize when max
+// is 0). A larger file is refused with a *SizeError before it is read; a
+// device or pipe, which has no size, is refused once max bytes were read.
+// Other failures are returned as the os package gives them.
+func ReadFile(name string, max int64) ([]byte, error) {
+	if max <= 0 {
+		max = DefaultMaxFileSize
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > max {
+		return nil, &SizeError{Name: name, Size: st.Size(), Max: max}
+	}
+	return ReadAll(name, f, max)
+}
+
+// ReadAll reads r (named name in errors) to its end, refusing more than
+// max bytes (DefaultMaxFileSize when max is 0) with a *SizeError. It reads
+// into chunks joined once at the end, so an endless input costs at most max
+// bytes before it is refused.
+func ReadAll(name string, r io.Reader, max int64) ([]byte, error) {
+	if max <= 0 {
+		max = DefaultMaxFileSize
+	}
+	var (
+		chunks [][]byte
+		total  int64
+		size   = int64(64 << 10)
+	)
+	for total <= max {
+		chunk := make([]byte, min(size, max+1-total))
+		n, err := io.ReadFull(r, chunk)
+		chunks = append(chunks, chunk[:n])
+		total += int64(n)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return bytes.Join(chunks, nil), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		size = min(2*size, 8<<20)
+	}
+	return nil, &SizeError{Name: name, Size: -1, Max: max}
+}
+
+// SizeError is a file larger than the most the loader reads.
+type SizeError struct {
+	Name string
+	Size int64 // -1 when unknown (a pipe): more than Max
+	Max  int64
+}
+
+func (e *SizeError) Error() string {
+	what := "more than " + byteSize(e.Max)
+	if e.Size >= 0 {
+		what = byteSize(e.Size) + ", " + what
+	}
+	return fmt.Sprintf("%s:1: the file is %s, the most a manifest file may be: split it, or check that it is the file you meant", e.Name, what)
+}
+
+// fileError says why a file could not be read, in one line.
+func fileError(name string, err error) error {
+	var se *SizeError
+	if errors.As(err, &se) {
+		return err
+	}
+	return readError(name, err)
+}
+
+// byteSize renders a size in the largest binary unit that keeps it >= 1.
+func byteSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit && exp < 4; m /= unit {
+		div *= unit
+		exp++
+	}
+	v := float64(n) / float64(div)
+	suffix := []string{"KiB", "MiB", "GiB", "TiB", "PiB"}[exp]
+	if v == float64(int64(v)) {
+		return fmt.Sprintf("%d %s", int64(v), suffix)
+	}
+	return fmt.Sprintf("%.1f %s", v, suffix)
 }
 
 // readError says which path could not be read and why, without Go's
@@ -299,14 +404,27 @@ func firstContentLine(data []byte, start int) int {
 	return 0
 }
 
-var yamlLineRE = regexp.MustCompile(`^(?:error converting YAML to JSON: )?yaml: line (\d+): `)
+var (
+	yamlLineRE = regexp.MustCompile(`^(?:error converting YAML to JSON: )?yaml: line (\d+): `)
+	// yamlUnmarshalRE is the first of go-yaml's "unmarshal errors", which
+	// strict decoding gives for a key set twice in one mapping.
+	yamlUnmarshalRE = regexp.MustCompile(`(?s)^(?:error converting YAML to JSON: )?yaml: unmarshal errors:\s*line (\d+): ([^\n]*)`)
+	duplicateKeyRE  = regexp.MustCompile(`^key (".*") already set in map$`)
+	mergeKeyRE      = regexp.MustCompile(`(?m)(^|[\s{,])<<\s*:`)
+)
 
 func parseYAMLDocument(file string, d yamlDoc) ([]decoded, error) {
 	objLine := firstContentLine(d.data, d.start)
 	if objLine == 0 {
 		return nil, nil // empty or comments only
 	}
-	js, err := yaml.YAMLToJSON(d.data)
+	// Strict: a key set twice in one mapping is an error, as YAML says and
+	// as the API server's strict field validation says of the JSON. Keys of
+	// a merged mapping (<<) may be set again: that is what merging is for.
+	js, err := yaml.YAMLToJSONStrict(d.data)
+	if err != nil && yamlUnmarshalRE.MatchString(err.Error()) && mergeKeyRE.Match(d.data) {
+		js, err = yaml.YAMLToJSON(d.data)
+	}
 	if err != nil {
 		msg := err.Error()
 		line := objLine
@@ -314,8 +432,17 @@ func parseYAMLDocument(file string, d yamlDoc) ([]decoded, error) {
 			n, _ := strconv.Atoi(m[1])
 			line = d.start + n - 1
 			msg = strings.TrimPrefix(msg, "error converting YAML to JSON: ")
+		} else if m := yamlUnmarshalRE.FindStringSubmatch(msg); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			line = d.start + n - 1
+			msg = m[2]
+			if k := duplicateKeyRE.FindStringSubmatch(msg); k != nil {
+				msg = "duplicate key " + k[1] + ": a mapping may set each key once"
+			}
 		}
-		return nil, fmt.Errorf("%s:%d: %s", file, line, msg)
+		// go-yaml names the line after the last one for an unexpected end.
+		line = min(line, d.start+bytes.Count(bytes.TrimRight(d.data, "\n"), []byte("\n")))
+		return nil, fmt.Errorf("%s:%d: %s", file, line, strings.Join(strings.Fields(msg), " "))
 	}
 	if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
 		return nil, nil
@@ -466,6 +593,9 @@ func checkHeader(file string, line int, h header) error {
 	case h.APIVersion == "":
 		return fmt.Errorf("%s:%d: missing apiVersion", file, line)
 	}
+	if err := checkAPI(h.APIVersion, h.Kind); err != nil {
+		return fmt.Errorf("%s:%d: %s: %v", file, line, objectName(h), err)
+	}
 	return nil
 }
 
@@ -500,6 +630,9 @@ func decodeObject(file string, line int, js []byte, h header) (decoded, error) {
 			return d, fmt.Errorf("%s:%d: %s: %s", file, line, d.what, decodeMessage(err))
 		}
 		if err != nil {
+			if dup := duplicateField(err); dup != "" {
+				return d, fmt.Errorf("%s:%d: %s: %s: an object may set each field once", file, line, d.what, dup)
+			}
 			d.strict = decodeMessage(err)
 		}
 		d.kind, d.obj = k, o
@@ -544,6 +677,19 @@ func objectName(h header) string {
 		return h.Kind
 	}
 	return h.Kind + " " + name
+}
+
+// duplicateField returns the first "duplicate field" of a strict decoding
+// error, or "".
+func duplicateField(err error) string {
+	if se, ok := runtime.AsStrictDecodingError(err); ok {
+		for _, e := range se.Errors() {
+			if msg := e.Error(); strings.HasPrefix(msg, "duplicate field ") {
+				return msg
+			}
+		}
+	}
+	return ""
 }
 
 // decodeMessage trims the Go-specific prefixes of decoding errors.

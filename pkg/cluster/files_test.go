@@ -152,10 +152,16 @@ func TestLoadFiles(t *testing.T) {
 			want:  []string{"ConfigMap /a STDIN:1", "ConfigMap /b STDIN:3"},
 		},
 		{
-			name:  "an older API version of a typed kind is kept as an untyped object",
+			name:  "another served version of a built-in kind is kept as an untyped object",
 			files: []string{"-"},
-			stdin: "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata:\n  name: old\n  namespace: x\n",
-			want:  []string{"PodDisruptionBudget x/old STDIN:1"},
+			stdin: "apiVersion: resource.k8s.io/v1beta2\nkind: DeviceClass\nmetadata:\n  name: gpu\n",
+			want:  []string{"DeviceClass /gpu STDIN:1"},
+		},
+		{
+			name:  "a merge key may be overridden by the mapping's own keys",
+			files: []string{"-"},
+			stdin: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: merged\n  labels: &base {a: \"1\", b: \"2\"}\ndata:\n  <<: *base\n  b: \"3\"\n",
+			want:  []string{"ConfigMap /merged STDIN:1"},
 		},
 		{
 			name:  "an empty List yields nothing",
@@ -246,6 +252,48 @@ func TestLoadFilesErrors(t *testing.T) {
 			name:    "stdin twice is refused",
 			files:   []string{"-", "-"},
 			wantErr: "stdin (-) can be read only once: pass -f - a single time",
+		},
+		{
+			name:    "a key set twice in a YAML mapping names its second line",
+			files:   []string{"-"},
+			stdin:   "apiVersion: v1\nkind: Pod\nmetadata:\n  name: dup\nspec:\n  containers:\n  - name: app\n    image: a:1\n    image: b:2\n",
+			wantErr: `STDIN:9: duplicate key "image": a mapping may set each key once`,
+		},
+		{
+			name:    "a field set twice in JSON names the object",
+			files:   []string{"-"},
+			stdin:   `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "dup"}, "spec": {"containers": [{"name": "a", "image": "a:1", "image": "b:2"}]}}`,
+			wantErr: `STDIN:1: Pod dup: duplicate field "spec.containers[0].image": an object may set each field once`,
+		},
+		{
+			name:    "a kind the core group does not have is a typo",
+			files:   []string{"-"},
+			stdin:   "apiVersion: v1\nkind: Pood\nmetadata:\n  name: typo\n",
+			wantErr: `STDIN:1: Pood typo: unknown kind "Pood" in apiVersion v1`,
+		},
+		{
+			name:    "a kind under the wrong API group names the right one",
+			files:   []string{"-"},
+			stdin:   "---\napiVersion: apps/v1\nkind: Pod\nmetadata:\n  name: misplaced\n",
+			wantErr: `STDIN:2: Pod misplaced: unknown kind "Pod" in apiVersion apps/v1; Pod is v1`,
+		},
+		{
+			name:    "a version a built-in group never had is named",
+			files:   []string{"-"},
+			stdin:   "apiVersion: apps/v2\nkind: Deployment\nmetadata:\n  name: web\n",
+			wantErr: "STDIN:1: Deployment web: unknown apiVersion apps/v2: the apps API group has no version v2; Deployment is apps/v1",
+		},
+		{
+			name:    "an API version Kubernetes no longer serves names the current one",
+			files:   []string{"-"},
+			stdin:   "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata:\n  name: old\n  namespace: x\n",
+			wantErr: "STDIN:1: PodDisruptionBudget x/old: apiVersion policy/v1beta1 is no longer served by Kubernetes; PodDisruptionBudget is policy/v1",
+		},
+		{
+			name:    "a malformed apiVersion is named",
+			files:   []string{"-"},
+			stdin:   "apiVersion: apps/v1/extra\nkind: Deployment\nmetadata:\n  name: x\n",
+			wantErr: `STDIN:1: Deployment x: invalid apiVersion "apps/v1/extra": want VERSION (v1) or GROUP/VERSION (apps/v1)`,
 		},
 		{
 			name:    "UTF-16 is refused with a hint",
@@ -372,5 +420,36 @@ func TestLoadFilesTypes(t *testing.T) {
 	}
 	if s.Loaded[KindSecret] {
 		t.Error("Loaded[Secret] is true but no secret was read")
+	}
+}
+
+// A file larger than the limit is refused before it is read: its size is
+// named, and the memory it would take is never allocated.
+func TestLoadFilesRefusesAFileLargerThanTheLimit(t *testing.T) {
+	huge := filepath.Join(t.TempDir(), "huge.yaml")
+	f, err := os.Create(huge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(3 << 30); err != nil { // sparse: no disk used
+		t.Fatal(err)
+	}
+	f.Close()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err = LoadFiles(FileOptions{Filenames: []string{huge}})
+	runtime.ReadMemStats(&after)
+	want := huge + ":1: the file is 3 GiB, more than 256 MiB, the most a manifest file may be: split it, or check that it is the file you meant"
+	if err == nil || err.Error() != want {
+		t.Errorf("error:\n got %v\nwant %s", err, want)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 1<<20 {
+		t.Errorf("refusing the file allocated %d bytes", grew)
+	}
+
+	_, err = LoadFiles(FileOptions{Filenames: []string{"-"}, Stdin: strings.NewReader(strings.Repeat("#", 100)), MaxFileSize: 64})
+	want = "STDIN:1: the file is more than 64 bytes, the most a manifest file may be: split it, or check that it is the file you meant"
+	if err == nil || err.Error() != want {
+		t.Errorf("stdin:\n got %v\nwant %s", err, want)
 	}
 }

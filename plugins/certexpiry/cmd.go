@@ -17,6 +17,7 @@ import (
 
 	"github.com/ktriage/ktriage/pkg/certs"
 	"github.com/ktriage/ktriage/pkg/cli"
+	"github.com/ktriage/ktriage/pkg/cluster"
 	"github.com/ktriage/ktriage/pkg/version"
 )
 
@@ -42,7 +43,9 @@ namespace's Secrets and ConfigMaps and skips the cluster-scoped objects.
 With -f, only the given files (PEM, DER, kubeconfigs, manifests with Secrets and
 ConfigMaps) unless --sources names others. In a directory, keys, CSRs, dot-entries
 (a mounted Secret's ..data) and files that are neither certificates, kubeconfigs
-nor manifests are skipped; a file named on its own is always read.
+nor manifests are skipped, and an unreadable one is a CE113 warning; a file named
+on its own is always read, and one that holds no certificate or is a broken
+manifest ends the run with exit 2 and FILE:LINE: what is wrong.
 
 A certificate expiring within --fail (default 7d) is an error, within --warn
 (default 30d) a warning. Certificates are listed by time left, shortest first.
@@ -251,7 +254,8 @@ func (o *Options) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	g := &gatherer{o: o, ctx: ctx, readFile: os.ReadFile}
+	// Files are read whole: refuse one too large to hold in memory.
+	g := &gatherer{o: o, ctx: ctx, readFile: func(path string) ([]byte, error) { return cluster.ReadFile(path, 0) }}
 	if err := g.gather(); err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
@@ -278,11 +279,13 @@ func (g *gatherer) files() error {
 			if in == nil {
 				in = os.Stdin
 			}
-			data, err := io.ReadAll(in)
+			data, err := cluster.ReadAll(cluster.StdinName, in, 0)
 			if err != nil {
 				return fmt.Errorf("cannot read stdin: %w", err)
 			}
-			g.file(cluster.StdinName, data, nil)
+			if err := g.file(cluster.StdinName, data, nil, true); err != nil {
+				return err
+			}
 			continue
 		}
 		info, err := os.Stat(name)
@@ -291,7 +294,9 @@ func (g *gatherer) files() error {
 		}
 		if !info.IsDir() {
 			data, err := g.readFile(name)
-			g.file(name, data, err)
+			if err := g.file(name, data, err, true); err != nil {
+				return err
+			}
 			continue
 		}
 		var paths []string
@@ -306,7 +311,7 @@ func (g *gatherer) files() error {
 				}
 			case err != nil:
 				if knownExtension(path) {
-					g.file(path, nil, err)
+					_ = g.file(path, nil, err, false)
 				}
 			case d.IsDir() && path != name && !g.o.Recursive:
 				return filepath.SkipDir
@@ -320,7 +325,7 @@ func (g *gatherer) files() error {
 		for _, p := range paths {
 			data, err := g.readFile(p)
 			if inDirectory(p, data, err) {
-				g.file(p, data, err)
+				_ = g.file(p, data, err, false)
 			}
 		}
 	}
@@ -328,19 +333,33 @@ func (g *gatherer) files() error {
 }
 
 // file reads one -f file: a kubeconfig, a manifest (Secrets, ConfigMaps,
-// webhooks... anything FromSnapshot reads), or PEM/DER certificates.
-func (g *gatherer) file(path string, data []byte, err error) {
+// webhooks... anything FromSnapshot reads), or PEM/DER certificates. A file
+// that cannot be used at all is an error when it was named (the run cannot
+// check what it was asked to: exit 2), and a CE113 finding when it was found
+// in a directory, which also holds keys, READMEs and other files.
+func (g *gatherer) file(path string, data []byte, err error, named bool) error {
 	origin := certs.Origin{Type: certs.OriginFile, Path: path}
 	switch {
 	case err != nil:
+		var se *cluster.SizeError
+		if named && errors.As(err, &se) {
+			return err
+		}
+		if named {
+			return fmt.Errorf("cannot read %s: %w", path, unwrapPath(err))
+		}
 		g.inputs = append(g.inputs, certs.Input{Origin: origin, Err: unwrapPath(err)})
 	case certs.IsKubeconfig(data):
 		g.kubeconfigFile(path, data, certs.OriginFile)
 	case isManifest(data):
 		snap, err := cluster.LoadFiles(cluster.FileOptions{Filenames: []string{"-"}, Stdin: bytes.NewReader(data)})
 		if err != nil {
-			g.inputs = append(g.inputs, certs.Input{Origin: origin, Err: errors.New(strings.ReplaceAll(err.Error(), cluster.StdinName, path))})
-			return
+			err = errors.New(strings.ReplaceAll(err.Error(), cluster.StdinName, path))
+			if named {
+				return err
+			}
+			g.inputs = append(g.inputs, certs.Input{Origin: origin, Err: err})
+			return nil
 		}
 		for _, w := range snap.Warnings {
 			g.warnings = append(g.warnings, path+": "+strings.ReplaceAll(w, cluster.StdinName, path))
@@ -350,8 +369,33 @@ func (g *gatherer) file(path string, data []byte, err error) {
 		g.inputs = append(g.inputs, found.Inputs...)
 		g.findings = append(g.findings, found.Findings...)
 	default:
+		if named {
+			if err := noCertificate(path, data); err != nil {
+				return err
+			}
+		}
 		g.inputs = append(g.inputs, certs.Input{Origin: origin, Data: data, Group: "file/" + path})
 	}
+	return nil
+}
+
+// noCertificate says why a file named with -f holds no certificate at all,
+// as FILE:LINE: what is wrong; nil when it holds at least one (unreadable
+// blocks beside it are CE113 findings).
+func noCertificate(path string, data []byte) error {
+	found, err := certs.Parse(data)
+	if len(found) > 0 {
+		return nil
+	}
+	line := 1
+	if i := bytes.Index(data, []byte("-----BEGIN ")); i >= 0 {
+		line += bytes.Count(data[:i], []byte("\n"))
+	} else if !utf8.Valid(data) || bytes.IndexByte(data, 0) >= 0 {
+		return fmt.Errorf("%s:1: holds no certificate: binary data that is neither DER nor PEM", path)
+	} else {
+		return fmt.Errorf("%s:1: holds no certificate: neither PEM, DER, a kubeconfig nor a manifest", path)
+	}
+	return fmt.Errorf("%s:%d: holds no readable certificate: %s", path, line, cli.OneLine(err))
 }
 
 // Extensions of files that claim to hold certificates, and of files that may

@@ -109,11 +109,18 @@ func TestDirectoryReadsOnlyCertificateFiles(t *testing.T) {
 		}
 	}
 
-	// Named explicitly, a file that holds no certificate is reported.
-	for _, name := range []string{"README.md", "values.yaml", "key.pem", "tls.key"} {
-		r := runJSON(t, "-f", filepath.Join(dir, name))
-		if got := r.paths("CE113"); len(got) != 1 {
-			t.Errorf("-f %s: CE113 on %v, want the file", name, got)
+	// Named explicitly, a file that holds no certificate could not be
+	// checked: one line FILE:LINE: why, and exit 2.
+	for name, want := range map[string]string{
+		"README.md":   "README.md:1: holds no certificate: neither PEM, DER, a kubeconfig nor a manifest",
+		"values.yaml": "values.yaml:1: holds no certificate: neither PEM, DER, a kubeconfig nor a manifest",
+		"key.pem":     "key.pem:1: holds no readable certificate: PEM data holds no CERTIFICATE block",
+		"broken.crt":  "broken.crt:1: holds no readable certificate: PEM block 1 is malformed (bad base64 or headers)",
+		"empty.der":   "empty.der:1: holds no certificate: neither PEM, DER, a kubeconfig nor a manifest",
+	} {
+		_, errOut, code := run(t, "-f", filepath.Join(dir, name))
+		if code != 2 || errOut != "error: "+filepath.Join(dir, want)+"\n" {
+			t.Errorf("-f %s: exit %d\n%s\nwant exit 2 and error: %s", name, code, errOut, filepath.Join(dir, want))
 		}
 	}
 }
