@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/ktriage/ktriage/pkg/apierror"
 )
@@ -52,6 +54,11 @@ type LiveOptions struct {
 	Concurrency int
 	// PageSize is the Limit of each LIST page (default 500).
 	PageSize int64
+	// RequestTimeout bounds each LIST page, the retries client-go makes on
+	// 429 and Retry-After included (it gives a LIST no deadline of its own).
+	// 0 means the timeout the clientset was built with (rest.Config.Timeout,
+	// --request-timeout).
+	RequestTimeout time.Duration
 }
 
 // LoadLive lists every query in parallel (paginated, protobuf) into a Snapshot.
@@ -74,6 +81,9 @@ func LoadLiveWith(ctx context.Context, cs kubernetes.Interface, opts LiveOptions
 	if opts.PageSize <= 0 {
 		opts.PageSize = DefaultPageSize
 	}
+	if opts.RequestTimeout <= 0 {
+		opts.RequestTimeout = requestTimeout(cs)
+	}
 	plans := make([]queryPlan, len(queries))
 	for i, q := range queries {
 		p, err := planQuery(cs, opts, q)
@@ -88,7 +98,7 @@ func LoadLiveWith(ctx context.Context, cs kubernetes.Interface, opts LiveOptions
 	for i, q := range queries {
 		plan := plans[i]
 		g.Go(func() error {
-			r, err := plan.run(gctx, q, opts.PageSize)
+			r, err := plan.run(gctx, q, opts.PageSize, opts.RequestTimeout)
 			if err != nil {
 				switch {
 				case errors.Is(ctx.Err(), context.DeadlineExceeded):
@@ -198,12 +208,12 @@ func dynamicLister(dc dynamic.Interface, gvr schema.GroupVersionResource, ns str
 
 // run lists every page of the query. A failure on an Optional query that
 // only says "you may not" or "not here" becomes a warning.
-func (p queryPlan) run(ctx context.Context, q Query, pageSize int64) (queryResult, error) {
+func (p queryPlan) run(ctx context.Context, q Query, pageSize int64, timeout time.Duration) (queryResult, error) {
 	objs, err := paginate(ctx, p.list, metav1.ListOptions{
 		LabelSelector: q.LabelSelector,
 		FieldSelector: q.FieldSelector,
 		Limit:         pageSize,
-	})
+	}, timeout)
 	if err == nil {
 		return queryResult{kind: p.kind, objects: objs}, nil
 	}
@@ -228,14 +238,49 @@ func (p queryPlan) apiError(err error) error {
 	return apierror.Explain(err, "list", p.resource, ns)
 }
 
-// paginate follows Continue tokens until the list is complete. An expired
-// token (410 Gone, when the list outlives the apiserver's compaction window)
-// restarts the list once from the beginning.
-func paginate(ctx context.Context, list lister, opts metav1.ListOptions) ([]runtime.Object, error) {
+// requestTimeout is the timeout cs was built with (rest.Config.Timeout):
+// client-go bounds each HTTP attempt with it, and a GET as a whole, but not
+// a LIST, whose retries on 429 and Retry-After it leaves unbounded.
+func requestTimeout(cs kubernetes.Interface) time.Duration {
+	if cs == nil {
+		return 0
+	}
+	rc, ok := cs.CoreV1().RESTClient().(*rest.RESTClient)
+	if !ok || rc == nil || rc.Client == nil {
+		return 0
+	}
+	return rc.Client.Timeout
+}
+
+// RequestContext bounds ctx by the request timeout cs was built with, for a
+// LIST made outside LoadLive: client-go leaves the retries of a LIST on 429
+// and Retry-After unbounded.
+func RequestContext(ctx context.Context, cs kubernetes.Interface) (context.Context, context.CancelFunc) {
+	if d := requestTimeout(cs); d > 0 {
+		return context.WithTimeout(ctx, d)
+	}
+	return context.WithCancel(ctx)
+}
+
+// listPage lists one page within timeout.
+func listPage(ctx context.Context, list lister, opts metav1.ListOptions, timeout time.Duration) (runtime.Object, error) {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	return list(ctx, opts)
+}
+
+// paginate follows Continue tokens until the list is complete, each page
+// within timeout (when positive). An expired token (410 Gone, when the list
+// outlives the apiserver's compaction window) restarts the list once from
+// the beginning.
+func paginate(ctx context.Context, list lister, opts metav1.ListOptions, timeout time.Duration) ([]runtime.Object, error) {
 	var out []runtime.Object
 	restarted := false
 	for {
-		page, err := list(ctx, opts)
+		page, err := listPage(ctx, list, opts, timeout)
 		if err != nil {
 			if opts.Continue != "" && !restarted && (apierrors.IsResourceExpired(err) || apierrors.IsGone(err)) {
 				restarted = true

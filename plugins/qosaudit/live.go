@@ -263,7 +263,18 @@ func podUsage(ctx context.Context, cfg *rest.Config, snap *cluster.Snapshot) map
 			usage[pm.Namespace+"/"+pm.Name] = sum
 		}
 	}
-	list, err := mc.PodMetricses(metav1.NamespaceAll).List(ctx, metav1.ListOptions{})
+	// client-go gives a LIST no deadline of its own: a server that keeps
+	// answering 429 would hold it past --request-timeout.
+	listIn := func(ns string) (*metricsv1beta1.PodMetricsList, error) {
+		lctx := ctx
+		if mcfg.Timeout > 0 {
+			var cancel context.CancelFunc
+			lctx, cancel = context.WithTimeout(ctx, mcfg.Timeout)
+			defer cancel()
+		}
+		return mc.PodMetricses(ns).List(lctx, metav1.ListOptions{})
+	}
+	list, err := listIn(metav1.NamespaceAll)
 	if err == nil {
 		add(list)
 		return usage
@@ -285,7 +296,7 @@ func podUsage(ctx context.Context, cfg *rest.Config, snap *cluster.Snapshot) map
 	var denied []string
 	var firstErr error
 	for i, ns := range namespaces {
-		list, err := mc.PodMetricses(ns).List(ctx, metav1.ListOptions{})
+		list, err := listIn(ns)
 		if err != nil {
 			if firstErr == nil {
 				firstErr = cli.APIError(err, "list", "pods.metrics.k8s.io", ns)

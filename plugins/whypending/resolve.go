@@ -59,7 +59,9 @@ func (l *live) resolve(ctx context.Context, ns, kind, name string, snap *cluster
 		if err != nil {
 			return nil, nil, fmt.Errorf("deployment %s/%s has an invalid selector: %w", ns, name, err)
 		}
-		rsl, err := apps.ReplicaSets(ns).List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
+		lctx, cancel := cluster.RequestContext(ctx, l.cs)
+		rsl, err := apps.ReplicaSets(ns).List(lctx, metav1.ListOptions{LabelSelector: sel.String()})
+		cancel()
 		if err != nil {
 			return nil, nil, cli.APIError(err, "list", "replicasets", ns)
 		}
@@ -111,7 +113,9 @@ func (l *live) resolve(ctx context.Context, ns, kind, name string, snap *cluster
 			return nil, nil, getErr(err, kind, "cronjobs", name, ns)
 		}
 		snap.CronJobs = append(snap.CronJobs, cj)
-		jl, err := batch.Jobs(ns).List(ctx, metav1.ListOptions{})
+		lctx, cancel := cluster.RequestContext(ctx, l.cs)
+		jl, err := batch.Jobs(ns).List(lctx, metav1.ListOptions{})
+		cancel()
 		if err != nil {
 			return nil, nil, cli.APIError(err, "list", "jobs", ns)
 		}
