@@ -1,8 +1,3 @@
-// Package netcheck explains whether one pod can reach a destination: it
-// parses the destination, analyses the Service and its EndpointSlices,
-// expands DNS names the way the pod's resolver does, and joins that with the
-// NetworkPolicy decision and the live probe's result into one verdict.
-// Everything here is pure: the plugin loads the objects and runs the probe.
 package netcheck
 
 import (

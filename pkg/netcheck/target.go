@@ -206,3 +206,44 @@ func ParsePort(s string) (int32, string, error) {
 	}
 	return 0, s, nil
 }
+
+// sourceKinds are the TYPE names SRC accepts: a pod, a workload, or a
+// Service (one ready pod its selector matches).
+var sourceKinds = func() map[string]string {
+	m := map[string]string{"pod": "pod", "pods": "pod", "po": "pod", "service": "service", "services": "service", "svc": "service"}
+	for typ, kind := range workloadKinds {
+		m[typ] = kind
+	}
+	return m
+}()
+
+// parseSource reads SRC: NAME, NS/NAME or TYPE/NAME.
+func parseSource(arg string) (ns, kind, name string, err error) {
+	first, rest, ok := strings.Cut(arg, "/")
+	switch {
+	case arg == "" || strings.Count(arg, "/") > 1 || (ok && (first == "" || rest == "")):
+		return "", "", "", usageErrorf("SRC %q: use POD, NS/POD or TYPE/NAME", arg)
+	case !ok:
+		return "", "pod", arg, nil
+	}
+	typ := strings.ToLower(first)
+	if i := strings.Index(typ, "."); i >= 0 {
+		typ = typ[:i]
+	}
+	if k, known := sourceKinds[typ]; known {
+		return "", k, rest, nil
+	}
+	return first, "pod", rest, nil
+}
+
+// UsageError is an error in what the user asked (SRC, DST, a port or
+// protocol that cannot go together): the command says how to use it.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+
+func (e *UsageError) Unwrap() error { return e.Err }
+
+func usageErrorf(format string, args ...any) error {
+	return &UsageError{Err: fmt.Errorf(format, args...)}
+}

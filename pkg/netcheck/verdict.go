@@ -2,6 +2,7 @@ package netcheck
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -133,138 +134,133 @@ type Verdict struct {
 // Decide joins the inputs. With a probe, the probe says whether traffic
 // passed and the objects say why not; without one, the objects predict.
 func Decide(in Inputs) Verdict {
-	dst := in.Destination
-	policyBlocked := in.Policy != nil && !in.Policy.Allowed
-	var svcProblem Problem
-	svcBlocked := false
-	if in.Service != nil {
-		svcProblem, svcBlocked = in.Service.Blocking()
-	}
-	portProblem := func() (Problem, bool) {
-		if in.Service == nil {
-			return Problem{}, false
-		}
-		for _, p := range in.Service.Problems {
-			switch p.Reason {
-			case ProblemNoSuchPort, ProblemNamedPortMissing, ProblemTargetNotDeclared:
-				return p, true
-			}
-		}
-		return Problem{}, false
-	}
-	endpointProblem := func() (Problem, bool) {
-		if in.Service == nil {
-			return Problem{}, false
-		}
-		for _, p := range in.Service.Problems {
-			switch p.Reason {
-			case ProblemNoSelectorMatch, ProblemNoEndpoints, ProblemNotReady, ProblemNoLocalEndpoint:
-				return p, true
-			}
-		}
-		return Problem{}, false
-	}
-	fromProblem := func(v string, p Problem, basis string) Verdict {
-		return Verdict{Verdict: v, Basis: basis, Reason: p.Message, Fix: p.Fix}
-	}
-
-	// Only a block of every DNS pod stops lookups; a partial one makes them
-	// fail now and then, which is no verdict.
-	dnsBlocked := in.DNSPolicy != nil && !in.DNSPolicy.Egress.Allowed && in.DNSPolicy.Blocked == len(in.DNSPolicy.Targets)
-	dnsVerdict := func(basis string) Verdict {
-		name := dst
-		if in.DNS != nil {
-			name = in.DNS.Name
-		}
-		v := policyVerdict(in.DNSPolicy, "the cluster DNS pods", basis)
-		v.Reason = fmt.Sprintf("%s on port 53/%s, so %s cannot be resolved", v.Reason, in.DNSPolicy.Protocol, name)
-		v.Fix += " (and TCP port 53, which answers too large for UDP need)"
-		return v
-	}
-
+	j := judge{in}
 	if in.Probe == nil {
-		if in.DNS != nil && in.DNS.Resolves == "no" {
-			return Verdict{Verdict: VerdictDNSFailure, Basis: BasisAnalysis,
-				Reason: fmt.Sprintf("%q matches no Service or pod in the cluster domain with the source's search list (%d %s, all NXDOMAIN)", in.DNS.Name, in.DNS.Lookups, plural(in.DNS.Lookups, "query", "queries")),
-				Fix:    "check the name's spelling and namespace: <service>.<namespace> or <service>.<namespace>.svc.<cluster-domain>"}
-		}
-		if p, ok := portProblem(); ok && (p.Reason != ProblemTargetNotDeclared || len(in.Service.DeclaredPorts) > 0) {
-			// A numeric targetPort the backends do not declare, while they
-			// declare others, is the classic typo. Pods that declare no
-			// port at all may still listen on it: that stays a note.
-			return fromProblem(VerdictPortMismatch, p, BasisAnalysis)
-		}
-		if dnsBlocked {
-			return dnsVerdict(BasisAnalysis)
-		}
-		if in.Service != nil && in.Service.Has(ProblemExternalName) {
-			return externalNameUnknown(in.Service, dst)
-		}
-		if p, ok := endpointProblem(); ok {
-			return fromProblem(VerdictNoEndpoints, p, BasisAnalysis)
-		}
-		if policyBlocked {
-			return policyVerdict(in.Policy, dst, BasisAnalysis)
-		}
-		if in.Service == nil && in.DNS != nil && in.DNS.Resolves == "unknown" {
-			return externalDNSUnknown(in.DNS, dst)
-		}
-		if len(in.PoliciesUnlisted) > 0 {
-			// Policies that were not read may isolate either end: the
-			// objects cannot predict reachable.
-			ns := strings.Join(in.PoliciesUnlisted, ", ")
-			return Verdict{Verdict: VerdictUnknown, Basis: BasisAnalysis,
-				Reason: fmt.Sprintf("the NetworkPolicies of namespace %s could not be listed: whether they block traffic to %s is unknown (nothing in the objects read stops it)", ns, dst),
-				Fix:    fmt.Sprintf("run without --no-probe to test it, or run with permission to list networkpolicies in %s", ns)}
-		}
-		v := Verdict{Verdict: VerdictReachable, Basis: BasisAnalysis,
-			Reason: fmt.Sprintf("nothing in the cluster's objects stops traffic to %s; run without --no-probe to test it", dst)}
-		if in.Manifests {
-			v.Reason = fmt.Sprintf("nothing in the manifests stops traffic to %s; once they are applied, run without -f to test it with a probe", dst)
-		}
-		if p, ok := portProblem(); ok {
-			v.Reason += "; but " + p.Message
-			v.Fix = p.Fix
-		}
-		return v
+		return j.withoutProbe()
 	}
+	return j.withProbe()
+}
 
-	pr := in.Probe
+// judge is Decide's view of the inputs.
+type judge struct{ Inputs }
+
+func (j judge) policyBlocked() bool { return j.Policy != nil && !j.Policy.Allowed }
+
+// portProblem is the Service's first problem with its ports.
+func (j judge) portProblem() (Problem, bool) {
+	return j.serviceProblem(ProblemNoSuchPort, ProblemNamedPortMissing, ProblemTargetNotDeclared)
+}
+
+// endpointProblem is the Service's first problem with its endpoints.
+func (j judge) endpointProblem() (Problem, bool) {
+	return j.serviceProblem(ProblemNoSelectorMatch, ProblemNoEndpoints, ProblemNotReady, ProblemNoLocalEndpoint)
+}
+
+func (j judge) serviceProblem(reasons ...string) (Problem, bool) {
+	if j.Service == nil {
+		return Problem{}, false
+	}
+	for _, p := range j.Service.Problems {
+		if slices.Contains(reasons, p.Reason) {
+			return p, true
+		}
+	}
+	return Problem{}, false
+}
+
+func fromProblem(v string, p Problem, basis string) Verdict {
+	return Verdict{Verdict: v, Basis: basis, Reason: p.Message, Fix: p.Fix}
+}
+
+// dnsBlocked: only a block of every DNS pod stops lookups; a partial one
+// makes them fail now and then, which is no verdict.
+func (j judge) dnsBlocked() bool {
+	return j.DNSPolicy != nil && !j.DNSPolicy.Egress.Allowed && j.DNSPolicy.Blocked == len(j.DNSPolicy.Targets)
+}
+
+// dnsVerdict is the verdict of a name the source may not look up.
+func (j judge) dnsVerdict(basis string) Verdict {
+	name := j.Destination
+	if j.DNS != nil {
+		name = j.DNS.Name
+	}
+	v := policyVerdict(j.DNSPolicy, "the cluster DNS pods", basis)
+	v.Reason = fmt.Sprintf("%s on port 53/%s, so %s cannot be resolved", v.Reason, j.DNSPolicy.Protocol, name)
+	v.Fix += " (and TCP port 53, which answers too large for UDP need)"
+	return v
+}
+
+// withoutProbe predicts from the objects alone.
+func (j judge) withoutProbe() Verdict {
+	dst := j.Destination
+	if j.DNS != nil && j.DNS.Resolves == "no" {
+		return Verdict{Verdict: VerdictDNSFailure, Basis: BasisAnalysis,
+			Reason: fmt.Sprintf("%q matches no Service or pod in the cluster domain with the source's search list (%d %s, all NXDOMAIN)", j.DNS.Name, j.DNS.Lookups, plural(j.DNS.Lookups, "query", "queries")),
+			Fix:    "check the name's spelling and namespace: <service>.<namespace> or <service>.<namespace>.svc.<cluster-domain>"}
+	}
+	if p, ok := j.portProblem(); ok && (p.Reason != ProblemTargetNotDeclared || len(j.Service.DeclaredPorts) > 0) {
+		// A numeric targetPort the backends do not declare, while they
+		// declare others, is the classic typo. Pods that declare no
+		// port at all may still listen on it: that stays a note.
+		return fromProblem(VerdictPortMismatch, p, BasisAnalysis)
+	}
+	if j.dnsBlocked() {
+		return j.dnsVerdict(BasisAnalysis)
+	}
+	if j.Service != nil && j.Service.Has(ProblemExternalName) {
+		return externalNameUnknown(j.Service, dst)
+	}
+	if p, ok := j.endpointProblem(); ok {
+		return fromProblem(VerdictNoEndpoints, p, BasisAnalysis)
+	}
+	if j.policyBlocked() {
+		return policyVerdict(j.Policy, dst, BasisAnalysis)
+	}
+	if j.Service == nil && j.DNS != nil && j.DNS.Resolves == "unknown" {
+		return externalDNSUnknown(j.DNS, dst)
+	}
+	if len(j.PoliciesUnlisted) > 0 {
+		// Policies that were not read may isolate either end: the
+		// objects cannot predict reachable.
+		ns := strings.Join(j.PoliciesUnlisted, ", ")
+		return Verdict{Verdict: VerdictUnknown, Basis: BasisAnalysis,
+			Reason: fmt.Sprintf("the NetworkPolicies of namespace %s could not be listed: whether they block traffic to %s is unknown (nothing in the objects read stops it)", ns, dst),
+			Fix:    fmt.Sprintf("run without --no-probe to test it, or run with permission to list networkpolicies in %s", ns)}
+	}
+	v := Verdict{Verdict: VerdictReachable, Basis: BasisAnalysis,
+		Reason: fmt.Sprintf("nothing in the cluster's objects stops traffic to %s; run without --no-probe to test it", dst)}
+	if j.Manifests {
+		v.Reason = fmt.Sprintf("nothing in the manifests stops traffic to %s; once they are applied, run without -f to test it with a probe", dst)
+	}
+	if p, ok := j.portProblem(); ok {
+		v.Reason += "; but " + p.Message
+		v.Fix = p.Fix
+	}
+	return v
+}
+
+// withProbe says why the probe's result is what it is.
+func (j judge) withProbe() Verdict {
+	dst, pr := j.Destination, j.Probe
 	switch pr.Result {
 	case result.Reachable:
-		v := Verdict{Verdict: VerdictReachable, Basis: BasisProbe, Reason: reachedReason(pr, dst)}
-		if ApplicationFailed(pr) {
-			v.Reason = fmt.Sprintf("the probe connected to %s (%s %s) in %.1f ms: the network lets the traffic through; but the application-level exchange failed: %s", dst, pr.Protocol, pr.Target, pr.LatencyMs, pr.Detail)
-			v.Fix = fmt.Sprintf("check what the destination speaks on that port (plain HTTP or TLS: try --protocol %s or tcp) and the server's logs", otherScheme(pr.Protocol))
-		}
-		switch {
-		case policyBlocked && (!in.Policy.Partial() || reachedBlocked(in.Policy, pr)):
-			v.Disagreement = fmt.Sprintf("the probe reached %s although NetworkPolicies block it (%s): the cluster's network plugin does not seem to enforce NetworkPolicy", dst, policySummary(in.Policy))
-		case policyBlocked:
-			// Only some backends are blocked, and the probe may have
-			// landed on an allowed one: no sign the policies are ignored.
-			v.Reason += fmt.Sprintf("; but %s: connections that land there fail", blockedPhrase(in.Policy))
-			v.Fix = policyVerdict(in.Policy, dst, BasisProbe).Fix
-		case svcBlocked:
-			v.Disagreement = fmt.Sprintf("the probe reached %s although %s", dst, svcProblem.Message)
-		}
-		return v
+		return j.reached()
 	case result.DNSFailure:
-		if dnsBlocked {
-			return dnsVerdict(BasisProbe)
+		if j.dnsBlocked() {
+			return j.dnsVerdict(BasisProbe)
 		}
 		v := Verdict{Verdict: VerdictDNSFailure, Basis: BasisProbe,
 			Reason: fmt.Sprintf("%s did not resolve in the source pod: %s", pr.Target, pr.Detail),
 			Fix:    "check the name (for a Service: <service>.<namespace>), that the cluster DNS pods run, and that egress to them on port 53 is allowed"}
-		if in.DNS != nil && in.DNS.Resolves == "yes" {
-			v.Disagreement = fmt.Sprintf("the name should resolve (%s exists) but the pod's resolver failed: check the cluster DNS service and egress to it on port 53", in.DNS.Queries[len(in.DNS.Queries)-1].Name)
+		if j.DNS != nil && j.DNS.Resolves == "yes" {
+			v.Disagreement = fmt.Sprintf("the name should resolve (%s exists) but the pod's resolver failed: check the cluster DNS service and egress to it on port 53", j.DNS.Queries[len(j.DNS.Queries)-1].Name)
 		}
 		return v
 	case result.Refused:
-		if p, ok := portProblem(); ok {
+		if p, ok := j.portProblem(); ok {
 			return fromProblem(VerdictPortMismatch, p, BasisProbe)
 		}
-		if p, ok := endpointProblem(); ok {
+		if p, ok := j.endpointProblem(); ok {
 			return fromProblem(VerdictNoEndpoints, p, BasisProbe)
 		}
 		return Verdict{Verdict: VerdictRefused, Basis: BasisProbe,
@@ -274,34 +270,65 @@ func Decide(in Inputs) Verdict {
 		// A failure the probe could not classify as refused, unreachable or
 		// timed out: no sign that anything drops the traffic, so no warning
 		// that something does.
-		if policyBlocked {
-			return policyVerdict(in.Policy, dst, BasisProbe)
+		if j.policyBlocked() {
+			return policyVerdict(j.Policy, dst, BasisProbe)
 		}
 		return Verdict{Verdict: VerdictTimeout, Basis: BasisProbe,
 			Reason: fmt.Sprintf("the probe's check of %s failed without a refusal or a timeout: %s", dst, pr.Detail),
 			Fix:    "read the probe's error; check the destination address and port, and the source pod's network"}
-	default: // timeout, unreachable
-		if policyBlocked {
-			return policyVerdict(in.Policy, dst, BasisProbe)
-		}
-		if dnsBlocked && in.Probe.Result == result.Timeout && len(in.Probe.Addresses) == 0 {
-			// No address came back: the lookup itself was what timed out.
-			return dnsVerdict(BasisProbe)
-		}
-		if p, ok := endpointProblem(); ok {
-			return fromProblem(VerdictNoEndpoints, p, BasisProbe)
-		}
-		if p, ok := portProblem(); ok {
-			return fromProblem(VerdictPortMismatch, p, BasisProbe)
-		}
-		v := Verdict{Verdict: VerdictTimeout, Basis: BasisProbe,
-			Reason: fmt.Sprintf("no answer from %s (%s: %s)", dst, pr.Result, pr.Detail),
-			Fix:    "check routes and firewalls between the nodes, the destination process, and network policies outside the networking.k8s.io API (CNI-specific policies)"}
-		if in.Policy != nil && in.Policy.Allowed && len(in.PoliciesUnlisted) == 0 {
-			v.Disagreement = "NetworkPolicies allow this traffic, yet it did not get through: something else drops it (a CNI-specific policy, a node firewall, or the destination process)"
-		}
-		return v
 	}
+	return j.unanswered()
+}
+
+// reached: the probe got through; the objects may disagree.
+func (j judge) reached() Verdict {
+	dst, pr := j.Destination, j.Probe
+	v := Verdict{Verdict: VerdictReachable, Basis: BasisProbe, Reason: reachedReason(pr, dst)}
+	if ApplicationFailed(pr) {
+		v.Reason = fmt.Sprintf("the probe connected to %s (%s %s) in %.1f ms: the network lets the traffic through; but the application-level exchange failed: %s", dst, pr.Protocol, pr.Target, pr.LatencyMs, pr.Detail)
+		v.Fix = fmt.Sprintf("check what the destination speaks on that port (plain HTTP or TLS: try --protocol %s or tcp) and the server's logs", otherScheme(pr.Protocol))
+	}
+	svcProblem, svcBlocked := Problem{}, false
+	if j.Service != nil {
+		svcProblem, svcBlocked = j.Service.Blocking()
+	}
+	switch {
+	case j.policyBlocked() && (!j.Policy.Partial() || reachedBlocked(j.Policy, pr)):
+		v.Disagreement = fmt.Sprintf("the probe reached %s although NetworkPolicies block it (%s): the cluster's network plugin does not seem to enforce NetworkPolicy", dst, policySummary(j.Policy))
+	case j.policyBlocked():
+		// Only some backends are blocked, and the probe may have
+		// landed on an allowed one: no sign the policies are ignored.
+		v.Reason += fmt.Sprintf("; but %s: connections that land there fail", blockedPhrase(j.Policy))
+		v.Fix = policyVerdict(j.Policy, dst, BasisProbe).Fix
+	case svcBlocked:
+		v.Disagreement = fmt.Sprintf("the probe reached %s although %s", dst, svcProblem.Message)
+	}
+	return v
+}
+
+// unanswered: the probe timed out or found the destination unreachable.
+func (j judge) unanswered() Verdict {
+	dst, pr := j.Destination, j.Probe
+	if j.policyBlocked() {
+		return policyVerdict(j.Policy, dst, BasisProbe)
+	}
+	if j.dnsBlocked() && pr.Result == result.Timeout && len(pr.Addresses) == 0 {
+		// No address came back: the lookup itself was what timed out.
+		return j.dnsVerdict(BasisProbe)
+	}
+	if p, ok := j.endpointProblem(); ok {
+		return fromProblem(VerdictNoEndpoints, p, BasisProbe)
+	}
+	if p, ok := j.portProblem(); ok {
+		return fromProblem(VerdictPortMismatch, p, BasisProbe)
+	}
+	v := Verdict{Verdict: VerdictTimeout, Basis: BasisProbe,
+		Reason: fmt.Sprintf("no answer from %s (%s: %s)", dst, pr.Result, pr.Detail),
+		Fix:    "check routes and firewalls between the nodes, the destination process, and network policies outside the networking.k8s.io API (CNI-specific policies)"}
+	if j.Policy != nil && j.Policy.Allowed && len(j.PoliciesUnlisted) == 0 {
+		v.Disagreement = "NetworkPolicies allow this traffic, yet it did not get through: something else drops it (a CNI-specific policy, a node firewall, or the destination process)"
+	}
+	return v
 }
 
 // externalNameUnknown is the --no-probe answer for an ExternalName Service:

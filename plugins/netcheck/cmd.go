@@ -6,6 +6,7 @@ package netcheck
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -58,7 +59,7 @@ template, with its labels and namespace, named like the workload, so deploy/web
 works as SRC and DST), Services, EndpointSlices, Namespaces (their labels feed
 namespaceSelectors) and NetworkPolicies of the files are merged over the live
 cluster's objects, the manifest winning, or over a dump given with
---cluster-state (` + ClusterStateCommand + `),
+--cluster-state (` + nc.ClusterStateCommand + `),
 and answered by the same analysis. A Service whose backends the manifests change
 gets the EndpointSlices the controller would write, unless the files give them.
 -f implies --no-probe: a probe needs a live pod. Without a kubeconfig and without
@@ -174,7 +175,7 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	f.StringVar(&o.Image, "image", "", "Probe image (default "+probe.DefaultImageRepository+":<version>)")
 	f.StringVar(&o.PullPolicy, "image-pull-policy", "", "Probe image pull policy: Always|IfNotPresent|Never (default: the cluster's)")
 	f.BoolVar(&o.NoProbe, "no-probe", false, "Explain from the cluster's objects only; change nothing (implied by -f and --cluster-state)")
-	f.StringVar(&o.ClusterState, "cluster-state", "", "Merge -f over this dump ("+ClusterStateCommand+") instead of the live cluster")
+	f.StringVar(&o.ClusterState, "cluster-state", "", "Merge -f over this dump ("+nc.ClusterStateCommand+") instead of the live cluster")
 	f.StringVar(&o.Expect, "expect", "", "With -f: answer this YAML list of {from, to, port, protocol, expect} instead of SRC DST; exit 1 when one is not met")
 	f.BoolVar(&o.Matrix, "matrix", false, "With -f: who reaches whom among the files' workloads on their declared ports; with --cluster-state OLD, only what changed")
 	f.StringVar(&o.ClusterDomain, "cluster-domain", "", "Cluster DNS domain (default: read from the probe's resolv.conf, else "+nc.DefaultClusterDomain+")")
@@ -215,13 +216,29 @@ func (o *Options) Validate() error {
 	if o.Expect != "" || o.Matrix {
 		return nil
 	}
-	if _, _, _, err := parseSource(o.Src); err != nil {
-		return err
+	return usage(o.check("", false).Validate())
+}
+
+// check is the question SRC DST asks, with the namespace of names
+// without one (explicit: -n gave it).
+func (o *Options) check(ns string, explicit bool) nc.Check {
+	return nc.Check{Src: o.Src, Dst: o.Dst, Port: o.Port, Protocol: o.Protocol, ClusterDomain: o.ClusterDomain,
+		Namespace: ns, NamespaceExplicit: explicit, NoProbe: o.NoProbe}
+}
+
+// usage gives a usage error of the analysis (SRC, DST, ports) the
+// command's exit code and pointer to --help.
+func usage(err error) error {
+	var u *nc.UsageError
+	if errors.As(err, &u) {
+		return cli.UsageErrorf("%v", err)
 	}
-	if _, err := nc.ParseDestination(o.Dst); err != nil {
-		return cli.UsageErrorf("DST: %v", err)
-	}
-	return nil
+	return err
+}
+
+// failure is an error that keeps netcheck from answering: exit 2.
+func failure(err error) error {
+	return &cli.ExitError{Code: cli.ExitFailure, Err: usage(err)}
 }
 
 // manifestMode says the objects come from -f or --cluster-state.
@@ -234,21 +251,11 @@ func (o *Options) Run(ctx context.Context) error {
 	if o.manifestMode() {
 		return o.runManifests(ctx)
 	}
-	ns, explicit, err := o.Namespace()
-	if err != nil {
-		return &cli.ExitError{Code: cli.ExitFailure, Err: err}
-	}
-	cs, _, err := o.Clientset()
-	if err != nil {
-		return &cli.ExitError{Code: cli.ExitFailure, Err: err}
-	}
-	l := &loader{cs: cs, ns: ns, nsExplicit: explicit}
-	rep, err := o.check(ctx, l)
-	if err != nil {
-		return &cli.ExitError{Code: cli.ExitFailure, Err: err}
-	}
-	rep.Metadata.Context = o.CurrentContext()
-	rep.Metadata.Namespace = ns
+	return o.runLive(ctx)
+}
+
+// printCheck prints one check's report: exit 1 unless reachable.
+func (o *Options) printCheck(rep *Report) error {
 	perr := o.PrintReport(rep)
 	if perr != nil && cli.ExitCode(perr) != cli.ExitFound {
 		return perr

@@ -3,8 +3,6 @@ package netcheck
 import (
 	"context"
 	"fmt"
-	"sort"
-	"strings"
 
 	"k8s.io/client-go/rest"
 
@@ -13,19 +11,6 @@ import (
 	nc "github.com/ktriage/ktriage/pkg/netcheck"
 	"github.com/ktriage/ktriage/pkg/report"
 )
-
-// ClusterStateCommand dumps what --cluster-state reads.
-const ClusterStateCommand = "kubectl get namespaces,pods,services,endpointslices,networkpolicies,deployments,replicasets,statefulsets,daemonsets,jobs,cronjobs -A -o yaml"
-
-// namespacedKinds are the kinds read live per namespace in manifest mode.
-var namespacedKinds = []struct {
-	kind     cluster.Kind
-	optional bool
-}{
-	{cluster.KindPod, false}, {cluster.KindService, false}, {cluster.KindEndpointSlice, false}, {cluster.KindNetworkPolicy, false},
-	{cluster.KindDeployment, true}, {cluster.KindReplicaSet, true}, {cluster.KindStatefulSet, true},
-	{cluster.KindDaemonSet, true}, {cluster.KindJob, true}, {cluster.KindCronJob, true},
-}
 
 // manifests is what a run from files reads: the files, and the state they
 // are merged over.
@@ -75,16 +60,8 @@ func (o *Options) loadManifests(ctx context.Context, extraNamespaces []string) (
 		return nil, err
 	}
 	m.online, m.input = true, "files+cluster"
-	m.live = map[string]bool{"kube-system": true}
-	for _, n := range append(m.fileNamespaces(), append(extraNamespaces, ns)...) {
-		m.live[n] = true
-	}
-	qs := []cluster.Query{{Kind: cluster.KindNamespace, Optional: true}}
-	for _, n := range sortedKeys(m.live) {
-		for _, k := range namespacedKinds {
-			qs = append(qs, cluster.Query{Kind: k.kind, Namespace: n, Optional: k.optional || n == "kube-system"})
-		}
-	}
+	var qs []cluster.Query
+	qs, m.live = nc.ManifestQueries(m.files, extraNamespaces, ns)
 	m.state, err = cluster.LoadLive(ctx, cs, qs...)
 	if err != nil {
 		return nil, err
@@ -108,104 +85,23 @@ func (o *Options) clusterConfigured() bool {
 	return err == nil
 }
 
-// world merges the files over the state.
-func (m *manifests) world() *nc.World {
-	return nc.NewWorld(m.state, m.files, !m.online)
-}
-
-// loader reads a world the way the live path reads the API.
-func (m *manifests) loader(w *nc.World) *loader {
-	return &loader{objs: &worldObjects{world: w, loaded: m.live}, ns: m.ns, nsExplicit: m.nsSet}
-}
-
-// fileNamespaces are the namespaces of the files' objects, sorted.
-func (m *manifests) fileNamespaces() []string {
-	if m.files == nil {
-		return nil
-	}
-	set := map[string]bool{}
-	add := func(ns string) {
-		if ns != "" {
-			set[ns] = true
-		}
-	}
-	for _, n := range m.files.Namespaces {
-		add(n.Name)
-	}
-	for _, p := range m.files.Pods {
-		add(p.Namespace)
-	}
-	for _, s := range m.files.Services {
-		add(s.Namespace)
-	}
-	for _, s := range m.files.EndpointSlices {
-		add(s.Namespace)
-	}
-	for _, p := range m.files.NetworkPolicies {
-		add(p.Namespace)
-	}
-	for _, d := range m.files.Deployments {
-		add(d.Namespace)
-	}
-	for _, r := range m.files.ReplicaSets {
-		add(r.Namespace)
-	}
-	for _, s := range m.files.StatefulSets {
-		add(s.Namespace)
-	}
-	for _, d := range m.files.DaemonSets {
-		add(d.Namespace)
-	}
-	for _, j := range m.files.Jobs {
-		add(j.Namespace)
-	}
-	for _, c := range m.files.CronJobs {
-		add(c.Namespace)
-	}
-	return sortedKeys(set)
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// namedNamespaces are the namespaces SRC and DST forms name: NS/NAME, and
-// the second label of a DNS name (api.shop, api.shop.svc.cluster.local).
-func namedNamespaces(src, dst string) []string {
-	var out []string
-	if ns, _, _, err := parseSource(src); err == nil && ns != "" {
-		out = append(out, ns)
-	}
-	if d, err := nc.ParseDestination(dst); err == nil {
-		switch {
-		case d.Namespace != "":
-			out = append(out, d.Namespace)
-		case d.Kind == nc.KindDNS:
-			if labels := strings.Split(strings.TrimSuffix(d.Host, "."), "."); len(labels) >= 2 {
-				out = append(out, labels[1])
-			}
-		}
-	}
-	return out
+// objects are the files merged over the state, as a check reads them.
+func (m *manifests) objects() *nc.Objects {
+	return nc.NewWorldObjects(nc.NewWorld(m.state, m.files, !m.online), m.live)
 }
 
 // runManifests answers SRC DST, --expect or --matrix from the manifests.
 func (o *Options) runManifests(ctx context.Context) error {
-	var expectations []Expectation
+	var expectations []nc.Expectation
 	if o.Expect != "" {
 		var err error
-		if expectations, err = ReadExpectations(o.Expect); err != nil {
+		if expectations, err = nc.ReadExpectations(o.Expect); err != nil {
 			return &cli.ExitError{Code: cli.ExitFailure, Err: err}
 		}
 	}
-	extra := namedNamespaces(o.Src, o.Dst)
+	extra := nc.NamedNamespaces(o.Src, o.Dst)
 	for _, e := range expectations {
-		extra = append(extra, namedNamespaces(e.From, e.To)...)
+		extra = append(extra, nc.NamedNamespaces(e.From, e.To)...)
 		if e.Namespace != "" {
 			extra = append(extra, e.Namespace)
 		}
@@ -215,9 +111,9 @@ func (o *Options) runManifests(ctx context.Context) error {
 		return &cli.ExitError{Code: cli.ExitFailure, Err: err}
 	}
 	if o.Expect == "" && !o.Matrix {
-		return o.runManifestCheck(ctx, m)
+		return o.runManifestCheck(m)
 	}
-	rep, mismatches, err := o.runBatch(ctx, m, expectations)
+	rep, mismatches, err := o.runBatch(m, expectations)
 	if err != nil {
 		return &cli.ExitError{Code: cli.ExitFailure, Err: err}
 	}
@@ -232,25 +128,78 @@ func (o *Options) runManifests(ctx context.Context) error {
 }
 
 // runManifestCheck is SRC DST answered from the manifests.
-func (o *Options) runManifestCheck(ctx context.Context, m *manifests) error {
-	w := m.world()
-	l := m.loader(w)
-	rep, err := o.check(ctx, l)
+func (o *Options) runManifestCheck(m *manifests) error {
+	objs := m.objects()
+	plan, err := nc.PlanCheck(objs, o.check(m.ns, m.nsSet))
 	if err != nil {
-		return &cli.ExitError{Code: cli.ExitFailure, Err: err}
+		return failure(err)
 	}
+	res, err := plan.Conclude(nil)
+	if err != nil {
+		return failure(err)
+	}
+	m.describe(&res.Report, o)
+	for _, w := range objs.Snapshot().Warnings {
+		res.Warn(w)
+	}
+	return o.printCheck(&Report{res})
+}
+
+// runBatch answers the expectations and builds the matrix. It returns the
+// report and how many expectations were not met.
+func (o *Options) runBatch(m *manifests, expectations []nc.Expectation) (*BatchReport, int, error) {
+	rep := &BatchReport{nc.NewBatchResult()}
 	m.describe(&rep.Report, o)
-	for _, wn := range w.Snapshot.Warnings {
-		rep.Warn(wn)
+	chk := o.check(m.ns, m.nsSet)
+	var warnings []string
+	if len(expectations) > 0 {
+		objs := m.objects()
+		results, findings, ws, err := nc.Expect(objs, chk, expectations)
+		if err != nil {
+			return nil, 0, err
+		}
+		rep.Expectations = results
+		for _, f := range findings {
+			rep.Add(f)
+		}
+		warnings = append(append(warnings, objs.Snapshot().Warnings...), ws...)
 	}
-	perr := o.PrintReport(rep)
-	if perr != nil && cli.ExitCode(perr) != cli.ExitFound {
-		return perr
+	if o.Matrix {
+		mx, ws, err := o.matrix(m, chk)
+		if err != nil {
+			return nil, 0, err
+		}
+		rep.Matrix = mx
+		warnings = append(warnings, ws...)
 	}
-	if rep.Verdict != nc.VerdictReachable || perr != nil {
-		return cli.Found()
+	seen := map[string]bool{}
+	for _, w := range warnings {
+		if !seen[w] {
+			seen[w] = true
+			rep.Warn(w)
+		}
 	}
-	return nil
+	rep.Count()
+	return rep, len(rep.Findings), nil
+}
+
+// matrix computes who reaches whom among the workloads of the files'
+// namespaces; with --cluster-state OLD and -f NEW, only what changed, both
+// sides taken as manifests.
+func (o *Options) matrix(m *manifests, chk nc.Check) (*nc.Matrix, []string, error) {
+	namespaces := map[string]bool{}
+	for _, n := range nc.FileNamespaces(m.files) {
+		namespaces[n] = true
+	}
+	if m.state == nil || m.online {
+		objs := m.objects()
+		mx, ws, err := nc.MatrixOf(objs, chk, namespaces)
+		return mx, append(append([]string{}, objs.Snapshot().Warnings...), ws...), err
+	}
+	newWorld := nc.NewWorld(nil, cluster.Merge(m.state, m.files), true)
+	oldObjs, newObjs := nc.NewWorldObjects(nc.NewWorld(nil, m.state, true), nil), nc.NewWorldObjects(newWorld, nil)
+	mx, ws, err := nc.MatrixDiff(oldObjs, newObjs, chk, namespaces)
+	return mx, append(append([]string{}, newWorld.Snapshot.Warnings...), ws...), err
 }
 
 // describe fills the report's metadata for a run from manifests.

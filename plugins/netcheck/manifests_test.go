@@ -2,7 +2,6 @@ package netcheck
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -10,15 +9,9 @@ import (
 	"testing"
 
 	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
-	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/ktriage/ktriage/pkg/cli"
-	"github.com/ktriage/ktriage/pkg/cluster"
 	nc "github.com/ktriage/ktriage/pkg/netcheck"
 	"github.com/ktriage/ktriage/pkg/version"
 )
@@ -145,7 +138,7 @@ func TestAnExpectationNotMetIsAFindingAtItsLineNamingThePolicy(t *testing.T) {
 		t.Fatalf("findings %+v: want the one expectation not met", d.Findings)
 	}
 	f := d.Findings[0]
-	if f.RuleID != RuleExpectation || f.Object.Kind != "NetworkPolicy" || f.Object.Name != "db-from-api" || f.Object.Source == nil ||
+	if f.RuleID != nc.RuleExpectation || f.Object.Kind != "NetworkPolicy" || f.Object.Name != "db-from-api" || f.Object.Source == nil ||
 		f.Object.Source.File != expectYAML || f.Object.Source.Line != 7 {
 		t.Errorf("finding %+v: want NC108 on the db-from-api policy at %s:7", f, expectYAML)
 	}
@@ -229,7 +222,7 @@ func TestMatrixAgainstAnOldStateListsOnlyWhatChanged(t *testing.T) {
 		t.Fatalf("matrix %+v: want a diff with one cell", d.Matrix)
 	}
 	c := d.Matrix.Cells[0]
-	if c.From != "ci-shop/deployment/frontend" || c.To != "ci-shop/statefulset/db" || c.Port != 5432 || c.Change != ChangeChanged ||
+	if c.From != "ci-shop/deployment/frontend" || c.To != "ci-shop/statefulset/db" || c.Port != 5432 || c.Change != nc.ChangeChanged ||
 		c.Before != nc.VerdictBlockedByPolicy || c.Verdict != nc.VerdictReachable || !strings.Contains(c.DecidedBy, "ci-shop/db-from-api rule 0") {
 		t.Errorf("cell %+v: want frontend -> db:5432 changed from blocked-by-policy to reachable by the new rule", c)
 	}
@@ -275,66 +268,6 @@ func TestFilesMakeNoAPICallWithoutAKubeconfig(t *testing.T) {
 	}
 }
 
-// The objects a manifest describes are answered as the API answers them:
-// the world() objects read through the API (a fake clientset) and read as a
-// dump give the same verdicts.
-func TestAWorldAnswersAsTheAPIDoes(t *testing.T) {
-	cases := []struct{ src, dst, port string }{
-		{"frontend", "svc/api:80", ""},
-		{"frontend", "db", "5432"},
-		{"api", "db", "pg"},
-		{"frontend", "api.shop:80", ""},
-		{"frontend", "svc/nosuch:80", ""},
-		{"svc/api", "db", "5432"},
-	}
-	w := nc.NewWorld(snapshotOf(t, world()), nil, true)
-	for _, c := range cases {
-		t.Run(c.src+" to "+c.dst, func(t *testing.T) {
-			verdicts := map[string]string{}
-			for name, l := range map[string]*loader{
-				"api":   {cs: fake.NewClientset(world()...), ns: "shop"},
-				"world": {objs: &worldObjects{world: w}, ns: "shop"},
-			} {
-				streams, _, _, _ := genericiooptions.NewTestIOStreams()
-				o := &Options{Common: cli.NewCommon(streams), Protocol: "tcp", NoProbe: true, Timeout: 1, StartTimeout: 1, Src: c.src, Dst: c.dst, Port: c.port}
-				rep, err := o.check(context.Background(), l)
-				if err != nil {
-					verdicts[name] = "error: " + err.Error()
-					continue
-				}
-				decided, _ := decision(rep, l)
-				verdicts[name] = rep.Verdict + ": " + decided
-			}
-			if verdicts["api"] != verdicts["world"] {
-				t.Errorf("through the API: %s\nfrom the world: %s", verdicts["api"], verdicts["world"])
-			}
-		})
-	}
-}
-
-// snapshotOf files typed objects in their Snapshot slices.
-func snapshotOf(t *testing.T, objs []runtime.Object) *cluster.Snapshot {
-	t.Helper()
-	s := &cluster.Snapshot{}
-	for _, o := range objs {
-		switch v := o.(type) {
-		case *corev1.Namespace:
-			s.Namespaces = append(s.Namespaces, v)
-		case *corev1.Pod:
-			s.Pods = append(s.Pods, v)
-		case *corev1.Service:
-			s.Services = append(s.Services, v)
-		case *discoveryv1.EndpointSlice:
-			s.EndpointSlices = append(s.EndpointSlices, v)
-		case *networkingv1.NetworkPolicy:
-			s.NetworkPolicies = append(s.NetworkPolicies, v)
-		default:
-			t.Fatalf("no Snapshot slice for %T", o)
-		}
-	}
-	return s
-}
-
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
@@ -355,7 +288,7 @@ func TestTheCIExampleRuns(t *testing.T) {
 		t.Errorf("with the change: exit %d, findings %+v: want exit 1 and the expectation at line 5 not met", code, d.Findings)
 	}
 	out, _, _ = runOffline(t, "--cluster-state", dir+"manifests/app.yaml", "-f", dir+"change/", "--matrix", "-o", "json")
-	if d := decodeDoc(t, out); d.Matrix == nil || len(d.Matrix.Cells) != 1 || d.Matrix.Cells[0].Change != ChangeChanged {
+	if d := decodeDoc(t, out); d.Matrix == nil || len(d.Matrix.Cells) != 1 || d.Matrix.Cells[0].Change != nc.ChangeChanged {
 		t.Errorf("the change's matrix: %+v, want one changed cell", d.Matrix)
 	}
 }

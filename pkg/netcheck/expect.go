@@ -10,7 +10,6 @@ import (
 
 	yaml "go.yaml.in/yaml/v3"
 
-	nc "github.com/ktriage/ktriage/pkg/netcheck"
 	"github.com/ktriage/ktriage/pkg/report"
 )
 
@@ -28,20 +27,20 @@ type Expectation struct {
 
 // Expect values besides the verdicts.
 const (
-	ExpectReachable = nc.VerdictReachable
+	ExpectReachable = VerdictReachable
 	// ExpectBlocked is any verdict saying the traffic does not get through:
 	// every verdict but reachable and unknown.
 	ExpectBlocked = "blocked"
 )
 
 // expectValues are the values expect accepts, in the order help lists them.
-var expectValues = []string{ExpectReachable, ExpectBlocked, nc.VerdictBlockedByPolicy, nc.VerdictNoEndpoints, nc.VerdictPortMismatch,
-	nc.VerdictDNSFailure, nc.VerdictRefused, nc.VerdictTimeout, nc.VerdictUnknown}
+var expectValues = []string{ExpectReachable, ExpectBlocked, VerdictBlockedByPolicy, VerdictNoEndpoints, VerdictPortMismatch,
+	VerdictDNSFailure, VerdictRefused, VerdictTimeout, VerdictUnknown}
 
 // Met says whether a verdict fulfils the expectation.
 func (e Expectation) Met(verdict string) bool {
 	if e.Expect == ExpectBlocked {
-		return verdict != nc.VerdictReachable && verdict != nc.VerdictUnknown
+		return verdict != VerdictReachable && verdict != VerdictUnknown
 	}
 	return verdict == e.Expect
 }
@@ -146,19 +145,19 @@ func parseExpectation(file string, item *yaml.Node) (Expectation, error) {
 			}
 			e.From = val
 		case "to":
-			if _, err := nc.ParseDestination(val); err != nil {
+			if _, err := ParseDestination(val); err != nil {
 				return e, at(v, "to: %v", err)
 			}
 			e.To = val
 		case "port":
-			if _, _, err := nc.ParsePort(val); err != nil || val == "" {
+			if _, _, err := ParsePort(val); err != nil || val == "" {
 				return e, at(v, "port %q is neither a port number (1-65535) nor a port name", val)
 			}
 			e.Port = val
 		case "protocol":
 			p := strings.ToLower(val)
 			if !knownProtocol(p) {
-				return e, at(v, "protocol %q: use %s", val, strings.Join(nc.Protocols, ", "))
+				return e, at(v, "protocol %q: use %s", val, strings.Join(Protocols, ", "))
 			}
 			e.Protocol = p
 		case "expect":
@@ -187,7 +186,7 @@ func parseExpectation(file string, item *yaml.Node) (Expectation, error) {
 }
 
 func knownProtocol(p string) bool {
-	for _, k := range nc.Protocols {
+	for _, k := range Protocols {
 		if k == p {
 			return true
 		}
