@@ -38,7 +38,7 @@ func TestAPodForAnotherSchedulerIsNeverCalledUnschedulable(t *testing.T) {
 		{name: "nothing shows the scheduler: NoScheduler at once", stage: StageNoScheduler, rule: RuleNoScheduler, sev: report.SeverityError,
 			evidence: "no pod bound by it"},
 		{name: "a pod it bound shows it exists", stage: StageWaitingForScheduler, rule: RuleWaitingScheduler, sev: report.SeverityInfo,
-			objs: []any{pod("jobs", "done", onNode("n1"), func(p *corev1.Pod) { p.Spec.SchedulerName = "batch-scheduler" })},
+			objs:     []any{pod("jobs", "done", onNode("n1"), func(p *corev1.Pod) { p.Spec.SchedulerName = "batch-scheduler" })},
 			evidence: "1 pod(s) with schedulerName batch-scheduler are bound to nodes, the latest jobs/done (on n1"},
 		{name: "an event it wrote shows it exists", stage: StageWaitingForScheduler, rule: RuleWaitingScheduler, sev: report.SeverityInfo,
 			objs: []any{func() *corev1.Event {
