@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"golang.org/x/sync/errgroup"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -550,7 +551,7 @@ func decodeDocument(file string, line int, js []byte, itemLines func(n int) []in
 		return nil, nil
 	}
 	if err := json.Unmarshal(h.Items, &items); err != nil {
-		return nil, fmt.Errorf("%s:%d: %s: items must be a list of objects", file, line, h.Kind)
+		return nil, fmt.Errorf("%s:%d: %s: items must be a list of objects", file, line, oneLineValue(h.Kind))
 	}
 	lines := itemLines(len(items))
 	out := make([]decoded, 0, len(items))
@@ -570,6 +571,9 @@ func decodeDocument(file string, line int, js []byte, itemLines func(n int) []in
 			u := map[string]any{}
 			if err := json.Unmarshal(raw, &u); err != nil {
 				return nil, fmt.Errorf("%s:%d: %s", file, at, decodeMessage(err))
+			}
+			if u == nil { // a null item
+				return nil, fmt.Errorf("%s:%d: %s: items must be a list of objects", file, at, oneLineValue(h.Kind))
 			}
 			u["kind"], u["apiVersion"] = ih.Kind, ih.APIVersion
 			raw, _ = json.Marshal(u)
@@ -674,9 +678,19 @@ func objectName(h header) string {
 		name = h.Metadata.Namespace + "/" + name
 	}
 	if name == "" {
-		return h.Kind
+		return oneLineValue(h.Kind)
 	}
-	return h.Kind + " " + name
+	return oneLineValue(h.Kind) + " " + oneLineValue(name)
+}
+
+// oneLineValue quotes a value read from a file when it holds a line break
+// or another control character, or starts or ends with a space, so that an
+// error about it stays one unambiguous line.
+func oneLineValue(s string) string {
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 || s != strings.TrimSpace(s) {
+		return strconv.Quote(s)
+	}
+	return s
 }
 
 // duplicateField returns the first "duplicate field" of a strict decoding
