@@ -51,7 +51,7 @@ type sim struct {
 	// the nodes with one kubectl drain each does.
 	oneByOne    bool
 	warnedStale map[*budget]bool
-	// gone are the pods (by podID) that left their node; arrived are the
+	// gone are the pods (by scheduling.PodKey) that left their node; arrived are the
 	// replacements bound to each node. A node drained later holds the
 	// latter, not the former.
 	gone    map[string]bool
@@ -299,7 +299,7 @@ func (s *sim) podsOn(node string) []*corev1.Pod {
 	var out []*corev1.Pod
 	for _, pods := range [][]*corev1.Pod{s.snap.PodsOnNode(node), s.arrived[node]} {
 		for _, p := range pods {
-			if !s.gone[podID(p)] {
+			if !s.gone[scheduling.PodKey(p)] {
 				out = append(out, p)
 			}
 		}
@@ -307,19 +307,10 @@ func (s *sim) podsOn(node string) []*corev1.Pod {
 	return out
 }
 
-// podID identifies a pod across the engine's copies, as the engine does:
-// its UID, else namespace/name.
-func podID(p *corev1.Pod) string {
-	if p.UID != "" {
-		return string(p.UID)
-	}
-	return p.Namespace + "/" + p.Name
-}
-
 // leave removes the pod from the node and queues its replacement.
 func (s *sim) leave(p *corev1.Pod, plan *PodPlan) {
 	s.eng.Remove(p)
-	s.gone[podID(p)] = true
+	s.gone[scheduling.PodKey(p)] = true
 	if !replacedByController(p) {
 		if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
 			if ref := metav1.GetControllerOf(p); ref == nil {
@@ -354,7 +345,7 @@ func (s *sim) schedule() bool {
 	placedAny := false
 	for {
 		sort.SliceStable(s.queue, func(i, j int) bool {
-			pi, pj := priority(s.snap, s.queue[i].pod), priority(s.snap, s.queue[j].pod)
+			pi, pj := s.eng.Priority(s.queue[i].pod), s.eng.Priority(s.queue[j].pod)
 			if pi != pj {
 				return pi > pj
 			}
@@ -430,7 +421,7 @@ func (s *sim) preempt(r *replacement, p *scheduling.Preemption) {
 			continue
 		}
 		s.eng.Remove(v)
-		s.gone[podID(v)] = true
+		s.gone[scheduling.PodKey(v)] = true
 		if podutil.IsPodReady(v) {
 			for _, b := range s.budgets {
 				if b.covers(v) {
@@ -443,7 +434,7 @@ func (s *sim) preempt(r *replacement, p *scheduling.Preemption) {
 			By: r.of.Namespace + "/" + r.of.Name, Replaced: replacedByController(v)}
 		s.preempted = append(s.preempted, victim)
 		s.add(RulePreemption, v, "Pod", fmt.Sprintf("preempted on %s by the replacement of %s/%s (priority %d above %d)",
-			p.Node, r.of.Namespace, r.of.Name, priority(s.snap, r.pod), priority(s.snap, v)), "add capacity so that the replacement fits without preemption, or accept that this pod is evicted")
+			p.Node, r.of.Namespace, r.of.Name, s.eng.Priority(r.pod), s.eng.Priority(v)), "add capacity so that the replacement fits without preemption, or accept that this pod is evicted")
 		if victim.Replaced {
 			s.enqueue(&replacement{pod: replacementFor(v), of: v, victim: victim, ready: podutil.IsPodReady(v)})
 		}
@@ -551,7 +542,7 @@ func replacedOnlyWhenGone(p *corev1.Pod) bool {
 // spec and labels, not bound, not yet started.
 func replacementFor(p *corev1.Pod) *corev1.Pod {
 	r := p.DeepCopy()
-	r.UID = types.UID("replacement-of-" + podID(p))
+	r.UID = types.UID("replacement-of-" + scheduling.PodKey(p))
 	r.ResourceVersion = ""
 	r.DeletionTimestamp = nil
 	r.DeletionGracePeriodSeconds = nil
@@ -565,25 +556,6 @@ func ownerString(p *corev1.Pod) string {
 		return ref.Kind + "/" + ref.Name
 	}
 	return ""
-}
-
-// priority is the pod's priority as admission set it.
-func priority(snap *cluster.Snapshot, p *corev1.Pod) int32 {
-	if p.Spec.Priority != nil {
-		return *p.Spec.Priority
-	}
-	if p.Spec.PriorityClassName != "" {
-		if pc := snap.PriorityClass(p.Spec.PriorityClassName); pc != nil {
-			return pc.Value
-		}
-		return 0
-	}
-	for _, pc := range snap.PriorityClasses {
-		if pc.GlobalDefault {
-			return pc.Value
-		}
-	}
-	return 0
 }
 
 // add records a finding about an object.

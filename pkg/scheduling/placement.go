@@ -92,6 +92,15 @@ func (e *Engine) PodsOn(node string) []*corev1.Pod {
 	return nil
 }
 
+// Priority is the pod's priority as the scheduler orders its queue and
+// picks preemption victims: spec.priority, else its PriorityClass's value or
+// the global default class's.
+func (e *Engine) Priority(p *corev1.Pod) int32 { return e.priorityOf(p) }
+
+// PodKey identifies a pod across the engine's copies of it (Bind returns a
+// copy): its UID, else namespace/name.
+func PodKey(p *corev1.Pod) string { return podKey(p) }
+
 // Usage is what a node's pods request against its allocatable.
 type Usage struct {
 	Allocatable corev1.ResourceList
