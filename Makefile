@@ -33,19 +33,21 @@ lint:
 unit:
 	$(GO) test -json -race -count=1 $(PKGS) | $(GO) run ./hack/testsummary
 
-## fuzz: each fuzz target for $(FUZZTIME): the manifest loader, the certificate and kubeconfig
-## readers, the NetworkPolicy evaluator, target parsing (go test -fuzz takes one package and one
-## target at a time; failures are saved under the package's testdata/fuzz and rerun by unit).
-## make test runs every saved input (unit) but does not explore new ones: a new finding is
-## random and must not fail an unrelated change; run make fuzz (longer with FUZZTIME=5m) and
-## commit what it saves along with the fix.
+## fuzz: every fuzz target (each `func FuzzX` in pkg/ and plugins/) explores for $(FUZZTIME): the
+## manifest loader, the certificate and kubeconfig readers, the NetworkPolicy evaluator, target
+## parsing. go test -fuzz takes one package and one target at a time; a failure is saved under the
+## package's testdata/fuzz, and unit replays every saved input from then on. make test explores
+## for a few seconds per target; run make fuzz FUZZTIME=5m before a release and commit what it
+## saves along with the fix.
 FUZZTIME ?= 5s
-FUZZ_TARGETS := ./pkg/cluster:FuzzLoadFiles ./pkg/certs:FuzzParse ./pkg/certs:FuzzKubeconfig \
-	./pkg/netpolicy:FuzzEvaluate ./pkg/cli:FuzzParseTarget
 fuzz:
-	@set -e; for t in $(FUZZ_TARGETS); do \
+	@set -e; targets=$$(git grep -n '^func Fuzz[A-Za-z0-9_]*(f \*testing.F)' -- 'pkg/*_test.go' 'plugins/*_test.go' \
+		| sed -E 's#^(.*)/[^/]*_test\.go:[0-9]+:func (Fuzz[A-Za-z0-9_]*).*#./\1:\2#' | sort -u); \
+	[ -n "$$targets" ] || { echo "fuzz: no fuzz targets found"; exit 1; }; \
+	for t in $$targets; do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \
-		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		echo "fuzz: $$pkg $$fn for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg 2>&1 | grep -v '^fuzz: elapsed' ; \
 	done
 
 ## e2e: the real binaries against a real local control plane
@@ -54,7 +56,7 @@ e2e: build
 	KTRIAGE_BIN=$(CURDIR)/bin $(GO) test -json -count=1 -timeout 60m -p 1 ./test/e2e/... | $(GO) run ./hack/testsummary
 
 ## test: everything CI runs
-test: lint unit e2e
+test: lint unit fuzz e2e
 test: krew-validate
 
 .PHONY: release-snapshot krew-manifests krew-validate
