@@ -23,7 +23,10 @@ func Main(newCmd func(genericiooptions.IOStreams) *cobra.Command) {
 	// the command's error already says what failed, in one line.
 	klog.SetSlogLogger(slog.New(slog.DiscardHandler))
 	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
-	os.Exit(Execute(newCmd(streams), streams))
+	stop := startProfiles()
+	code := Execute(newCmd(streams), streams)
+	stop()
+	os.Exit(code)
 }
 
 // Execute runs cmd and turns its error into one line on stderr and an exit
