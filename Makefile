@@ -6,11 +6,11 @@ CACHE ?= $(HOME)/.cache/ktriage
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/ktriage/ktriage/pkg/version.Version=$(VERSION)
 PKGS := ./pkg/... ./plugins/... ./cmd/...
-PKGS += ./hack/release/...
+PKGS += ./hack/release/... ./test/bench/e2e/...
 GORELEASER = $$(hack/build-tools.sh --print-dir goreleaser | awk '{print $$2}')/goreleaser
 VALIDATE_KREW = $$(hack/build-tools.sh --print-dir validate-krew-manifest | awk '{print $$2}')/validate-krew-manifest
 
-.PHONY: all build tools lint unit fuzz e2e test bench demo clean cluster-up cluster-down
+.PHONY: all build tools lint unit fuzz e2e test bench bench-e2e demo clean cluster-up cluster-down
 
 all: build
 
@@ -80,9 +80,22 @@ krew-validate:
 rules-doc:
 	$(GO) test ./pkg/report/rulesdoc -run TestRulesDocIsFresh -count=1 -update
 
-## bench: speed and memory benchmarks
-bench:
+## bench: speed and memory benchmarks: the in-process ones, then a small bench-e2e (two small
+## clusters, one run each, report in bin/bench-e2e/) whose targets are printed at the end
+bench: build
 	$(GO) test -run '^$$' -bench . -benchmem $(PKGS) ./test/bench/...
+	$(GO) run ./test/bench/e2e -bin bin -name bench-e2e-small -sizes 100,300 -runs 1 -profile none \
+		-report bin/bench-e2e/benchmarks.md -chart bin/bench-e2e/benchmarks.svg
+	@sed -n '/^## Targets/,/^## [0-9]/p' bin/bench-e2e/benchmarks.md | sed '$$d'
+
+## bench-e2e: every plugin as a whole process against a real kube-apiserver filled to 500, 1,000
+## and 2,000 nodes (15 pods per node, 50 Pending), next to the floor (the LISTs it needs, nothing
+## else) and kubectl get -o json; 3 interleaved runs; writes docs/benchmarks.md, docs/benchmarks.svg
+## and profiles of missed targets (docs/benchmarks/profiles). About 25 minutes on 2 cores; not
+## part of make test. BENCH_E2E_FLAGS=-large: 5,000 nodes / 150,000 pods; see test/bench/README.md.
+BENCH_E2E_FLAGS ?=
+bench-e2e: build
+	$(GO) run ./test/bench/e2e -bin bin $(BENCH_E2E_FLAGS)
 
 ## demo: a local cluster with broken workloads, and every plugin run against it
 demo: build

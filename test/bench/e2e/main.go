@@ -1,0 +1,289 @@
+// Command bench-e2e measures the plugins as whole processes against a real
+// kube-apiserver filled with a large cluster, next to the floor (the LISTs
+// a plugin needs and nothing else) and what a user does by hand (kubectl
+// get -o json), and writes docs/benchmarks.md and docs/benchmarks.svg.
+// Run it with `make bench-e2e`; see test/bench/README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/ktriage/ktriage/test/bench/e2e/results"
+)
+
+type options struct {
+	sizes       []int
+	podsPerNode int
+	pending     int
+	runs        int
+	name        string
+	bin         string
+	report      string
+	chart       string
+	profile     string
+	profileDir  string
+	timeout     time.Duration
+	workers     int
+}
+
+func main() {
+	var o options
+	sizes := flag.String("sizes", "500,1000,2000", "cluster sizes to measure, in nodes, ascending (the largest is the one the targets are checked at)")
+	large := flag.Bool("large", false, "the large cluster: 5,000 nodes and 150,000 pods (sizes 1000,2500,5000, 30 pods per node, 500 Pending)")
+	flag.IntVar(&o.podsPerNode, "pods-per-node", 15, "pods per node (two of them from DaemonSets)")
+	flag.IntVar(&o.pending, "pending", 50, "Pending pods (of every cause)")
+	flag.IntVar(&o.runs, "runs", 3, "runs of each contender per size, interleaved")
+	flag.StringVar(&o.name, "name", "bench-e2e", "name of the local cluster (hack/local-cluster --name)")
+	flag.StringVar(&o.bin, "bin", "bin", "directory of the plugin binaries (make build)")
+	flag.StringVar(&o.report, "report", "docs/benchmarks.md", "where to write the report (empty: do not write)")
+	flag.StringVar(&o.chart, "chart", "docs/benchmarks.svg", "where to write the chart (empty: do not write)")
+	flag.StringVar(&o.profile, "profile", "missed", "CPU and heap profiles of plugin runs: missed (the plugins of missed targets), all, none")
+	flag.StringVar(&o.profileDir, "profile-dir", "docs/benchmarks/profiles", "where to write the profiles")
+	flag.DurationVar(&o.timeout, "timeout", 10*time.Minute, "limit of one run of one contender")
+	flag.IntVar(&o.workers, "workers", 32, "concurrent requests while filling the cluster")
+	flag.Parse()
+	if *large {
+		*sizes = "1000,2500,5000"
+		o.podsPerNode, o.pending = 30, 500
+	}
+	for _, s := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 20 || (len(o.sizes) > 0 && n <= o.sizes[len(o.sizes)-1]) {
+			fatalf("-sizes: want ascending node counts of at least 20, got %q", *sizes)
+		}
+		o.sizes = append(o.sizes, n)
+	}
+	if o.podsPerNode < 3 || o.pending < 1 || o.runs < 1 {
+		fatalf("-pods-per-node must be at least 3, -pending and -runs at least 1")
+	}
+	switch o.profile {
+	case "missed", "all", "none":
+	default:
+		fatalf("-profile must be missed, all or none")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fatalf("%v", err)
+	}
+}
+
+func logf(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "%s bench-e2e: %s\n", time.Now().UTC().Format("15:04:05"), fmt.Sprintf(format, a...))
+}
+
+func fatalf(format string, a ...any) {
+	fmt.Fprintf(os.Stderr, "bench-e2e: %s\n", fmt.Sprintf(format, a...))
+	os.Exit(2)
+}
+
+func run(ctx context.Context, o options) error {
+	began := time.Now()
+	repo, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(repo, "hack/local-cluster")); err != nil {
+		return fmt.Errorf("run from the repository root (no hack/local-cluster here)")
+	}
+	bin, err := filepath.Abs(o.bin)
+	if err != nil {
+		return err
+	}
+	for _, p := range []string{"kubectl-why_pending", "kubectl-qos_audit", "kubectl-cert_expiry", "kubectl-netcheck", "kubectl-drain_preflight"} {
+		if _, err := os.Stat(filepath.Join(bin, p)); err != nil {
+			return fmt.Errorf("no %s in %s: run make build first", p, bin)
+		}
+	}
+	work, err := os.MkdirTemp("", "bench-e2e-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	floor := filepath.Join(work, "floor")
+	logf("building the floor program")
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", floor, "./test/bench/e2e/floor")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("building the floor: %w", err)
+	}
+
+	machine := machineInfo(ctx, bin)
+	logf("starting the local cluster %q", o.name)
+	lc, err := startCluster(ctx, repo, o.name)
+	defer lc.stop() // always, even when up failed half-way
+	if err != nil {
+		return err
+	}
+	machine = append(machine, [2]string{"kube-apiserver", versionOf(ctx, lc.env["KTRIAGE_KUBECTL"], lc.env["KUBECONFIG"])})
+	cs, _, err := lc.adminClient()
+	if err != nil {
+		return err
+	}
+	ca, err := lc.servingCA()
+	if err != nil {
+		return err
+	}
+	proxy, err := startProxy(lc.env["KTRIAGE_APISERVER"], ca)
+	if err != nil {
+		return err
+	}
+	defer proxy.Close()
+	kubeconfig := filepath.Join(work, "kubeconfig")
+	if err := writeKubeconfig(kubeconfig, proxy.URL, proxy.CAPEM, lc.env["KTRIAGE_ADMIN_TOKEN"]); err != nil {
+		return err
+	}
+	r := &runner{proxy: proxy, env: contenderEnv(kubeconfig, work), timeout: o.timeout}
+
+	f := newFiller(cs, o.sizes, o.podsPerNode, o.pending, o.workers)
+	logf("creating namespaces")
+	if err := f.namespaces(ctx); err != nil {
+		return err
+	}
+	if err := lc.stopComponent("kube-controller-manager"); err != nil {
+		return fmt.Errorf("stopping kube-controller-manager: %w", err)
+	}
+	// kubectl's discovery cache, warm as on a user's machine.
+	warm := exec.CommandContext(ctx, lc.env["KTRIAGE_KUBECTL"], "api-resources")
+	warm.Env, warm.Stdout = r.env, nil
+	if err := warm.Run(); err != nil {
+		return fmt.Errorf("kubectl api-resources through the proxy: %w", err)
+	}
+
+	rep := results.Report{Runs: o.runs, Chart: filepath.Base(o.chart), Kubectl: "kubectl-pods", Floor: map[string]string{}}
+	var all []contender
+	pendingAt := map[int]int{}
+	for _, n := range o.sizes {
+		logf("filling the cluster to %d nodes", n)
+		t0 := time.Now()
+		if err := f.grow(ctx, n); err != nil {
+			return err
+		}
+		created := time.Since(t0)
+		if err := f.settle(ctx); err != nil {
+			return err
+		}
+		fill := time.Since(t0)
+		logf("  %d nodes, %d pods (%d Pending), %s: created in %s, scheduler settled after %s", n, f.counts["pods"], f.counts["Pending pods"],
+			f.describe(), created.Round(time.Second), (fill - created).Round(time.Second))
+		rep.Sizes = append(rep.Sizes, results.Size{Nodes: n, Pods: f.counts["pods"], Pending: f.counts["Pending pods"], Objects: f.describe(), Fill: fill})
+		pendingAt[n] = f.counts["Pending pods"]
+
+		cons := contenders(bin, floor, lc.env["KTRIAGE_KUBECTL"], f, n)
+		all = cons
+		ms, err := measure(ctx, r, cons, n, o.runs)
+		if err != nil {
+			return err
+		}
+		rep.Measurements = append(rep.Measurements, ms...)
+	}
+	if len(all) == 0 {
+		return errors.New("nothing measured")
+	}
+	// The by-hand row: both kubectl commands, one after the other.
+	for _, n := range o.sizes {
+		var pods, nodes results.Measurement
+		for _, m := range rep.Measurements {
+			if m.Nodes == n && m.ID == "kubectl-pods" {
+				pods = m
+			}
+			if m.Nodes == n && m.ID == "kubectl-nodes" {
+				nodes = m
+			}
+		}
+		rep.Measurements = append(rep.Measurements, results.Sequence("by-hand", "by hand: kubectl pods + nodes as JSON",
+			"kubectl get pods -A -o json; kubectl get nodes -o json", pods, nodes))
+	}
+	for _, c := range all {
+		rep.Order = append(rep.Order, c.id)
+		if c.id == "kubectl-nodes" {
+			rep.Order = append(rep.Order, "by-hand")
+		}
+		if c.floor != "" {
+			rep.Floor[c.id] = c.floor
+		}
+	}
+	rep.Verdicts = evaluate(rep.Measurements, pendingAt)
+	for _, v := range rep.Verdicts {
+		mark := "MISSED"
+		if v.Met {
+			mark = "met"
+		}
+		logf("%-6s %s: %s", mark, v.Target, v.Measured)
+	}
+
+	if o.profile != "none" {
+		prof, err := profiles(ctx, r, all, rep.Verdicts, o, bin)
+		if err != nil {
+			return err
+		}
+		rep.Profiles = prof
+	}
+	rep.Machine = machine
+	rep.Method = method(o)
+	rep.Generated = time.Now()
+	rep.Duration = time.Since(began)
+	if err := writeOutputs(rep, o); err != nil {
+		return err
+	}
+	logf("done in %s", rep.Duration.Round(time.Second))
+	return nil
+}
+
+// measure runs every contender o.runs times, interleaved: run i of each
+// before run i+1 of any, in an order rotated each round so that none always
+// runs first (on a cold cache) or right after the heaviest.
+func measure(ctx context.Context, r *runner, cons []contender, nodes, runs int) ([]results.Measurement, error) {
+	ms := make([]results.Measurement, len(cons))
+	for i, c := range cons {
+		ms[i] = results.Measurement{ID: c.id, Label: c.label, Command: c.display(), Nodes: nodes}
+	}
+	for round := range runs {
+		for k := range cons {
+			i := (k + round*len(cons)/max(runs, 1)) % len(cons)
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			s := r.run(ctx, cons[i])
+			ms[i].Samples = append(ms[i].Samples, s)
+			status := "ok"
+			if s.Err != "" {
+				status = s.Err
+			}
+			logf("  [%d/%d] %-22s %7.2fs %6.0f MiB %7.1f MiB in, %5d requests: %s", round+1, runs, cons[i].id,
+				s.Wall.Seconds(), float64(s.RSS)/(1<<20), float64(s.BytesIn)/(1<<20), s.Requests, status)
+		}
+	}
+	return ms, nil
+}
+
+// evaluate checks the targets of the performance issue at the largest size.
+func evaluate(ms []results.Measurement, pendingAt map[int]int) []results.Verdict {
+	var out []results.Verdict
+	for _, id := range []string{"why-pending-all", "qos-audit-all", "cert-expiry"} {
+		floor := "floor-pods-nodes"
+		if id == "cert-expiry" {
+			floor = "floor-cert-sources"
+		}
+		out = append(out,
+			results.EvaluateRatio(ms, results.RatioTarget{Contender: id, Baseline: floor, Metric: results.MetricWall, Limit: 1.3}),
+			results.EvaluateRatio(ms, results.RatioTarget{Contender: id, Baseline: floor, Metric: results.MetricRSS, Limit: 2}))
+	}
+	for _, id := range []string{"why-pending-pod-1", "netcheck", "drain-preflight"} {
+		out = append(out, results.EvaluateRatio(ms, results.RatioTarget{Contender: id, Baseline: "kubectl-pods", Metric: results.MetricWall, Limit: 0.2}))
+	}
+	out = append(out, results.EvaluateGrowth(ms, results.GrowthTarget{Contender: "why-pending-all", Pending: pendingAt, Limit: 1.5}))
+	return out
+}
