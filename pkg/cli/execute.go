@@ -45,7 +45,9 @@ func Execute(cmd *cobra.Command, streams genericiooptions.IOStreams) int {
 	cmd.SetOut(streams.Out)
 	cmd.SetErr(streams.ErrOut)
 	markArgErrors(cmd)
-	err := cmd.Execute()
+	ctx, stop := signalContext()
+	defer stop()
+	err := cmd.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
 	}

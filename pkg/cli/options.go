@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"github.com/ktriage/ktriage/pkg/inflight"
 	"github.com/ktriage/ktriage/pkg/printers"
 	"github.com/ktriage/ktriage/pkg/report"
 )
@@ -45,9 +46,13 @@ type Common struct {
 	Selector      string
 	Filenames     []string
 	Recursive     bool
+	// Deadline bounds the whole run (--deadline); see EffectiveDeadline.
+	Deadline time.Duration
 
-	features Features
-	failOn   report.Severity
+	features    Features
+	failOn      report.Severity
+	cmd         *cobra.Command
+	minDeadline time.Duration
 }
 
 // NewCommon returns the common options with their defaults.
@@ -58,14 +63,17 @@ func NewCommon(streams genericiooptions.IOStreams) *Common {
 		Output:      "table",
 		FailOn:      "error",
 		Color:       "auto",
+		Deadline:    DefaultDeadline,
 	}
 }
 
 // AddFlags registers the common flags on cmd.
 func (c *Common) AddFlags(cmd *cobra.Command, f Features) {
 	c.features = f
+	c.cmd = cmd
 	flags := cmd.Flags()
 	c.ConfigFlags.AddFlags(flags)
+	flags.DurationVar(&c.Deadline, "deadline", c.Deadline, "Give up on the whole run after this long, naming what was still pending; each API request is also bounded by --request-timeout (a longer --request-timeout raises the default)")
 	c.registerKubeconfigCompletions(cmd)
 	flags.StringVarP(&c.Output, "output", "o", c.Output, "Output format: "+strings.Join(printers.Formats, "|"))
 	flags.StringVar(&c.FailOn, "fail-on", c.FailOn, "Exit 1 when a finding reaches this severity: error|warning|info|never")
@@ -96,6 +104,9 @@ func (c *Common) Validate() error {
 		return UsageErrorf("--fail-on: %w", err)
 	}
 	c.failOn = sev
+	if c.Deadline <= 0 {
+		return UsageErrorf("--deadline must be positive (e.g. 2m)")
+	}
 	switch c.Color {
 	case "auto", "always", "never":
 	default:
@@ -167,6 +178,9 @@ func (c *Common) RESTConfig() (*rest.Config, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultRequestTimeout
 	}
+	// Every request is recorded while under way, so a run cut short by
+	// --deadline or a signal can name what it was waiting for.
+	cfg.Wrap(inflight.WrapTransport)
 	return cfg, nil
 }
 

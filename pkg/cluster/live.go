@@ -19,6 +19,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/ktriage/ktriage/pkg/apierror"
+	"github.com/ktriage/ktriage/pkg/inflight"
 )
 
 // Query asks for one kind of object from the live cluster.
@@ -98,7 +99,9 @@ func LoadLiveWith(ctx context.Context, cs kubernetes.Interface, opts LiveOptions
 	for i, q := range queries {
 		plan := plans[i]
 		g.Go(func() error {
+			end := inflight.Begin(gctx, plan.describe())
 			r, err := plan.run(gctx, q, opts.PageSize, opts.RequestTimeout)
+			end()
 			if err != nil {
 				switch {
 				case errors.Is(ctx.Err(), context.DeadlineExceeded):
@@ -228,6 +231,15 @@ func (p queryPlan) run(ctx context.Context, q Query, pageSize int64, timeout tim
 // cluster is broken.
 func optionalFailure(err error) bool {
 	return apierrors.IsForbidden(err) || apierrors.IsNotFound(err) || apierrors.IsMethodNotSupported(err)
+}
+
+// describe names the list as inflight.Describe names its requests, so that
+// a pending list and its pending page are named once.
+func (p queryPlan) describe() string {
+	if p.namespaced && p.namespace != "" {
+		return "list " + p.resource + " in namespace " + p.namespace
+	}
+	return "list " + p.resource
 }
 
 func (p queryPlan) apiError(err error) error {

@@ -139,7 +139,7 @@ func newCommand(streams genericiooptions.IOStreams) (*cobra.Command, *Options) {
 		if err := o.Validate(); err != nil {
 			return err
 		}
-		return o.Run(cmd.Context())
+		return o.RunBounded(cmd.Context(), o.Run)
 	}
 	o.AddFlags(cmd, cli.Features{Namespaced: true, Files: true})
 	flags := cmd.Flags()

@@ -77,7 +77,7 @@ func newCommand(streams genericiooptions.IOStreams, now func() time.Time) *cobra
 		if err := o.Validate(); err != nil {
 			return err
 		}
-		return o.Run(cmd.Context())
+		return o.RunBounded(cmd.Context(), o.Run)
 	}
 	o.AddFlags(cmd, cli.Features{Selector: true})
 	if f := cmd.Flags().Lookup("selector"); f != nil {

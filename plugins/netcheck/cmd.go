@@ -158,11 +158,10 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		if err := o.Validate(); err != nil {
 			return err
 		}
-		ctx := cmd.Context()
-		if ctx == nil {
-			ctx = context.Background()
-		}
-		return o.Run(ctx)
+		// The probe may wait --start-timeout + --timeout, plus the reads
+		// before and after it.
+		o.NeedAtLeast(o.StartTimeout + o.Timeout + time.Minute)
+		return o.RunBounded(cmd.Context(), o.Run)
 	}
 	o.AddFlags(cmd, cli.Features{Files: true})
 	o.CompletePods(cmd, 2)

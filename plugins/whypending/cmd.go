@@ -86,7 +86,7 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		if err := o.Validate(); err != nil {
 			return err
 		}
-		return o.Run(cmd.Context())
+		return o.RunBounded(cmd.Context(), o.Run)
 	}
 	o.AddFlags(cmd, cli.Features{Namespaced: true, Selector: true, Files: true})
 	o.CompletePods(cmd, 0)

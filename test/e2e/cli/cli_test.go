@@ -4,6 +4,8 @@
 package cli_test
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -104,6 +106,33 @@ func TestMissingRBACNamesVerbAndResource(t *testing.T) {
 		res := c.RunWith(t, framework.RunOptions{Env: []string{"KUBECONFIG=" + kubeconfig}}, p.binary, "-n", ns)
 		if res.Code != 2 || !strings.Contains(res.Stderr, "forbidden") || !strings.Contains(res.Stderr, "grant get,list on pods") {
 			t.Errorf("%s as a ServiceAccount without RBAC: want exit 2 naming 'grant get,list on pods'\n%s", p.binary, res)
+		}
+	}
+}
+
+// --deadline bounds a whole run, not only each request: against an API
+// server that accepts requests and never answers, with a request timeout
+// longer than the deadline, every plugin stops at the deadline with one
+// line naming what it was still waiting for, and exit 2.
+func TestDeadlineBoundsTheWholeRun(t *testing.T) {
+	c := framework.Get(t)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	kubeconfig := framework.WriteKubeconfig(t, framework.Kubeconfig{Server: srv.URL, User: "u", Token: "x"})
+	for _, p := range append(plugins[:len(plugins)-1:len(plugins)-1], plugin{"kubectl-drain_preflight", "kubectl drain-preflight", []string{"node-1"}}) {
+		start := time.Now()
+		args := append([]string{"--request-timeout", "1m", "--deadline", "3s"}, p.args...)
+		res := c.RunWith(t, framework.RunOptions{Env: []string{"KUBECONFIG=" + kubeconfig}, Timeout: time.Minute}, p.binary, args...)
+		took := time.Since(start)
+		lines := strings.Split(strings.TrimSpace(res.Stderr), "\n")
+		last := lines[len(lines)-1]
+		if res.Code != 2 || !strings.HasPrefix(last, "error: no result within --deadline 3s; still waiting for: ") || !strings.Contains(last, "; check that the cluster is healthy, or raise --deadline") {
+			t.Errorf("%s: want exit 2 and one line naming what was pending at the deadline\n%s", p.binary, res)
+		}
+		if took > 10*time.Second {
+			t.Errorf("%s took %s with --deadline 3s", p.binary, took)
 		}
 	}
 }
