@@ -12,6 +12,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/klog/v2"
 
+	"github.com/ktriage/ktriage/pkg/apierror"
 	"github.com/ktriage/ktriage/pkg/version"
 )
 
@@ -69,15 +70,7 @@ func Execute(cmd *cobra.Command, streams genericiooptions.IOStreams) int {
 
 // OneLine renders an error as a single line: multi-line messages (some API
 // errors carry several) are joined with "; ".
-func OneLine(err error) string {
-	msg := strings.TrimSpace(err.Error())
-	msg = strings.TrimPrefix(msg, "error: ")
-	lines := strings.FieldsFunc(msg, func(r rune) bool { return r == '\n' || r == '\r' })
-	for i := range lines {
-		lines[i] = strings.TrimSpace(lines[i])
-	}
-	return strings.Join(lines, "; ")
-}
+func OneLine(err error) string { return apierror.OneLine(err) }
 
 // markArgErrors makes cobra's argument-count errors ("accepts 1 arg(s),
 // received 2") usage errors with exit code 2, in the command and every

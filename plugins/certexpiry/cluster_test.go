@@ -12,8 +12,6 @@ import (
 	"testing"
 
 	"github.com/ktriage/ktriage/pkg/certs"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 type reportDoc struct {
@@ -166,18 +164,5 @@ func TestClusterThatHangsGivesAReport(t *testing.T) {
 	}
 	if d := decode(t, out); !d.has(certs.RuleClusterUnread) {
 		t.Errorf("no %s finding: %s", certs.RuleClusterUnread, out)
-	}
-}
-
-func TestKubeletEndpointsUseAnyAddressAndNameNodesWithout(t *testing.T) {
-	dnsOnly := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "dns-only"},
-		Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalDNS, Address: "ip-10-0-0-7.internal"}}}}
-	none := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "bare"}}
-	eps, unaddressed := kubeletEndpoints([]*corev1.Node{dnsOnly, none})
-	if len(eps) != 1 || eps[0].Address != "ip-10-0-0-7.internal:10250" {
-		t.Errorf("want the InternalDNS address used, got %+v", eps)
-	}
-	if len(unaddressed) != 1 || unaddressed[0] != "bare" {
-		t.Errorf("want the node without an address named, got %v", unaddressed)
 	}
 }

@@ -6,18 +6,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/dynamic"
 
 	"github.com/ktriage/ktriage/pkg/certs"
+	"github.com/ktriage/ktriage/pkg/certs/collect"
 	"github.com/ktriage/ktriage/pkg/cli"
-	"github.com/ktriage/ktriage/pkg/cluster"
 	"github.com/ktriage/ktriage/pkg/version"
 )
 
@@ -79,18 +78,6 @@ const examples = `  # Everything the current kubeconfig and cluster can show
   # What expires in the next 90 days, days left only
   kubectl cert-expiry --warn 90d -o json | jq -r '.certificates[] | select(.daysLeft < 90) | "\(.daysLeft)\t\(.source)"'`
 
-// Source names accepted by --sources.
-const (
-	SourceKubeconfig = "kubeconfig"
-	SourceServed     = "served"
-	SourcePKI        = "pki"
-	SourceCluster    = "cluster"
-	SourceKubelets   = "kubelets"
-	SourceFiles      = "files"
-)
-
-var allSources = []string{SourceKubeconfig, SourceServed, SourcePKI, SourceCluster, SourceKubelets}
-
 // Options are the command's flags.
 type Options struct {
 	*cli.Common
@@ -102,13 +89,13 @@ type Options struct {
 	KubeletPKIDir string
 	ProbeKubelets bool
 	DialTimeout   time.Duration
+	Concurrency   int
 	// Now is the time certificates are judged at (hidden --now, for demos of
 	// a future date and for tests).
 	Now string
 
 	failWindow, warnWindow time.Duration
-	sources                map[string]bool
-	named                  map[string]bool // given with --sources
+	plan                   certs.Plan
 	now                    time.Time
 	pkiDirSet, kubeDirSet  bool
 	kubeletDirSet          bool
@@ -128,7 +115,8 @@ func newCommand(streams genericiooptions.IOStreams) (*cobra.Command, *Options) {
 		PKIDir:        "/etc/kubernetes/pki",
 		KubernetesDir: "/etc/kubernetes",
 		KubeletPKIDir: "/var/lib/kubelet/pki",
-		DialTimeout:   5 * time.Second,
+		DialTimeout:   collect.DefaultHandshakeTimeout,
+		Concurrency:   collect.DefaultConcurrency,
 	}
 	cmd := cli.NewRoot("kubectl cert-expiry", "Find every certificate that can take a cluster down, before it expires", long, examples)
 	cmd.Use = "cert-expiry [--sources kubeconfig,served,pki,cluster] [-f FILE] [--fail 7d] [--warn 30d]"
@@ -145,7 +133,7 @@ func newCommand(streams genericiooptions.IOStreams) (*cobra.Command, *Options) {
 	flags := cmd.Flags()
 	flags.StringVar(&o.Fail, "fail", o.Fail, "Report certificates expiring within this window as errors (Go duration like 72h, or days like 7d)")
 	flags.StringVar(&o.Warn, "warn", o.Warn, "Report certificates expiring within this window as warnings")
-	flags.StringSliceVar(&o.Sources, "sources", nil, "Where to look: "+strings.Join(allSources, ",")+" (default: all but kubelets; with -f: only the files)")
+	flags.StringSliceVar(&o.Sources, "sources", nil, "Where to look: "+strings.Join(certs.AllSources, ",")+" (default: all but kubelets; with -f: only the files)")
 	flags.StringVar(&o.PKIDir, "pki-dir", o.PKIDir, "kubeadm PKI directory (skipped when missing or unreadable, unless set explicitly)")
 	flags.StringVar(&o.KubernetesDir, "kubernetes-dir", o.KubernetesDir, "Directory of the control plane's kubeconfigs (admin.conf, kubelet.conf...)")
 	flags.StringVar(&o.KubeletPKIDir, "kubelet-pki-dir", o.KubeletPKIDir, "The kubelet's certificate directory")
@@ -153,30 +141,8 @@ func newCommand(streams genericiooptions.IOStreams) (*cobra.Command, *Options) {
 	flags.DurationVar(&o.DialTimeout, "dial-timeout", o.DialTimeout, "Timeout of each TLS handshake")
 	flags.StringVar(&o.Now, "now", "", "Judge certificates at this RFC 3339 time instead of now")
 	_ = flags.MarkHidden("now")
-	_ = cmd.RegisterFlagCompletionFunc("sources", cobra.FixedCompletions(allSources, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("sources", cobra.FixedCompletions(certs.AllSources, cobra.ShellCompDirectiveNoFileComp))
 	return cmd, o
-}
-
-// maxWindowDays is the longest window in whole days a time.Duration holds.
-const maxWindowDays = math.MaxInt64 / int64(24*time.Hour)
-
-// ParseWindow reads a window: a Go duration ("72h", "90m") or whole days ("7d").
-func ParseWindow(s string) (time.Duration, error) {
-	s = strings.TrimSpace(s)
-	if d, ok := strings.CutSuffix(s, "d"); ok {
-		n, err := strconv.ParseFloat(d, 64)
-		// ParseFloat takes NaN and Inf, and a float too large for a
-		// Duration converts to garbage: refuse them here.
-		if err != nil || math.IsNaN(n) || n < 0 || n*float64(24*time.Hour) >= math.MaxInt64 {
-			return 0, fmt.Errorf("invalid window %q: use a number of days (7d, at most %dd) or a Go duration (168h)", s, maxWindowDays)
-		}
-		return time.Duration(n * float64(24*time.Hour)), nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("invalid window %q: use a number of days (7d) or a Go duration (168h)", s)
-	}
-	return d, nil
 }
 
 // Validate checks the flags.
@@ -185,10 +151,10 @@ func (o *Options) Validate() error {
 		return err
 	}
 	var err error
-	if o.failWindow, err = ParseWindow(o.Fail); err != nil {
+	if o.failWindow, err = certs.ParseWindow(o.Fail); err != nil {
 		return cli.UsageErrorf("--fail: %w", err)
 	}
-	if o.warnWindow, err = ParseWindow(o.Warn); err != nil {
+	if o.warnWindow, err = certs.ParseWindow(o.Warn); err != nil {
 		return cli.UsageErrorf("--warn: %w", err)
 	}
 	if o.warnWindow < o.failWindow {
@@ -203,28 +169,8 @@ func (o *Options) Validate() error {
 			return cli.UsageErrorf("--now: %v", err)
 		}
 	}
-	o.sources, o.named = map[string]bool{}, map[string]bool{}
-	switch {
-	case len(o.Sources) > 0:
-		for _, s := range o.Sources {
-			s = strings.ToLower(strings.TrimSpace(s))
-			if !contains(append(allSources, SourceFiles), s) {
-				return cli.UsageErrorf("--sources: unknown source %q: use %s", s, strings.Join(allSources, ", "))
-			}
-			o.sources[s], o.named[s] = true, true
-		}
-	case len(o.Filenames) == 0:
-		for _, s := range allSources[:4] {
-			o.sources[s] = true
-		}
-	}
-	if len(o.Filenames) > 0 {
-		o.sources[SourceFiles] = true
-	} else if o.sources[SourceFiles] {
-		return cli.UsageErrorf("--sources files needs -f FILE")
-	}
-	if o.ProbeKubelets {
-		o.sources[SourceKubelets] = true
+	if o.plan, err = certs.PlanSources(o.Sources, len(o.Filenames) > 0, o.ProbeKubelets); err != nil {
+		return cli.UsageErrorf("%w", err)
 	}
 	return nil
 }
@@ -243,43 +189,79 @@ func (o *Options) clusterConfigured() bool {
 	return err != nil || len(raw.Clusters) > 0
 }
 
-// clusterNamed says whether --sources asked for the cluster or the kubelets,
-// which makes a cluster that cannot be read fatal.
-func (o *Options) clusterNamed() bool {
-	return o.named[SourceCluster] || o.named[SourceKubelets]
-}
-
-// Run gathers the certificates, analyses, prints and sets the exit code.
+// Run collects the certificates, analyses, prints and sets the exit code.
 func (o *Options) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	// Files are read whole: refuse one too large to hold in memory.
-	g := &gatherer{o: o, ctx: ctx, readFile: func(path string) ([]byte, error) { return cluster.ReadFile(path, 0) }}
-	if err := g.gather(); err != nil {
+	got, err := collect.Collect(ctx, o.collectConfig())
+	if err != nil {
+		var usage *collect.UsageError
+		if errors.As(err, &usage) {
+			return cli.UsageErrorf("%w", usage.Err)
+		}
 		return err
 	}
-	res := certs.Analyze(g.inputs, certs.Options{Now: o.now, Fail: o.failWindow, Warn: o.warnWindow})
+	res := certs.Analyze(got.Inputs, certs.Options{Now: o.now, Fail: o.failWindow, Warn: o.warnWindow})
 	rep := newReport(version.Get())
-	rep.Metadata.Input = g.inputKind()
-	rep.Metadata.Context = g.context
-	rep.Metadata.Namespace = g.namespace
-	rep.Metadata.Warnings = append(rep.Metadata.Warnings, g.warnings...)
-	rep.Sources = g.sourceNames()
-	rep.fill(res, g.findings, o.Ignore)
-	err := o.PrintReport(rep)
+	rep.Metadata.Input = o.plan.InputKind()
+	rep.Metadata.Context = got.Context
+	rep.Metadata.Namespace = got.Namespace
+	rep.Metadata.Warnings = append(rep.Metadata.Warnings, got.Warnings...)
+	rep.Sources = got.Sources
+	rep.fill(res, got.Findings, o.Ignore)
+	err = o.PrintReport(rep)
 	var exit *cli.ExitError
-	if g.clusterErr != nil && (err == nil || errors.As(err, &exit) && exit.Code == cli.ExitFound) {
-		return g.clusterErr
+	if got.ClusterErr != nil && (err == nil || errors.As(err, &exit) && exit.Code == cli.ExitFound) {
+		return got.ClusterErr
 	}
 	return err
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
+// collectConfig says what to collect and how to reach the cluster.
+func (o *Options) collectConfig() collect.Config {
+	context := ""
+	if c := o.ConfigFlags.Context; c != nil {
+		context = *c
 	}
-	return false
+	return collect.Config{
+		Plan:      o.plan,
+		Filenames: o.Filenames, Recursive: o.Recursive, Stdin: o.In,
+		PKIDir: o.PKIDir, KubernetesDir: o.KubernetesDir, KubeletPKIDir: o.KubeletPKIDir,
+		PKIDirSet: o.pkiDirSet, KubernetesDirSet: o.kubeDirSet, KubeletPKIDirSet: o.kubeletDirSet,
+		Kubeconfig: o.ConfigFlags.ToRawKubeConfigLoader(),
+		Context:    context,
+		Cluster:    collect.Cluster{Connect: o.connect, Configured: o.clusterConfigured, Server: o.server},
+		Handshakes: collect.HandshakeOptions{Concurrency: o.Concurrency, Timeout: o.DialTimeout},
+	}
+}
+
+// connect builds the cluster's clients; certificates matter in every
+// namespace unless -n names one.
+func (o *Options) connect() (collect.Connection, error) {
+	var conn collect.Connection
+	cs, cfg, err := o.Clientset()
+	if err != nil {
+		return conn, err
+	}
+	conn.Client, conn.Context = cs, o.CurrentContext()
+	ns, explicit, err := o.Namespace()
+	if err != nil {
+		return conn, err
+	}
+	if explicit {
+		conn.Namespace = ns
+	}
+	if conn.Dynamic, err = dynamic.NewForConfig(cfg); err != nil {
+		return conn, fmt.Errorf("creating the API client: %w", err)
+	}
+	return conn, nil
+}
+
+// server names the API server in a finding about a cluster not read.
+func (o *Options) server() string {
+	if cfg, err := o.RESTConfig(); err == nil {
+		return cfg.Host
+	}
+	return ""
 }

@@ -2,7 +2,7 @@ package certexpiry
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -25,56 +25,12 @@ func newReport(version string) *Report {
 	return &Report{Report: report.New("CertExpiryReport", certs.Plugin, version), Sources: []string{}, Certificates: []certs.Certificate{}}
 }
 
-// fill adds the analysis and the gatherer's own findings, and the counts.
-// Each certificate's severity and rules, and the counts, come from the
-// findings that --ignore and the ktriage.io/ignore annotation leave, so that
-// .certificates[] agrees with the findings and the exit code.
+// fill adds the analysis and the collected findings, and the counts.
 func (r *Report) fill(res certs.Result, extra []report.Finding, ignore []string) {
-	if res.Certificates != nil {
-		r.Certificates = res.Certificates
-	}
-	byFP := make(map[string]*certs.Certificate, len(r.Certificates))
-	for i := range r.Certificates {
-		c := &r.Certificates[i]
-		c.Severity, c.Rules = report.SeverityNone, nil
-		byFP[c.SHA256] = c
-	}
-	skip := map[string]bool{}
-	for _, id := range ignore {
-		for _, p := range report.ParseIgnore(id) {
-			skip[p] = true
-		}
-	}
-	for i, f := range res.Findings {
-		r.Add(f)
-		// The same test as report.Finalize, which drops these findings.
-		if id := strings.ToUpper(f.RuleID); skip[id] || f.Object.Ignores(id) || i >= len(res.About) {
-			continue
-		}
-		if c := byFP[res.About[i]]; c != nil {
-			c.Severity = max(c.Severity, f.Severity)
-			if !contains(c.Rules, f.RuleID) {
-				c.Rules = append(c.Rules, f.RuleID)
-			}
-		}
-	}
-	for _, f := range extra {
+	r.Certificates, r.Summary.Counts = res.Judged(ignore)
+	for _, f := range append(slices.Clone(res.Findings), extra...) {
 		r.Add(f)
 	}
-	counts := map[string]int{"certificates": len(r.Certificates)}
-	for i := range r.Certificates {
-		c := &r.Certificates[i]
-		sort.Strings(c.Rules)
-		switch {
-		case contains(c.Rules, certs.RuleExpired):
-			counts["expired"]++
-		case contains(c.Rules, certs.RuleExpiresSoon):
-			counts["expiringSoon"]++
-		case contains(c.Rules, certs.RuleExpiresWithin):
-			counts["expiring"]++
-		}
-	}
-	r.Summary.Counts = counts
 }
 
 // Tables: the certificates by time left, then the findings.
@@ -115,7 +71,7 @@ func daysLeft(c certs.Certificate) string {
 	switch {
 	case c.SecondsLeft <= 0:
 		return fmt.Sprintf("%d (expired)", c.DaysLeft)
-	case contains(c.Rules, certs.RuleNotYetValid):
+	case slices.Contains(c.Rules, certs.RuleNotYetValid):
 		return strconv.Itoa(c.DaysLeft) + " (not yet valid)"
 	}
 	return strconv.Itoa(c.DaysLeft)
