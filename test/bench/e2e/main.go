@@ -27,6 +27,7 @@ type options struct {
 	podsPerNode int
 	pending     int
 	runs        int
+	runsSmall   int
 	name        string
 	bin         string
 	report      string
@@ -43,7 +44,8 @@ func main() {
 	large := flag.Bool("large", false, "the large cluster: 5,000 nodes and 150,000 pods (sizes 1000,2500,5000, 30 pods per node, 500 Pending)")
 	flag.IntVar(&o.podsPerNode, "pods-per-node", 15, "pods per node (two of them from DaemonSets)")
 	flag.IntVar(&o.pending, "pending", 50, "Pending pods (of every cause)")
-	flag.IntVar(&o.runs, "runs", 3, "runs of each contender per size, interleaved")
+	flag.IntVar(&o.runs, "runs", 3, "runs of each contender at the largest size, interleaved")
+	flag.IntVar(&o.runsSmall, "runs-small", 1, "runs of each contender at the smaller sizes (the chart's other points)")
 	flag.StringVar(&o.name, "name", "bench-e2e", "name of the local cluster (hack/local-cluster --name)")
 	flag.StringVar(&o.bin, "bin", "bin", "directory of the plugin binaries (make build)")
 	flag.StringVar(&o.report, "report", "docs/benchmarks.md", "where to write the report (empty: do not write)")
@@ -64,8 +66,8 @@ func main() {
 		}
 		o.sizes = append(o.sizes, n)
 	}
-	if o.podsPerNode < 3 || o.pending < 1 || o.runs < 1 {
-		fatalf("-pods-per-node must be at least 3, -pending and -runs at least 1")
+	if o.podsPerNode < 3 || o.pending < 1 || o.runs < 1 || o.runsSmall < 1 {
+		fatalf("-pods-per-node must be at least 3, -pending, -runs and -runs-small at least 1")
 	}
 	switch o.profile {
 	case "missed", "all", "none":
@@ -111,13 +113,15 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	floor := filepath.Join(work, "floor")
-	logf("building the floor program")
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", floor, "./test/bench/e2e/floor")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		return fmt.Errorf("building the floor: %w", err)
+	floor, measureBin := filepath.Join(work, "floor"), filepath.Join(work, "measure")
+	logf("building the floor and measure programs")
+	for bin, pkg := range map[string]string{floor: "./test/bench/e2e/floor", measureBin: "./test/bench/e2e/measure"} {
+		build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", bin, pkg)
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return fmt.Errorf("building %s: %w", pkg, err)
+		}
 	}
 
 	machine := machineInfo(ctx, bin)
@@ -145,7 +149,7 @@ func run(ctx context.Context, o options) error {
 	if err := writeKubeconfig(kubeconfig, proxy.URL, proxy.CAPEM, lc.env["KTRIAGE_ADMIN_TOKEN"]); err != nil {
 		return err
 	}
-	r := &runner{proxy: proxy, env: contenderEnv(kubeconfig, work), timeout: o.timeout}
+	r := &runner{measure: measureBin, proxy: proxy, env: contenderEnv(kubeconfig, work), timeout: o.timeout}
 
 	f := newFiller(cs, o.sizes, o.podsPerNode, o.pending, o.workers)
 	logf("creating namespaces")
@@ -162,7 +166,7 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("kubectl api-resources through the proxy: %w", err)
 	}
 
-	rep := results.Report{Runs: o.runs, Chart: filepath.Base(o.chart), Kubectl: "kubectl-pods", Floor: map[string]string{}}
+	rep := results.Report{Runs: o.runs, RunsSmall: o.runsSmall, Chart: filepath.Base(o.chart), Kubectl: "kubectl-pods", Floor: map[string]string{}}
 	var all []contender
 	pendingAt := map[int]int{}
 	for _, n := range o.sizes {
@@ -183,7 +187,11 @@ func run(ctx context.Context, o options) error {
 
 		cons := contenders(bin, floor, lc.env["KTRIAGE_KUBECTL"], f, n)
 		all = cons
-		ms, err := measure(ctx, r, cons, n, o.runs)
+		runs := o.runsSmall
+		if n == o.sizes[len(o.sizes)-1] {
+			runs = o.runs
+		}
+		ms, err := measure(ctx, r, cons, n, runs)
 		if err != nil {
 			return err
 		}

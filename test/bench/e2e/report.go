@@ -70,10 +70,10 @@ func method(o options) []string {
 			"Deployments of ten replicas, each with a ReplicaSet and a PodDisruptionBudget (one pod down, half kept, or none down); two DaemonSets with a pod on every node; "+
 			"%d pods per node; %d Pending pods of every cause (insufficient CPU, untolerated taint, node selector and affinity, pod anti-affinity, topology spread, gated, "+
 			"no such scheduler, missing claim, image pull, missing ConfigMap, init crash loop, NotReady node), all in namespace `%s`; TLS Secrets signed by a CA hierarchy; "+
-			"NetworkPolicies; events. Each size adds nodes and their pods to the previous one.", o.podsPerNode, o.pending, pendingNamespace),
+			"NetworkPolicies; events. Each size adds the next nodes and the pods bound to them to the previous one; a Deployment's replicas are spread over the nodes of the largest size, so the smaller sizes have about as many Deployments, with fewer replicas each.", o.podsPerNode, o.pending, pendingNamespace),
 		"Every contender runs as a whole process with the same kubeconfig, through a counting HTTPS proxy in front of the API server (requests, and response bytes as sent, compressed where the server compressed). " +
-			"Wall time is from start to exit; peak RSS is the process's `ru_maxrss`. kubectl's discovery cache is warm.",
-		fmt.Sprintf("Runs are interleaved: run i of every contender before run i+1 of any, in an order rotated each round; %d runs per contender and size, median and min–max.", o.runs),
+			"Wall time is from start to exit; peak RSS is the process's `ru_maxrss`, read by a small launcher (`test/bench/e2e/measure`: a child's `ru_maxrss` starts at its parent's peak, so the benchmark cannot start the contenders itself). kubectl's discovery cache is warm.",
+		fmt.Sprintf("Runs are interleaved: run i of every contender before run i+1 of any, in an order rotated each round; %d runs per contender at the largest size and %d at the smaller ones (they place the chart's other points), median and min–max.", o.runs, o.runsSmall),
 		"The floor (`test/bench/e2e/floor`) does the paginated (500 per page) protobuf LISTs a plugin needs, in parallel, decodes each page into typed objects and drops it. " +
 			"`floor: pods + nodes` is the floor of why-pending -A and qos-audit -A; cert-expiry's lists Secrets (not Helm releases), ConfigMaps, webhook configurations, APIServices, CRDs and CSRs; " +
 			"drain-preflight's lists nodes, non-terminal pods, budgets, DaemonSets, PriorityClasses, Namespaces and the node's pods.",
@@ -158,7 +158,8 @@ func writeOutputs(rep results.Report, o options) error {
 		}
 		var b bytes.Buffer
 		title := "ktriage end to end: wall time and peak RSS against cluster size (medians, min–max bars)"
-		if err := results.WriteSVG(&b, title, results.SeriesOf(rep.Measurements, ids)); err != nil {
+		xLabel := fmt.Sprintf("nodes (%d pods per node, %d Pending pods)", o.podsPerNode, o.pending)
+		if err := results.WriteSVG(&b, title, xLabel, results.SeriesOf(rep.Measurements, ids)); err != nil {
 			return err
 		}
 		if err := writeFile(o.chart, b.Bytes()); err != nil {

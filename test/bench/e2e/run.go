@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -51,6 +51,7 @@ func (c contender) display() string {
 
 // runner runs contenders through the counting proxy.
 type runner struct {
+	measure string // the measure program
 	proxy   *countingProxy
 	env     []string // the contenders' environment: KUBECONFIG is the proxy's
 	timeout time.Duration
@@ -71,12 +72,23 @@ func (c *countingBuffer) Write(b []byte) (int, error) {
 	return len(b), nil
 }
 
-// run measures one run of c. extraEnv is added to the environment (profiles).
+// run measures one run of c through the measure program (see
+// test/bench/e2e/measure: why the RSS cannot be read here). extraEnv is
+// added to the environment (profiles).
 func (r *runner) run(ctx context.Context, c contender, extraEnv ...string) results.Sample {
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, c.argv[0], c.argv[1:]...)
+	rep, w, err := os.Pipe()
+	if err != nil {
+		return results.Sample{Err: err.Error()}
+	}
+	defer rep.Close()
+	cmd := exec.CommandContext(ctx, r.measure, c.argv...)
 	cmd.Env = append(append([]string{}, r.env...), extraEnv...)
+	cmd.ExtraFiles = []*os.File{w}
+	// A timeout kills the contender too, not only measure.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	keep := 0
 	if c.json {
 		keep = 256 << 20
@@ -86,28 +98,26 @@ func (r *runner) run(ctx context.Context, c contender, extraEnv ...string) resul
 	cmd.Stdout, cmd.Stderr = out, errOut
 	cmd.WaitDelay = 5 * time.Second
 	r.proxy.reset()
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
-	reqs, bytesIn := r.proxy.take()
-	s := results.Sample{Wall: wall, BytesIn: bytesIn, Requests: reqs, Stdout: out.n}
-	if cmd.ProcessState != nil {
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			s.RSS = ru.Maxrss * 1024 // kilobytes on Linux
-		}
+	err = cmd.Start()
+	w.Close()
+	if err != nil {
+		return results.Sample{Err: err.Error()}
 	}
-	code := 0
-	var ee *exec.ExitError
-	switch {
-	case ctx.Err() != nil:
+	report, _ := io.ReadAll(rep)
+	err = cmd.Wait()
+	reqs, bytesIn := r.proxy.take()
+	s := results.Sample{BytesIn: bytesIn, Requests: reqs, Stdout: out.n}
+	if ctx.Err() != nil {
 		s.Err = fmt.Sprintf("timed out after %s", r.timeout)
 		return s
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
-		s.Err = err.Error()
+	}
+	var wallNS, rssKB int64
+	var code int
+	if _, perr := fmt.Sscan(string(report), &wallNS, &rssKB, &code); perr != nil {
+		s.Err = fmt.Sprintf("measure failed (%v): %s", err, firstLine(errOut.buf.String()))
 		return s
 	}
+	s.Wall, s.RSS = time.Duration(wallNS), rssKB*1024 // ru_maxrss is in kilobytes on Linux
 	okCode := false
 	for _, k := range c.okCodes {
 		okCode = okCode || k == code

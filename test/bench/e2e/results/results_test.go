@@ -124,7 +124,7 @@ func TestWriteSVG(t *testing.T) {
 	if len(series) != 2 || len(series[1].Points) != 2 {
 		t.Fatalf("SeriesOf = %+v, want floor and plugin at two sizes", series)
 	}
-	if err := WriteSVG(&b, "t <&>", series); err != nil {
+	if err := WriteSVG(&b, "t <&>", "nodes", series); err != nil {
 		t.Fatal(err)
 	}
 	// Well-formed XML (the title is escaped), one line per series and panel,

@@ -54,11 +54,11 @@ func dash(label string) string {
 	return ""
 }
 
-// WriteSVG draws two panels, wall time and peak RSS against the node count,
-// both on log scales (the baselines span two orders of magnitude), one line
-// per series with min–max bars, and a legend below. Plain SVG 1.1, no
-// scripts, no external fonts.
-func WriteSVG(w io.Writer, title string, series []Series) error {
+// WriteSVG draws two panels, wall time and peak RSS against the node count
+// (captioned xLabel), both on log scales (the baselines span two orders of
+// magnitude), one line per series with min–max bars, and a legend below.
+// Plain SVG 1.1, no scripts, no external fonts.
+func WriteSVG(w io.Writer, title, xLabel string, series []Series) error {
 	const (
 		panelW, panelH = 430.0, 300.0
 		left, top      = 70.0, 50.0
@@ -67,7 +67,7 @@ func WriteSVG(w io.Writer, title string, series []Series) error {
 	)
 	rows := (len(series) + 1) / 2
 	width := left + 2*panelW + gap + 30
-	height := top + panelH + 60 + float64(rows)*legendRow + 20
+	height := top + panelH + 60 + float64(rows)*legendRow
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%.0f" height="%.0f" viewBox="0 0 %.0f %.0f" font-family="sans-serif" font-size="12">`+"\n", width, height, width, height)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="#ffffff"/>`+"\n")
@@ -140,7 +140,7 @@ func WriteSVG(w io.Writer, title string, series []Series) error {
 			fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#eee"/>`+"\n", x, top, x, top+panelH)
 			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">%d</text>`+"\n", x, top+panelH+16, n)
 		}
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">nodes (pods = 15 × nodes)</text>`+"\n", x0+panelW/2, top+panelH+34)
+		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle">%s</text>`+"\n", x0+panelW/2, top+panelH+34, html.EscapeString(xLabel))
 		for si, s := range series {
 			color := palette[si%len(palette)]
 			var pts []string
