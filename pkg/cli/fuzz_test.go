@@ -3,6 +3,8 @@ package cli
 import (
 	"strings"
 	"testing"
+
+	"github.com/ktriage/ktriage/pkg/cluster"
 )
 
 // FuzzParseTarget: any argument is either refused as a one-line usage error
@@ -18,7 +20,7 @@ func FuzzParseTarget(f *testing.F) {
 			}
 			return
 		}
-		if _, ok := targetGroups[kind]; !ok || checkName(kind, name) != nil || strings.Contains(name, "/") {
+		if k, _, ok := cluster.ParseType(kind); !ok || string(k) != kind || k == cluster.KindService || checkName(kind, name) != nil || strings.Contains(name, "/") {
 			t.Fatalf("%q accepted as %q %q", arg, kind, name)
 		}
 		if !strings.Contains(arg, "/") && (kind != "Pod" || name != arg) {

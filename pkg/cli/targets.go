@@ -5,25 +5,9 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/ktriage/ktriage/pkg/cluster"
 )
-
-// targetKinds are the pod-creating kinds a POD or TYPE/NAME argument may
-// name, by every name kubectl accepts for them.
-var targetKinds = map[string]string{
-	"pod": "Pod", "pods": "Pod", "po": "Pod",
-	"deployment": "Deployment", "deployments": "Deployment", "deploy": "Deployment",
-	"replicaset": "ReplicaSet", "replicasets": "ReplicaSet", "rs": "ReplicaSet",
-	"statefulset": "StatefulSet", "statefulsets": "StatefulSet", "sts": "StatefulSet",
-	"daemonset": "DaemonSet", "daemonsets": "DaemonSet", "ds": "DaemonSet",
-	"job": "Job", "jobs": "Job",
-	"cronjob": "CronJob", "cronjobs": "CronJob", "cj": "CronJob",
-}
-
-// targetGroups are the API groups of the target kinds.
-var targetGroups = map[string]string{
-	"Pod": "", "Deployment": "apps", "ReplicaSet": "apps", "StatefulSet": "apps", "DaemonSet": "apps",
-	"Job": "batch", "CronJob": "batch",
-}
 
 // versionRE is a Kubernetes API version (v1, v1beta2).
 var versionRE = regexp.MustCompile(`^v[1-9][0-9]*((alpha|beta)[1-9][0-9]*)?$`)
@@ -40,17 +24,14 @@ func ParseTarget(arg string) (kind, name string, err error) {
 		}
 		return "Pod", arg, checkName("Pod", arg)
 	}
-	typ = strings.ToLower(typ)
-	group := ""
-	if i := strings.Index(typ, "."); i >= 0 {
-		typ, group = typ[:i], typ[i+1:]
-	}
-	kind, known := targetKinds[typ]
-	if !known || name == "" || strings.Contains(name, "/") {
+	k, group, known := cluster.ParseType(typ)
+	if !known || k == cluster.KindService || name == "" || strings.Contains(name, "/") {
 		return "", "", UsageErrorf("%q: use POD or TYPE/NAME with TYPE one of pod, deployment, replicaset, statefulset, daemonset, job, cronjob", arg)
 	}
-	if v, g, _ := strings.Cut(group, "."); group != "" && group != targetGroups[kind] && (!versionRE.MatchString(v) || g != targetGroups[kind]) {
-		return "", "", UsageErrorf("%q: %s is in the API group %q, not %q", arg, kind, targetGroups[kind], group)
+	kind = string(k)
+	want := cluster.Group(k)
+	if v, g, _ := strings.Cut(group, "."); group != "" && group != want && (!versionRE.MatchString(v) || g != want) {
+		return "", "", UsageErrorf("%q: %s is in the API group %q, not %q", arg, kind, want, group)
 	}
 	return kind, name, checkName(kind, name)
 }

@@ -27,7 +27,12 @@ type Query struct {
 	Kind Kind
 	// Namespace limits the list; "" lists all namespaces (or a cluster-scoped kind).
 	// It is ignored for cluster-scoped kinds.
-	Namespace     string
+	Namespace string
+	// Name, when set, gets that one object (verb get: RBAC may grant it
+	// where it grants no list); a missing object is no error, the snapshot
+	// just does not hold it. Only the kinds of targets (see ParseType) can
+	// be got.
+	Name          string
 	LabelSelector string
 	FieldSelector string
 	// Optional turns a forbidden or unavailable API into a snapshot warning
@@ -127,11 +132,13 @@ func LoadLiveWith(ctx context.Context, cs kubernetes.Interface, opts LiveOptions
 			if !slices.Contains(snap.Warnings, r.warning) {
 				snap.Warnings = append(snap.Warnings, r.warning)
 			}
+			snap.queried = append(snap.queried, queries[i])
 			continue
 		}
 		if queries[i].Kind != "" {
 			snap.Loaded[queries[i].Kind] = true
 		}
+		snap.queried = append(snap.queried, queries[i])
 		for _, o := range r.objects {
 			b.put(r.kind, o, nil)
 		}
@@ -153,6 +160,7 @@ type queryPlan struct {
 	resource   string
 	namespaced bool
 	list       lister
+	get        getter // set for a query by Name
 	namespace  string
 }
 
@@ -187,6 +195,14 @@ func planQuery(cs kubernetes.Interface, opts LiveOptions, q Query) (queryPlan, e
 		return p, nil
 	}
 	p.kind = q.Kind
+	if q.Name != "" {
+		get, ok := getters[q.Kind]
+		if !ok {
+			return queryPlan{}, fmt.Errorf("cluster: no way to get a %s by name", q.Kind)
+		}
+		p.get = get(cs, ns)
+		return p, nil
+	}
 	p.list = spec.list(cs, ns)
 	return p, nil
 }
@@ -212,6 +228,9 @@ func dynamicLister(dc dynamic.Interface, gvr schema.GroupVersionResource, ns str
 // run lists every page of the query. A failure on an Optional query that
 // only says "you may not" or "not here" becomes a warning.
 func (p queryPlan) run(ctx context.Context, q Query, pageSize int64, timeout time.Duration) (queryResult, error) {
+	if p.get != nil {
+		return p.runGet(ctx, q, timeout)
+	}
 	objs, err := paginate(ctx, p.list, metav1.ListOptions{
 		LabelSelector: q.LabelSelector,
 		FieldSelector: q.FieldSelector,
@@ -226,6 +245,33 @@ func (p queryPlan) run(ctx context.Context, q Query, pageSize int64, timeout tim
 	return queryResult{}, p.apiError(err)
 }
 
+// runGet gets the one object the query names; a missing one is an empty
+// result.
+func (p queryPlan) runGet(ctx context.Context, q Query, timeout time.Duration) (queryResult, error) {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	obj, err := p.get(ctx, q.Name)
+	switch {
+	case err == nil:
+		return queryResult{kind: p.kind, objects: []runtime.Object{obj}}, nil
+	case apierrors.IsNotFound(err) && isObjectNotFound(err):
+		return queryResult{kind: p.kind}, nil
+	case q.Optional && optionalFailure(err):
+		return queryResult{warning: p.explain(err, "get").Error()}, nil
+	}
+	return queryResult{}, p.explain(err, "get")
+}
+
+// isObjectNotFound tells a missing object (its name in the status) from an
+// API the server does not serve.
+func isObjectNotFound(err error) bool {
+	var status apierrors.APIStatus
+	return errors.As(err, &status) && status.Status().Details != nil && status.Status().Details.Name != ""
+}
+
 // optionalFailure says whether err means the data is unavailable to us
 // (RBAC, API group not served, method not allowed) rather than that the
 // cluster is broken.
@@ -236,18 +282,24 @@ func optionalFailure(err error) bool {
 // describe names the list as inflight.Describe names its requests, so that
 // a pending list and its pending page are named once.
 func (p queryPlan) describe() string {
-	if p.namespaced && p.namespace != "" {
-		return "list " + p.resource + " in namespace " + p.namespace
+	verb := "list "
+	if p.get != nil {
+		verb = "get "
 	}
-	return "list " + p.resource
+	if p.namespaced && p.namespace != "" {
+		return verb + p.resource + " in namespace " + p.namespace
+	}
+	return verb + p.resource
 }
 
-func (p queryPlan) apiError(err error) error {
+func (p queryPlan) apiError(err error) error { return p.explain(err, "list") }
+
+func (p queryPlan) explain(err error, verb string) error {
 	ns := ""
 	if p.namespaced {
 		ns = p.namespace
 	}
-	return apierror.Explain(err, "list", p.resource, ns)
+	return apierror.Explain(err, verb, p.resource, ns)
 }
 
 // requestTimeout is the timeout cs was built with (rest.Config.Timeout):
@@ -319,4 +371,58 @@ func paginate(ctx context.Context, list lister, opts metav1.ListOptions, timeout
 		}
 		opts.Continue = lm.GetContinue()
 	}
+}
+
+// getter fetches one object by name.
+type getter func(ctx context.Context, name string) (runtime.Object, error)
+
+func getFn[T runtime.Object](f func(context.Context, string, metav1.GetOptions) (T, error)) getter {
+	return func(ctx context.Context, name string) (runtime.Object, error) {
+		o, err := f(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return o, nil
+	}
+}
+
+// getters are the kinds a Query can get by Name: those a target can name,
+// and Namespaces (a Role may grant get on its own namespace, never a list).
+var getters = map[Kind]func(cs kubernetes.Interface, ns string) getter{
+	KindNamespace:   func(cs kubernetes.Interface, _ string) getter { return getFn(cs.CoreV1().Namespaces().Get) },
+	KindPod:         func(cs kubernetes.Interface, ns string) getter { return getFn(cs.CoreV1().Pods(ns).Get) },
+	KindService:     func(cs kubernetes.Interface, ns string) getter { return getFn(cs.CoreV1().Services(ns).Get) },
+	KindDeployment:  func(cs kubernetes.Interface, ns string) getter { return getFn(cs.AppsV1().Deployments(ns).Get) },
+	KindReplicaSet:  func(cs kubernetes.Interface, ns string) getter { return getFn(cs.AppsV1().ReplicaSets(ns).Get) },
+	KindStatefulSet: func(cs kubernetes.Interface, ns string) getter { return getFn(cs.AppsV1().StatefulSets(ns).Get) },
+	KindDaemonSet:   func(cs kubernetes.Interface, ns string) getter { return getFn(cs.AppsV1().DaemonSets(ns).Get) },
+	KindJob:         func(cs kubernetes.Interface, ns string) getter { return getFn(cs.BatchV1().Jobs(ns).Get) },
+	KindCronJob:     func(cs kubernetes.Interface, ns string) getter { return getFn(cs.BatchV1().CronJobs(ns).Get) },
+}
+
+// maxTargetRounds bounds LoadTargets: a CronJob needs three rounds (the
+// CronJob, its Jobs, their pods) and a fourth for its FailedCreate events.
+const maxTargetRounds = 4
+
+// LoadTargets loads into a copy of snap (nil for an empty one) what Resolve
+// reads for the targets, round by round (TargetQueries), all targets' queries
+// of a round at once. Resolve them on the snapshot it returns; one that
+// does not exist resolves to a *NotFoundError.
+func LoadTargets(ctx context.Context, cs kubernetes.Interface, opts LiveOptions, snap *Snapshot, targets ...Target) (*Snapshot, error) {
+	snap = Merge(snap, nil)
+	for range maxTargetRounds {
+		var qs []Query
+		for _, t := range targets {
+			qs = append(qs, TargetQueries(snap, t)...)
+		}
+		if len(qs) == 0 {
+			break
+		}
+		more, err := LoadLiveWith(ctx, cs, opts, qs...)
+		if err != nil {
+			return nil, err
+		}
+		snap = Merge(snap, more)
+	}
+	return snap, nil
 }

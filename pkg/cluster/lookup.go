@@ -42,6 +42,15 @@ func (s *Snapshot) resetIndexes() {
 
 func key(ns, name string) string { return ns + "/" + name }
 
+// Object finds an object of a typed kind by namespace ("" if cluster-scoped)
+// and name; nil when the snapshot does not hold it.
+func (s *Snapshot) Object(k Kind, ns, name string) metav1.Object {
+	if _, typed := kinds[k]; !typed || kinds[k].slice == nil {
+		return nil
+	}
+	return s.object(k, ns, name)
+}
+
 // object finds an object of a typed kind by namespace ("" if cluster-scoped)
 // and name.
 func (s *Snapshot) object(k Kind, ns, name string) metav1.Object {

@@ -56,6 +56,7 @@ func Merge(a, b *Snapshot) *Snapshot {
 			}
 		}
 		out.Warnings = append(out.Warnings, s.Warnings...)
+		out.queried = append(out.queried, s.queried...)
 	}
 	bl.build(out)
 	return out

@@ -7,7 +7,8 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 )
 
-// NotFoundError is a named object the snapshot does not have.
+// NotFoundError is a named object the snapshot does not have: a node, or a
+// target (see Resolve).
 type NotFoundError struct {
 	Kind, Namespace, Name string
 	// Hint says how to find the right name.
@@ -15,11 +16,10 @@ type NotFoundError struct {
 }
 
 func (e *NotFoundError) Error() string {
-	name := e.Name
+	msg := fmt.Sprintf("%s %q not found", e.Kind, e.Name)
 	if e.Namespace != "" {
-		name = e.Namespace + "/" + e.Name
+		msg += fmt.Sprintf(" in namespace %q", e.Namespace)
 	}
-	msg := fmt.Sprintf("%s %q not found", e.Kind, name)
 	if e.Hint != "" {
 		msg += ": " + e.Hint
 	}

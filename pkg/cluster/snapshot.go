@@ -83,6 +83,8 @@ type Snapshot struct {
 	Warnings []string
 
 	sources map[objectKey]*report.Source
+	// queried are the queries LoadLive made for this snapshot (see Queried).
+	queried []Query
 
 	mu  sync.Mutex // guards idx
 	idx *indexes
@@ -108,4 +110,25 @@ func (s *Snapshot) SetSource(kind, namespace, name string, src *report.Source) {
 		s.sources = map[objectKey]*report.Source{}
 	}
 	s.sources[objectKey{kind, namespace, name}] = src
+}
+
+// Queried says the live cluster was asked q, or a query that returns all
+// it returns (the same kind from every namespace, or with no selector
+// where q has one): the snapshot then holds every object q would list.
+// Optional queries that were refused count as asked; their warning is in
+// Warnings. A snapshot read from files was asked nothing.
+func (s *Snapshot) Queried(q Query) bool {
+	if s == nil {
+		return false
+	}
+	for _, r := range s.queried {
+		if r.Kind == q.Kind && r.Resource == q.Resource &&
+			(r.Namespace == "" || r.Namespace == q.Namespace) &&
+			(r.Name == "" || r.Name == q.Name) &&
+			(r.LabelSelector == "" || r.LabelSelector == q.LabelSelector) &&
+			(r.FieldSelector == "" || r.FieldSelector == q.FieldSelector) {
+			return true
+		}
+	}
+	return false
 }

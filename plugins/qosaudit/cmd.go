@@ -7,7 +7,6 @@ package qosaudit
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -180,8 +179,4 @@ func (o *Options) requireScope(ns string) string {
 		return "--require"
 	}
 	return "--require (" + strings.Join(parts, ", ") + ")"
-}
-
-func notFound(kind, name, ns string) error {
-	return &cli.ExitError{Code: cli.ExitFailure, Err: fmt.Errorf("%s %q not found in namespace %q: check the name and namespace (-n)", strings.ToLower(kind), name, ns)}
 }

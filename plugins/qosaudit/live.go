@@ -10,7 +10,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
@@ -99,104 +98,33 @@ func (o *Options) runLive(ctx context.Context) (*Report, error) {
 	return rep, nil
 }
 
-// resolveTargets reads POD and TYPE/NAME arguments: a pod by name, a workload
-// by its selector, keeping only the pods it controls.
+// resolveTargets reads POD and TYPE/NAME arguments: a pod by name, a
+// workload by the pods it controls.
 func (o *Options) resolveTargets(ctx context.Context, cs kubernetes.Interface, ns string) ([]*corev1.Pod, error) {
-	var out []*corev1.Pod
-	seen := map[string]bool{}
-	add := func(p *corev1.Pod) {
-		if !seen[p.Name] {
-			seen[p.Name] = true
-			out = append(out, p)
-		}
-	}
+	targets := make([]cluster.Target, 0, len(o.Args))
 	for _, arg := range o.Args {
 		kind, name, _ := cli.ParseTarget(arg)
-		if kind == "Pod" {
-			p, err := cs.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
-			if apierrors.IsNotFound(err) {
-				return nil, notFound(kind, name, ns)
-			}
-			if err != nil {
-				return nil, cli.APIError(err, "get", "pods", ns)
-			}
-			add(p)
-			continue
-		}
-		sel, resource, err := workloadSelector(ctx, cs, ns, kind, name)
-		if err != nil {
-			if apierrors.IsNotFound(err) {
-				return nil, notFound(kind, name, ns)
-			}
-			return nil, cli.APIError(err, "get", resource, ns)
-		}
-		snap, err := cluster.LoadLive(ctx, cs, cluster.Query{Kind: cluster.KindPod, Namespace: ns, LabelSelector: sel})
+		targets = append(targets, cluster.Target{Kind: cluster.Kind(kind), Namespace: ns, Name: name})
+	}
+	snap, err := cluster.LoadTargets(ctx, cs, cluster.LiveOptions{}, nil, targets...)
+	if err != nil {
+		return nil, err
+	}
+	var out []*corev1.Pod
+	seen := map[string]bool{}
+	for _, t := range targets {
+		r, err := snap.Resolve(t)
 		if err != nil {
 			return nil, err
 		}
-		owners, err := cluster.LoadLive(ctx, cs, qosaudit.OwnerQueries(snap.Pods)...)
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range snap.Pods {
-			if k, n, _ := owners.TopOwner(p); k == kind && n == name {
-				add(p)
+		for _, p := range r.Pods {
+			if !seen[p.Name] {
+				seen[p.Name] = true
+				out = append(out, p)
 			}
 		}
 	}
 	return out, nil
-}
-
-// workloadSelector reads a workload's pod selector.
-func workloadSelector(ctx context.Context, cs kubernetes.Interface, ns, kind, name string) (string, string, error) {
-	var sel *metav1.LabelSelector
-	switch kind {
-	case "Deployment":
-		d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return "", "deployments.apps", err
-		}
-		sel = d.Spec.Selector
-	case "ReplicaSet":
-		d, err := cs.AppsV1().ReplicaSets(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return "", "replicasets.apps", err
-		}
-		sel = d.Spec.Selector
-	case "StatefulSet":
-		d, err := cs.AppsV1().StatefulSets(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return "", "statefulsets.apps", err
-		}
-		sel = d.Spec.Selector
-	case "DaemonSet":
-		d, err := cs.AppsV1().DaemonSets(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return "", "daemonsets.apps", err
-		}
-		sel = d.Spec.Selector
-	case "Job":
-		d, err := cs.BatchV1().Jobs(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return "", "jobs.batch", err
-		}
-		sel = d.Spec.Selector
-	case "CronJob":
-		if _, err := cs.BatchV1().CronJobs(ns).Get(ctx, name, metav1.GetOptions{}); err != nil {
-			return "", "cronjobs.batch", err
-		}
-		// A CronJob's pods carry no common label: list the namespace's pods
-		// and keep those whose Job it owns.
-		return "", "cronjobs.batch", nil
-	}
-	s, err := metav1.LabelSelectorAsSelector(sel)
-	if err != nil {
-		return "", "", err
-	}
-	if s.Empty() {
-		return labels.Everything().String(), "", nil
-	}
-	return s.String(), "", nil
 }
 
 // loadNodePods lists the other pods of the nodes, one list per query, so that
