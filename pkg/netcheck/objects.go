@@ -6,13 +6,10 @@ import (
 	"net/netip"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -294,37 +291,16 @@ func (o *Objects) workloadSelector(ns, kind, name string) (labels.Selector, erro
 	if err := o.read(r); err != nil {
 		return nil, getError(err, o.verb(r), kind+"s", ns, name)
 	}
-	var ls *metav1.LabelSelector
-	var found bool
-	switch kind {
-	case WorkloadDeployment:
-		ls, found = selectorOf(o.snap.Deployments, ns, name, func(d *appsv1.Deployment) *metav1.LabelSelector { return d.Spec.Selector })
-	case WorkloadReplicaSet:
-		ls, found = selectorOf(o.snap.ReplicaSets, ns, name, func(r *appsv1.ReplicaSet) *metav1.LabelSelector { return r.Spec.Selector })
-	case WorkloadStatefulSet:
-		ls, found = selectorOf(o.snap.StatefulSets, ns, name, func(s *appsv1.StatefulSet) *metav1.LabelSelector { return s.Spec.Selector })
-	case WorkloadDaemonSet:
-		ls, found = selectorOf(o.snap.DaemonSets, ns, name, func(d *appsv1.DaemonSet) *metav1.LabelSelector { return d.Spec.Selector })
-	case WorkloadJob:
-		ls, found = selectorOf(o.snap.Jobs, ns, name, func(j *batchv1.Job) *metav1.LabelSelector { return j.Spec.Selector })
-	case "service":
-		s := o.snap.Service(ns, name)
-		if s != nil && len(s.Spec.Selector) == 0 {
-			return nil, fmt.Errorf("service %s/%s has no selector, so it names no pod: pick a pod explicitly", ns, name)
-		}
-		if s != nil {
-			ls, found = &metav1.LabelSelector{MatchLabels: s.Spec.Selector}, true
-		}
-	}
-	switch {
-	case !found:
+	obj := o.snap.Object(workloadReads[kind], ns, name)
+	if obj == nil {
 		return nil, getError(notFound("", kind+"s", name), "get", kind+"s", ns, name)
-	case ls == nil:
-		return nil, fmt.Errorf("%s %s/%s has no selector", kind, ns, name)
 	}
-	sel, err := metav1.LabelSelectorAsSelector(ls)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s/%s has an invalid selector: %w", kind, ns, name, err)
+	sel, err := cluster.PodSelector(obj)
+	switch {
+	case err != nil:
+		return nil, err
+	case sel == nil:
+		return nil, fmt.Errorf("service %s/%s has no selector, so it names no pod: pick a pod explicitly", ns, name)
 	}
 	return sel, nil
 }
@@ -367,17 +343,6 @@ func filter[T any](items []T, keep func(T) bool) []T {
 		}
 	}
 	return out
-}
-
-// selectorOf finds the object of items with the namespace and name and
-// returns its pod selector.
-func selectorOf[T metav1.Object](items []T, ns, name string, selector func(T) *metav1.LabelSelector) (*metav1.LabelSelector, bool) {
-	for _, o := range items {
-		if o.GetNamespace() == ns && o.GetName() == name {
-			return selector(o), true
-		}
-	}
-	return nil, false
 }
 
 // getError explains a failed read of a named object in one line: a

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+
+	"github.com/ktriage/ktriage/pkg/cluster"
 )
 
 // Destination kinds. They are part of the JSON output.
@@ -36,27 +38,15 @@ type Destination struct {
 	Workload string `json:"workload,omitempty"`
 }
 
-// workloadKinds maps the TYPE of TYPE/NAME (as kubectl spells it) to the
-// workload kind, lower-case.
-var workloadKinds = map[string]string{
-	"deployment": "deployment", "deployments": "deployment", "deploy": "deployment",
-	"replicaset": "replicaset", "replicasets": "replicaset", "rs": "replicaset",
-	"statefulset": "statefulset", "statefulsets": "statefulset", "sts": "statefulset",
-	"daemonset": "daemonset", "daemonsets": "daemonset", "ds": "daemonset",
-	"job": "job", "jobs": "job",
-	"cronjob": "cronjob", "cronjobs": "cronjob", "cj": "cronjob",
-}
-
 // WorkloadKind reads the TYPE of TYPE/NAME ("deploy", "deployments.apps")
-// and returns the workload kind it names (deployment, replicaset,
-// statefulset, daemonset, job, cronjob).
+// as kubectl does (cluster.ParseType) and returns the workload kind it names
+// (deployment, replicaset, statefulset, daemonset, job, cronjob).
 func WorkloadKind(typ string) (string, bool) {
-	typ = strings.ToLower(typ)
-	if i := strings.Index(typ, "."); i >= 0 {
-		typ = typ[:i]
+	k, _, ok := cluster.ParseType(typ)
+	if !ok || k == cluster.KindPod || k == cluster.KindService {
+		return "", false
 	}
-	k, ok := workloadKinds[typ]
-	return k, ok
+	return strings.ToLower(string(k)), true
 }
 
 // ParseDestination reads DST:
@@ -207,16 +197,6 @@ func ParsePort(s string) (int32, string, error) {
 	return 0, s, nil
 }
 
-// sourceKinds are the TYPE names SRC accepts: a pod, a workload, or a
-// Service (one ready pod its selector matches).
-var sourceKinds = func() map[string]string {
-	m := map[string]string{"pod": "pod", "pods": "pod", "po": "pod", "service": "service", "services": "service", "svc": "service"}
-	for typ, kind := range workloadKinds {
-		m[typ] = kind
-	}
-	return m
-}()
-
 // parseSource reads SRC: NAME, NS/NAME or TYPE/NAME.
 func parseSource(arg string) (ns, kind, name string, err error) {
 	first, rest, ok := strings.Cut(arg, "/")
@@ -226,12 +206,9 @@ func parseSource(arg string) (ns, kind, name string, err error) {
 	case !ok:
 		return "", "pod", arg, nil
 	}
-	typ := strings.ToLower(first)
-	if i := strings.Index(typ, "."); i >= 0 {
-		typ = typ[:i]
-	}
-	if k, known := sourceKinds[typ]; known {
-		return "", k, rest, nil
+	// A pod, a workload, or a Service (one ready pod its selector matches).
+	if k, _, known := cluster.ParseType(first); known {
+		return "", strings.ToLower(string(k)), rest, nil
 	}
 	return first, "pod", rest, nil
 }
