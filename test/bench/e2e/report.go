@@ -64,7 +64,7 @@ func method(o options) []string {
 	return []string{
 		"The control plane is `hack/local-cluster` (etcd, kube-apiserver, kube-scheduler v1.37.2). Nodes and pods are API objects only: " +
 			"no kubelet and no kwok heartbeats run, the benchmark writes each node's and pod's status once (as a kubelet would, field manager `kubelet`), " +
-			"and kube-controller-manager is stopped once the namespaces have their ServiceAccounts, so nothing rewrites the objects while the contenders run. " +
+			"and kube-controller-manager (and the idle kwok) are stopped once the namespaces have their ServiceAccounts, so nothing rewrites the objects while the contenders run. " +
 			"The scheduler keeps running: it is what marks the Pending pods Unschedulable.",
 		fmt.Sprintf("The objects come from `test/bench/bigcluster` (the in-process benchmarks' generator): nodes of three sizes in three zones with GPU-tainted, cordoned and NotReady ones; "+
 			"Deployments of ten replicas, each with a ReplicaSet and a PodDisruptionBudget (one pod down, half kept, or none down); two DaemonSets with a pod on every node; "+
