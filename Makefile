@@ -5,7 +5,7 @@ GO ?= go
 CACHE ?= $(HOME)/.cache/ktriage
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/ktriage/ktriage/pkg/version.Version=$(VERSION)
-PKGS := ./pkg/... ./plugins/... ./cmd/...
+PKGS := ./pkg/... ./plugins/... ./cmd/... ./internal/...
 PKGS += ./hack/release/... ./test/bench/e2e/...
 GORELEASER = $$(hack/build-tools.sh --print-dir goreleaser | awk '{print $$2}')/goreleaser
 VALIDATE_KREW = $$(hack/build-tools.sh --print-dir validate-krew-manifest | awk '{print $$2}')/validate-krew-manifest
@@ -22,12 +22,14 @@ build:
 tools:
 	hack/build-tools.sh
 
-## lint: gofmt, go vet, staticcheck, and no pkg/ package depending on the CLI layer
+## lint: gofmt, go vet, staticcheck, no pkg/ package depending on the CLI layer, internal/golden only in tests
 lint:
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
 	@bad=$$($(GO) list -f '{{.ImportPath}}:{{range .Deps}} {{.}}{{end}}' ./pkg/... | grep -v '^github.com/ktriage/ktriage/pkg/cli:' | grep -E ' github.com/ktriage/ktriage/(pkg/cli|plugins/[^ ]*)( |$$)' | cut -d: -f1); \
 	bad="$$bad$$($(GO) list -f '{{.ImportPath}}:{{range .Imports}} {{.}}{{end}}' ./pkg/... | grep -v '^github.com/ktriage/ktriage/pkg/cli:' | grep -E ' github.com/spf13/cobra( |$$)' | cut -d: -f1)"; \
 	if [ -n "$$bad" ]; then echo "pkg/ must not depend on pkg/cli or plugins/, nor import cobra (data flows flags -> Snapshot -> analysis -> printer):"; echo "$$bad"; exit 1; fi
+	@bad=$$($(GO) list -f '{{.ImportPath}}:{{range .Imports}} {{.}}{{end}}' ./... | grep -E ' github.com/ktriage/ktriage/internal/golden( |$$)' | cut -d: -f1); \
+	if [ -n "$$bad" ]; then echo "internal/golden is for tests only (it registers the -update flag):"; echo "$$bad"; exit 1; fi
 
 ## unit: library and plugin unit tests (race detector on)
 unit:
@@ -59,7 +61,7 @@ e2e: build
 test: lint unit fuzz e2e
 test: krew-validate
 
-.PHONY: release-snapshot krew-manifests krew-validate
+.PHONY: release-snapshot krew-manifests krew-validate rules-doc goldens
 
 ## release-snapshot: every plugin for linux/darwin/windows x amd64/arm64, archives and checksums into dist/ (offline; no image, no publishing)
 release-snapshot:
@@ -79,6 +81,12 @@ krew-validate:
 ## rules-doc: regenerate docs/rules.md from the rules the plugins register
 rules-doc:
 	$(GO) test ./pkg/report/rulesdoc -run TestRulesDocIsFresh -count=1 -update
+
+## goldens: rewrite every golden file (and docs/rules.md) from the current output; review the diff.
+## The packages are those whose tests import internal/golden, the one owner of the -update flag.
+GOLDEN_PKGS = $$($(GO) list -f '{{.ImportPath}}{{range .TestImports}} {{.}}{{end}}{{range .XTestImports}} {{.}}{{end}}' ./... | grep -E ' github.com/ktriage/ktriage/internal/golden( |$$)' | cut -d' ' -f1)
+goldens:
+	$(GO) test -count=1 $(GOLDEN_PKGS) -update
 
 ## bench: speed and memory benchmarks: the in-process ones, then a small bench-e2e (two small
 ## clusters, one run each, report in bin/bench-e2e/) whose targets are printed at the end

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
-	"flag"
-	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -18,10 +16,9 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/ktriage/ktriage/internal/golden"
 	"github.com/ktriage/ktriage/pkg/report"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 const fakePlugin = "fake-plugin"
 
@@ -139,22 +136,9 @@ func render(t *testing.T, format string, p Printable, opts Options) []byte {
 	return buf.Bytes()
 }
 
-func golden(t *testing.T, name string, got []byte) {
+func assertGolden(t *testing.T, name string, got []byte) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./pkg/printers -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run go test ./pkg/printers -update and review the diff)\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	golden.Assert(t, filepath.Join("testdata", name+".golden"), got)
 }
 
 var goldenCases = []struct {
@@ -184,7 +168,7 @@ func TestGoldenFiles(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newFakeReport(tc.findings)
 			r.noTables = tc.noTables
-			golden(t, tc.name, render(t, tc.format, r, tc.opts))
+			assertGolden(t, tc.name, render(t, tc.format, r, tc.opts))
 		})
 	}
 }

@@ -4,20 +4,17 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/ktriage/ktriage/internal/golden"
 	"github.com/ktriage/ktriage/pkg/cli"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // The fixtures were generated with certtest for 2030-01-01T00:00:00Z: one
 // certificate per state, a DER file, broken PEM and a Secret manifest.
@@ -35,26 +32,6 @@ func run(t *testing.T, args ...string) (string, string, int) {
 	return out.String(), errOut.String(), code
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("%s differs from the golden file (go test -update to accept):\n%s", name, got)
-	}
-}
-
 func TestGoldenOutput(t *testing.T) {
 	for _, format := range []string{"table", "wide", "json", "yaml", "sarif", "junit"} {
 		t.Run(format, func(t *testing.T) {
@@ -62,15 +39,9 @@ func TestGoldenOutput(t *testing.T) {
 			if code != cli.ExitFound {
 				t.Errorf("exit %d, want 1 (certificates expire within 7 days)\n%s", code, errOut)
 			}
-			golden(t, format+".golden", out)
+			golden.Assert(t, filepath.Join("testdata", "golden", format+".golden"), []byte(out))
 			if format == "sarif" {
-				log, err := sarif.FromBytes([]byte(out))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := log.Validate(); err != nil {
-					t.Errorf("not valid SARIF 2.1.0: %v", err)
-				}
+				golden.SARIF(t, []byte(out))
 			}
 		})
 	}

@@ -2,22 +2,18 @@ package drainpreflight
 
 import (
 	"encoding/json"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
-	"github.com/xeipuuv/gojsonschema"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/ktriage/ktriage/internal/golden"
 	"github.com/ktriage/ktriage/pkg/cli"
 	"github.com/ktriage/ktriage/pkg/version"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 // The golden files hold the version a build without a release version
 // reports, whatever the build information of the test binary says.
@@ -42,23 +38,6 @@ func run(t *testing.T, args ...string) (string, string, int) {
 	return out.String(), errOut.String(), code
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s (go test -update to accept):\n%s", path, got)
-	}
-}
-
 func TestGoldenOutput(t *testing.T) {
 	scenarios := []struct {
 		name string
@@ -80,37 +59,12 @@ func TestGoldenOutput(t *testing.T) {
 				if code != sc.code || errOut != "" {
 					t.Errorf("exit %d, want %d; stderr %q", code, sc.code, errOut)
 				}
-				golden(t, sc.name+"-"+format, out)
+				golden.Assert(t, filepath.Join("testdata", sc.name+"-"+format+".golden"), []byte(out))
 				if format == "sarif" {
-					validateSARIF(t, out)
+					golden.SARIF(t, []byte(out))
 				}
 			})
 		}
-	}
-}
-
-// The official SARIF 2.1.0 schema, as pkg/printers' tests use it.
-const sarifSchema = "../../pkg/printers/testdata/sarif-schema-2.1.0.json"
-
-func validateSARIF(t *testing.T, doc string) {
-	t.Helper()
-	schema, err := filepath.Abs(sarifSchema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := gojsonschema.Validate(gojsonschema.NewReferenceLoader("file://"+filepath.ToSlash(schema)), gojsonschema.NewStringLoader(doc))
-	if err != nil {
-		t.Fatalf("validating against %s: %v", sarifSchema, err)
-	}
-	for _, e := range res.Errors() {
-		t.Errorf("not valid SARIF 2.1.0: %s", e)
-	}
-	log, err := sarif.FromBytes([]byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := log.Validate(); err != nil {
-		t.Errorf("go-sarif rejects the log: %v", err)
 	}
 }
 

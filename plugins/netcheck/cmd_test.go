@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,13 +11,12 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/ktriage/ktriage/internal/golden"
 	"github.com/ktriage/ktriage/pkg/cli"
 	nc "github.com/ktriage/ktriage/pkg/netcheck"
 	"github.com/ktriage/ktriage/pkg/netcheck/netchecktest"
 	"github.com/ktriage/ktriage/pkg/printers"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // world is a namespace with a frontend, an api behind a Service, and a
 // database only the api may reach.
@@ -76,34 +73,17 @@ func TestGoldenOutput(t *testing.T) {
 			}
 			rep.Metadata.Version = "test"
 			rep.Finalize(nil)
-			for _, format := range []string{"json", "table", "wide"} {
+			for _, format := range []string{"table", "wide", "json", "yaml", "sarif", "junit"} {
 				var buf bytes.Buffer
 				if err := printers.Print(&buf, format, rep, printers.Options{}); err != nil {
 					t.Fatal(err)
 				}
-				golden(t, filepath.Join("testdata", c.file+"."+format), buf.Bytes())
+				golden.Assert(t, filepath.Join("testdata", c.file+"."+format), buf.Bytes())
+				if format == "sarif" {
+					golden.SARIF(t, buf.Bytes())
+				}
 			}
 		})
-	}
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the output; run go test -update and review the diff\ngot:\n%s", path, got)
 	}
 }
 

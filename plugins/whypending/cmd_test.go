@@ -9,7 +9,9 @@ import (
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
+	"github.com/ktriage/ktriage/internal/golden"
 	"github.com/ktriage/ktriage/pkg/cli"
+	"github.com/ktriage/ktriage/pkg/version"
 )
 
 func runCmd(t *testing.T, args ...string) (string, string, int) {
@@ -109,5 +111,23 @@ spec:
 	out, errOut, code := runCmd(t, "-f", dir, "--cluster-state", "testdata/state.yaml", "-n", "shop")
 	if code != 1 || !strings.Contains(out, `VolumeBinding   PersistentVolumeClaim "nope" not found`) {
 		t.Fatalf("want exit 1 and the scheduler's missing-claim reason, got %d\n%s\n%s", code, out, errOut)
+	}
+}
+
+// CI mode renders every output format from the manifests and the dump;
+// the SARIF and JUnit results point at the manifest's file and line.
+func TestCIGoldenOutput(t *testing.T) {
+	version.Version = "dev"
+	for _, format := range []string{"table", "wide", "json", "yaml", "sarif", "junit"} {
+		t.Run(format, func(t *testing.T) {
+			out, errOut, code := runCmd(t, "-f", "testdata/ci", "--cluster-state", "testdata/state.yaml", "-n", "shop", "-o", format, "--color", "never")
+			if code != cli.ExitFound || errOut != "" {
+				t.Fatalf("exit %d, stderr %q: want exit 1 (the pod would be Pending) and no warning", code, errOut)
+			}
+			golden.Assert(t, filepath.Join("testdata", "ci."+format+".golden"), []byte(out))
+			if format == "sarif" {
+				golden.SARIF(t, []byte(out))
+			}
+		})
 	}
 }

@@ -3,8 +3,6 @@ package whypending
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -14,12 +12,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/ktriage/ktriage/internal/golden"
 	"github.com/ktriage/ktriage/pkg/cluster"
 	"github.com/ktriage/ktriage/pkg/pending"
 	"github.com/ktriage/ktriage/pkg/printers"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files")
 
 var goldenNow = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
@@ -94,24 +91,15 @@ func goldenReport(t *testing.T) *Report {
 }
 
 func TestGoldenOutput(t *testing.T) {
-	for _, format := range []string{"table", "wide", "json"} {
+	for _, format := range []string{"table", "wide", "json", "yaml", "sarif", "junit"} {
 		t.Run(format, func(t *testing.T) {
 			var buf bytes.Buffer
 			if err := printers.Print(&buf, format, goldenReport(t), printers.Options{}); err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join("testdata", "report."+format+".golden")
-			if *update {
-				if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update)", err)
-			}
-			if !bytes.Equal(buf.Bytes(), want) {
-				t.Errorf("%s output differs from %s (go test -update to accept):\n%s", format, path, buf.String())
+			golden.Assert(t, filepath.Join("testdata", "report."+format+".golden"), buf.Bytes())
+			if format == "sarif" {
+				golden.SARIF(t, buf.Bytes())
 			}
 		})
 	}

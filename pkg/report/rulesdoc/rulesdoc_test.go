@@ -2,7 +2,6 @@ package rulesdoc_test
 
 import (
 	"bytes"
-	"flag"
 	"go/parser"
 	"go/token"
 	"os"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ktriage/ktriage/internal/golden"
 	"github.com/ktriage/ktriage/pkg/report"
 	"github.com/ktriage/ktriage/pkg/report/rulesdoc"
 
@@ -23,13 +23,11 @@ import (
 	_ "github.com/ktriage/ktriage/plugins/whypending"
 )
 
-var update = flag.Bool("update", false, "rewrite docs/rules.md from the rule registry")
-
 const docPath = "../../../docs/rules.md"
 
 func TestRulesDocIsFresh(t *testing.T) {
 	got := rulesdoc.Render(report.Rules(""))
-	if *update {
+	if golden.Updating() {
 		if err := os.WriteFile(docPath, got, 0o644); err != nil {
 			t.Fatal(err)
 		}
