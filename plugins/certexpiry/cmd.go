@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ktriage/ktriage/pkg/certs"
 	"github.com/ktriage/ktriage/pkg/certs/collect"
@@ -45,6 +46,12 @@ ConfigMaps) unless --sources names others. In a directory, keys, CSRs, dot-entri
 nor manifests are skipped, and an unreadable one is a CE113 warning; a file named
 on its own is always read, and one that holds no certificate or is a broken
 manifest ends the run with exit 2 and FILE:LINE: what is wrong.
+
+Servers are handshaken --concurrency (default 16) at a time, each within
+--dial-timeout (and --request-timeout when shorter); one that does not answer
+is a CE115 warning. When --deadline passes before every handshake answered,
+the report is printed without them: each is a CE115 warning and one warning
+line names them.
 
 A certificate expiring within --fail (default 7d) is an error, within --warn
 (default 30d) a warning. Certificates are listed by time left, shortest first.
@@ -138,7 +145,8 @@ func newCommand(streams genericiooptions.IOStreams) (*cobra.Command, *Options) {
 	flags.StringVar(&o.KubernetesDir, "kubernetes-dir", o.KubernetesDir, "Directory of the control plane's kubeconfigs (admin.conf, kubelet.conf...)")
 	flags.StringVar(&o.KubeletPKIDir, "kubelet-pki-dir", o.KubeletPKIDir, "The kubelet's certificate directory")
 	flags.BoolVar(&o.ProbeKubelets, "probe-kubelets", false, "Handshake each node's kubelet port for its serving certificate")
-	flags.DurationVar(&o.DialTimeout, "dial-timeout", o.DialTimeout, "Timeout of each TLS handshake")
+	flags.DurationVar(&o.DialTimeout, "dial-timeout", o.DialTimeout, "Timeout of each TLS handshake (at most --request-timeout when that is set)")
+	flags.IntVar(&o.Concurrency, "concurrency", o.Concurrency, "How many TLS handshakes (API servers, webhooks, kubelets) run at once")
 	flags.StringVar(&o.Now, "now", "", "Judge certificates at this RFC 3339 time instead of now")
 	_ = flags.MarkHidden("now")
 	_ = cmd.RegisterFlagCompletionFunc("sources", cobra.FixedCompletions(certs.AllSources, cobra.ShellCompDirectiveNoFileComp))
@@ -162,6 +170,9 @@ func (o *Options) Validate() error {
 	}
 	if o.DialTimeout <= 0 {
 		return cli.UsageErrorf("--dial-timeout must be positive")
+	}
+	if o.Concurrency < 1 {
+		return cli.UsageErrorf("--concurrency must be at least 1")
 	}
 	o.now = time.Now()
 	if o.Now != "" {
@@ -232,8 +243,21 @@ func (o *Options) collectConfig() collect.Config {
 		Kubeconfig: o.ConfigFlags.ToRawKubeConfigLoader(),
 		Context:    context,
 		Cluster:    collect.Cluster{Connect: o.connect, Configured: o.clusterConfigured, Server: o.server},
-		Handshakes: collect.HandshakeOptions{Concurrency: o.Concurrency, Timeout: o.DialTimeout},
+		Handshakes: collect.HandshakeOptions{Concurrency: o.Concurrency, Timeout: o.handshakeTimeout()},
 	}
+}
+
+// handshakeTimeout is --dial-timeout, shortened to --request-timeout when
+// that is set: no single wait of a run outlasts what the user allowed a
+// request. (A malformed --request-timeout is reported when the cluster is
+// read.)
+func (o *Options) handshakeTimeout() time.Duration {
+	if t := o.ConfigFlags.Timeout; t != nil && *t != "" {
+		if d, err := clientcmd.ParseTimeout(*t); err == nil && d > 0 {
+			return min(o.DialTimeout, d)
+		}
+	}
+	return o.DialTimeout
 }
 
 // connect builds the cluster's clients; certificates matter in every

@@ -8,7 +8,7 @@ import (
 // Stallers are TCP servers that accept connections and never answer: the
 // TLS handshake a client starts with them never completes, as with a
 // kubelet or webhook that is up but wedged, or a half-open firewall. They
-// count the connections they hold, to show how many a client opens at once.
+// count the connections they accepted and hold.
 type Stallers struct {
 	// Addrs are the servers' host:port, one per server.
 	Addrs []string
@@ -17,7 +17,6 @@ type Stallers struct {
 	mu        sync.Mutex
 	conns     map[net.Conn]bool
 	accepted  int
-	peak      int
 	wg        sync.WaitGroup
 }
 
@@ -48,7 +47,6 @@ func (s *Stallers) serve(ln net.Listener) {
 		s.mu.Lock()
 		s.conns[conn] = true
 		s.accepted++
-		s.peak = max(s.peak, len(s.conns))
 		s.mu.Unlock()
 		s.wg.Add(1)
 		go func() {
@@ -81,13 +79,6 @@ func (s *Stallers) Open() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.conns)
-}
-
-// Peak is the most connections the servers held open at once.
-func (s *Stallers) Peak() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.peak
 }
 
 // Close stops the servers and closes the connections they hold.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ktriage/ktriage/pkg/certs"
+	"github.com/ktriage/ktriage/pkg/inflight"
 )
 
 // Handshakes dials every endpoint, at most opts.Concurrency at once, each
@@ -77,6 +78,7 @@ func ended(ctx context.Context) error {
 // verifies the chain against the right trust anchors and reports why it
 // fails. timeout bounds the dial and the handshake; ctx may end them sooner.
 func Handshake(ctx context.Context, addr, serverName string, timeout time.Duration) ([]*x509.Certificate, error) {
+	defer inflight.Begin(ctx, "TLS handshake with "+addr)()
 	hctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	d := &tls.Dialer{
