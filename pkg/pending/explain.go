@@ -76,11 +76,20 @@ type Explanation struct {
 	// condition, when it has one.
 	SchedulerMessage string `json:"schedulerMessage,omitempty"`
 	// MessagesAgree compares the two when both exist.
-	MessagesAgree *bool                   `json:"messagesAgree,omitempty"`
-	Nodes         []scheduling.NodeResult `json:"nodes,omitempty"`
-	// Feasible names the nodes the pod fits on (manifest mode, stale state).
-	Feasible []string       `json:"feasible,omitempty"`
-	Source   *report.Source `json:"source,omitempty"`
+	MessagesAgree *bool `json:"messagesAgree,omitempty"`
+	// NodeReasons groups the filters' verdicts on every node by reason, as
+	// kube-scheduler's message does, with a count and a few node names: it
+	// grows with the reasons, not with the nodes.
+	NodeReasons []NodeReasonGroup `json:"nodeReasons,omitempty"`
+	// Nodes is every node's verdict. Printers drop it (DropNodeLists)
+	// unless every node is asked for: it grows with the cluster.
+	Nodes []scheduling.NodeResult `json:"nodes,omitempty"`
+	// Feasible names the nodes the pod fits on (manifest mode, stale state);
+	// after DropNodeLists only the first MaxExampleNodes by name.
+	Feasible []string `json:"feasible,omitempty"`
+	// FeasibleCount is the number of nodes the pod fits on.
+	FeasibleCount int            `json:"feasibleCount,omitempty"`
+	Source        *report.Source `json:"source,omitempty"`
 	// Autoscaler is the node autoscaler's side of an Unschedulable pod:
 	// will a node come for it, and if not, why. Set by the caller (live
 	// mode), which loads the autoscaler's objects only for such pods.

@@ -56,7 +56,7 @@ func (a *analyzer) taintFix(pod *corev1.Pod, nodes []string, d map[string]any) (
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	d["taints"] = perNode
+	d["taints"] = firstNodes(perNode, maxEvidenceNodes)
 	msg := fmt.Sprintf("%d node(s) have taints the pod does not tolerate: %s", len(nodes), strings.Join(keys, ", "))
 	// Taints the node lifecycle controller sets are symptoms, not policy:
 	// tolerating them is the wrong fix.
@@ -91,6 +91,23 @@ func (a *analyzer) taintFix(pod *corev1.Pod, nodes []string, d map[string]any) (
 		fix.WriteString("the node condition taint(s) " + strings.Join(lifecycle, ", ") + " mean the node is not healthy (not ready, unreachable, under pressure): repair the node rather than tolerating them")
 	}
 	return msg, fix.String()
+}
+
+// firstNodes keeps the entries of the first n nodes by name: evidence must
+// not grow with the cluster.
+func firstNodes[V any](perNode map[string]V, n int) map[string]V {
+	if len(perNode) <= n {
+		return perNode
+	}
+	names := make([]string, 0, len(perNode))
+	for name := range perNode {
+		names = append(names, name)
+	}
+	out := make(map[string]V, n)
+	for _, name := range firstNames(names, n) {
+		out[name] = perNode[name]
+	}
+	return out
 }
 
 func firstNodeWith(perNode map[string][]string, taint string) string {

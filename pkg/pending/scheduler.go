@@ -37,10 +37,17 @@ func (a *analyzer) explainUnbound(pod *corev1.Pod, ex *Explanation) {
 		return
 	}
 	res := a.engine(a.withoutProvisionable(pod))
+	firstFinding := len(a.res.Findings)
+	defer func() {
+		// After the findings, so that each group names the rule explaining it.
+		ex.NodeReasons = groupNodeReasons(res)
+		linkRules(ex.NodeReasons, a.res.Findings[firstFinding:])
+	}()
 	a.incompleteFinding(ex, res)
 	ex.SimulatedSchedulerMessage = res.Message
 	ex.Nodes = res.Nodes
 	ex.Feasible = res.Feasible
+	ex.FeasibleCount = len(res.Feasible)
 	switch {
 	case schedulerNameOf(pod) != DefaultScheduler:
 		// Another scheduler has its own plugins and words: the simulation
@@ -99,7 +106,7 @@ func (a *analyzer) explainFeasible(pod *corev1.Pod, ex *Explanation, res schedul
 		ex.Reason = shortSchedulerReason(ex.SchedulerMessage) + " (scheduler's message; " + strings.Join(res.Unevaluated, ", ") + " not evaluated here)"
 		ex.MessagesAgree = nil
 		// The nodes passed only the filters that ran: not a verdict.
-		ex.Feasible = nil
+		ex.Feasible, ex.FeasibleCount = nil, 0
 		return
 	}
 	if ex.SchedulerMessage != "" {
@@ -107,7 +114,10 @@ func (a *analyzer) explainFeasible(pod *corev1.Pod, ex *Explanation, res schedul
 		f := false
 		ex.MessagesAgree = &f
 		msg := fmt.Sprintf("the scheduler's last verdict (%q) is out of date: the pod fits now on %s", ex.SchedulerMessage, joinNames(res.Feasible, 5))
-		details := map[string]any{"schedulerMessage": ex.SchedulerMessage, "feasible": res.Feasible}
+		details := map[string]any{"schedulerMessage": ex.SchedulerMessage, "feasible": firstNames(res.Feasible, maxEvidenceNodes)}
+		if len(res.Feasible) > maxEvidenceNodes {
+			details["feasibleCount"] = len(res.Feasible)
+		}
 		if changed, d := a.staleVerdict(pod, cond, res.Feasible); changed != "" {
 			msg += "; " + changed
 			ex.Evidence = append(ex.Evidence, changed)
@@ -442,6 +452,11 @@ func firstPerPlugin(buf, reasons []scheduling.Reason) []scheduling.Reason {
 // on a large cluster every Pending pod would otherwise repeat the whole
 // per-node breakdown in its findings.
 const maxEvidenceNodes = 20
+
+// firstNames returns the first n names in order, without sorting them all.
+func firstNames(names []string, n int) []string {
+	return topn.Sorted(names, n, func(a, b string) bool { return a < b })
+}
 
 // nodeDetail is what one filter says about one node ("*": every node).
 type nodeDetail struct {

@@ -34,6 +34,11 @@ For a pod no node takes it also asks the node autoscaler (cluster-autoscaler or
 Karpenter) whether a node will come, and if not, why: each reason with the node group
 or NodePool it concerns and the fix, or that no autoscaler runs or watches the pod.
 
+Each pod's nodes are grouped by reason, as kube-scheduler's message groups them: the
+reason, the filter, the rule that explains it, how many nodes and the first 3 by name.
+Every node's verdict is listed with -o wide when one pod is explained, and with
+--per-node in any output (json and yaml then grow with pods times nodes).
+
 With no argument it explains every Pending pod in the namespace (or all with -A).
 Arguments are pods or TYPE/NAME of a deployment, replicaset, statefulset, daemonset,
 job or cronjob (their Pending pods, or why they have none).
@@ -56,6 +61,9 @@ const examples = `  # Every Pending pod in the current namespace
   # Every Pending pod of the cluster, as JSON
   kubectl why-pending -A -o json
 
+  # One pod's verdict on every node, as JSON
+  kubectl why-pending web-7d4b9c-x2x9q -o json --per-node
+
   # CI: would these manifests schedule on the current cluster?
   kubectl why-pending -f k8s/ -n shop
 
@@ -67,6 +75,7 @@ const examples = `  # Every Pending pod in the current namespace
 type Options struct {
 	*cli.Common
 	Verbose      bool
+	PerNode      bool // every node's verdict, not the nodes grouped by reason
 	ClusterState string
 	// SchedulerTimeout: how long a pod may go without any scheduler
 	// reaction before NoScheduler is concluded.
@@ -91,6 +100,7 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	o.AddFlags(cmd, cli.Features{Namespaced: true, Selector: true, Files: true})
 	o.CompletePods(cmd, 0)
 	cmd.Flags().BoolVarP(&o.Verbose, "verbose", "v", false, "Show the per-node breakdown, scheduler messages and fixes (like -o wide)")
+	cmd.Flags().BoolVar(&o.PerNode, "per-node", false, "List every node's verdict for each pod (.pods[].nodes[]), in every output; otherwise nodes are grouped by reason, and listed one by one only by -o wide for a single pod")
 	cmd.Flags().DurationVar(&o.SchedulerTimeout, "scheduler-timeout", pending.DefaultSchedulerGrace, "How long a pod may wait without any reaction from its scheduler before no running scheduler is blamed")
 	cmd.Flags().StringVar(&o.ClusterState, "cluster-state", "", "With -f: read nodes, pods, claims, quotas... from this dump (kubectl get ... -A -o yaml) instead of the live cluster")
 	return cmd
@@ -129,6 +139,9 @@ func (o *Options) Run(ctx context.Context) error {
 	for _, p := range rep.Pods {
 		rep.Summary.Counts[string(p.Stage)]++
 	}
+	if !o.listsNodes(len(rep.Pods)) {
+		rep.dropNodeLists()
+	}
 	if err := o.PrintReport(rep); err != nil {
 		return err
 	}
@@ -138,6 +151,14 @@ func (o *Options) Run(ctx context.Context) error {
 		return cli.Found()
 	}
 	return nil
+}
+
+// listsNodes says whether the output lists every node's verdict: only when
+// asked, since it grows with pods times nodes (about 1 GB of JSON for 500
+// Pending pods on 5,000 nodes). -o wide (or -v) asks for it for one pod.
+func (o *Options) listsNodes(pods int) bool {
+	wide := o.Output == "wide" || o.Verbose && o.Output == "table"
+	return o.PerNode || wide && pods == 1
 }
 
 func (o *Options) analysisOptions() pending.Options {

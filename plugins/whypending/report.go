@@ -3,6 +3,7 @@ package whypending
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/ktriage/ktriage/pkg/pending"
@@ -20,6 +21,14 @@ type Report struct {
 
 func newReport(version string) *Report {
 	return &Report{Report: report.New("WhyPendingReport", pending.Plugin, version), Pods: []pending.Explanation{}}
+}
+
+// dropNodeLists leaves each pod's nodes grouped by reason only, so that the
+// report grows with the pods, not with pods times nodes.
+func (r *Report) dropNodeLists() {
+	for i := range r.Pods {
+		r.Pods[i].DropNodeLists()
+	}
 }
 
 // pendingCount is how many explained pods are not (or would not be) running.
@@ -73,8 +82,8 @@ func (r *Report) SummaryLine() string {
 	return line
 }
 
-// Tables: one line per pod; wide (or -v) adds the per-node breakdown and the
-// fixes.
+// Tables: one line per pod; wide (or -v) adds the nodes by reason (or every
+// node, when the report lists them), the scheduler's messages and the fixes.
 func (r *Report) Tables(wide bool) []printers.Table {
 	wide = wide || r.verbose
 	main := printers.Table{Columns: []string{"NAMESPACE", "POD", "STAGE", "REASON"}, Empty: "No Pending pods."}
@@ -126,6 +135,9 @@ func (r *Report) Tables(wide bool) []printers.Table {
 	if len(nodes.Rows) > 0 {
 		tables = append(tables, nodes)
 	}
+	if groups := reasonsTable(r.Pods); len(groups.Rows) > 0 {
+		tables = append(tables, groups)
+	}
 	msgs := printers.Table{Title: "Scheduler messages:", Columns: []string{"NAMESPACE", "POD", "SOURCE", "MESSAGE"}}
 	for _, p := range r.Pods {
 		if p.SimulatedSchedulerMessage != "" {
@@ -168,6 +180,35 @@ func (r *Report) Tables(wide bool) []printers.Table {
 		tables = append(tables, fixes)
 	}
 	return tables
+}
+
+// reasonsTable groups the nodes of the pods whose per-node verdicts are not
+// listed by reason, as the scheduler's message does, with a few node names.
+func reasonsTable(pods []pending.Explanation) printers.Table {
+	t := printers.Table{Title: "Nodes by reason:", Columns: []string{"NAMESPACE", "POD", "FILTER", "REASON", "RULE", "NODES", "FIRST NODES"}}
+	for _, p := range pods {
+		if p.Stage == pending.StageSchedulable || len(p.Nodes) > 0 {
+			continue
+		}
+		for _, g := range p.NodeReasons {
+			plugin, rule, names := g.Plugin, g.RuleID, strings.Join(g.Nodes, ", ")
+			if plugin == "" {
+				plugin = "-"
+			}
+			if rule == "" {
+				rule = "-"
+			}
+			if g.PreFilter {
+				plugin += " (PreFilter)"
+			}
+			if g.Truncated {
+				names += ", …"
+			}
+			t.Rows = append(t.Rows, []printers.Cell{printers.Text(p.Namespace), printers.Text(p.Name), printers.Text(plugin), printers.Text(g.Message),
+				printers.Text(rule), printers.Text(strconv.Itoa(g.Count)), printers.Text(names)})
+		}
+	}
+	return t
 }
 
 func sevIf(b bool) report.Severity {

@@ -3,7 +3,9 @@ package whypending
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,8 +13,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/ktriage/ktriage/internal/golden"
+	"github.com/ktriage/ktriage/pkg/cli"
 	"github.com/ktriage/ktriage/pkg/cluster"
 	"github.com/ktriage/ktriage/pkg/pending"
 	"github.com/ktriage/ktriage/pkg/printers"
@@ -90,34 +94,52 @@ func goldenReport(t *testing.T) *Report {
 	return rep
 }
 
+// printed is what Run prints for the report: nodes grouped by reason unless
+// --per-node (or -o wide for one pod) lists them.
+func printed(t *testing.T, rep *Report, format string, perNode bool) []byte {
+	t.Helper()
+	o := &Options{Common: cli.NewCommon(genericiooptions.IOStreams{}), PerNode: perNode}
+	o.Output = format
+	if !o.listsNodes(len(rep.Pods)) {
+		rep.dropNodeLists()
+	}
+	var buf bytes.Buffer
+	if err := printers.Print(&buf, format, rep, printers.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
 func TestGoldenOutput(t *testing.T) {
-	for _, format := range []string{"table", "wide", "json", "yaml", "sarif", "junit"} {
-		t.Run(format, func(t *testing.T) {
-			var buf bytes.Buffer
-			if err := printers.Print(&buf, format, goldenReport(t), printers.Options{}); err != nil {
-				t.Fatal(err)
-			}
-			golden.Assert(t, filepath.Join("testdata", "report."+format+".golden"), buf.Bytes())
+	for _, name := range []string{"table", "wide", "json", "yaml", "sarif", "junit", "wide.per-node", "json.per-node"} {
+		t.Run(name, func(t *testing.T) {
+			format, perNode := strings.CutSuffix(name, ".per-node")
+			out := printed(t, goldenReport(t), format, perNode)
+			golden.Assert(t, filepath.Join("testdata", "report."+name+".golden"), out)
 			if format == "sarif" {
-				golden.SARIF(t, buf.Bytes())
+				golden.SARIF(t, out)
 			}
 		})
 	}
 }
 
-// The JSON fields scripts read are a contract.
+// The JSON fields scripts read are a contract: by default each pod's nodes
+// grouped by reason (.pods[].nodeReasons[]), with --per-node also every
+// node's verdict (.pods[].nodes[]).
 func TestJSONContract(t *testing.T) {
-	var buf bytes.Buffer
-	if err := printers.Print(&buf, "json", goldenReport(t), printers.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
+	type document struct {
 		Kind string `json:"kind"`
 		Pods []struct {
 			Namespace, Name, Stage    string
 			SimulatedSchedulerMessage string `json:"simulatedSchedulerMessage"`
 			SchedulerMessage          string `json:"schedulerMessage"`
-			Nodes                     []struct {
+			NodeReasons               []struct {
+				Plugin, Message, RuleID string
+				Reported, Truncated     bool
+				Count                   int
+				Nodes                   []string
+			} `json:"nodeReasons"`
+			Nodes []struct {
 				Name    string `json:"name"`
 				Reasons []struct {
 					Plugin, Message string
@@ -128,31 +150,42 @@ func TestJSONContract(t *testing.T) {
 			RuleID string `json:"ruleID"`
 		} `json:"findings"`
 	}
-	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
-		t.Fatal(err)
-	}
-	if doc.Kind != "WhyPendingReport" || len(doc.Pods) != 3 || len(doc.Findings) == 0 {
-		t.Fatalf("got %+v", doc)
-	}
-	stages := map[string]string{}
-	for _, p := range doc.Pods {
-		stages[p.Name] = p.Stage
-	}
-	want := map[string]string{"web-7d4b9c-x2x9q": "Unschedulable", "batch-0": "Gated", "api-5f6d7-qq1zt": "ImagePull"}
-	for k, v := range want {
-		if stages[k] != v {
-			t.Errorf("pod %s: stage %q, want %q", k, stages[k], v)
+	for _, perNode := range []bool{false, true} {
+		var doc document
+		if err := json.Unmarshal(printed(t, goldenReport(t), "json", perNode), &doc); err != nil {
+			t.Fatal(err)
 		}
-	}
-	for _, p := range doc.Pods {
-		if p.Stage != "Unschedulable" {
-			continue
+		if doc.Kind != "WhyPendingReport" || len(doc.Pods) != 3 || len(doc.Findings) == 0 {
+			t.Fatalf("got %+v", doc)
 		}
-		if p.SimulatedSchedulerMessage != p.SchedulerMessage {
-			t.Errorf("simulated %q != condition %q", p.SimulatedSchedulerMessage, p.SchedulerMessage)
+		stages := map[string]string{}
+		for _, p := range doc.Pods {
+			stages[p.Name] = p.Stage
 		}
-		if len(p.Nodes) != 2 || p.Nodes[0].Name == "" || len(p.Nodes[0].Reasons) == 0 {
-			t.Errorf("want per-node reasons, got %+v", p.Nodes)
+		want := map[string]string{"web-7d4b9c-x2x9q": "Unschedulable", "batch-0": "Gated", "api-5f6d7-qq1zt": "ImagePull"}
+		for k, v := range want {
+			if stages[k] != v {
+				t.Errorf("pod %s: stage %q, want %q", k, stages[k], v)
+			}
+		}
+		for _, p := range doc.Pods {
+			if p.Stage != "Unschedulable" {
+				continue
+			}
+			if p.SimulatedSchedulerMessage != p.SchedulerMessage {
+				t.Errorf("simulated %q != condition %q", p.SimulatedSchedulerMessage, p.SchedulerMessage)
+			}
+			groups := fmt.Sprintf("%+v", p.NodeReasons)
+			if want := "[{Plugin:NodeResourcesFit Message:Insufficient cpu RuleID:WP113 Reported:true Truncated:false Count:1 Nodes:[node-a]} " +
+				"{Plugin:TaintToleration Message:node(s) had untolerated taint(s) RuleID:WP111 Reported:true Truncated:false Count:1 Nodes:[node-b]}]"; groups != want {
+				t.Errorf("nodes by reason\n got %s\nwant %s", groups, want)
+			}
+			switch {
+			case perNode && (len(p.Nodes) != 2 || p.Nodes[0].Name == "" || len(p.Nodes[0].Reasons) == 0):
+				t.Errorf("--per-node: want per-node reasons, got %+v", p.Nodes)
+			case !perNode && p.Nodes != nil:
+				t.Errorf("without --per-node the nodes are listed: %+v", p.Nodes)
+			}
 		}
 	}
 }

@@ -2,6 +2,8 @@ package bench
 
 import (
 	"bytes"
+	"fmt"
+	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -10,6 +12,8 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 
 	"github.com/ktriage/ktriage/pkg/pending"
+	"github.com/ktriage/ktriage/pkg/printers"
+	"github.com/ktriage/ktriage/pkg/report"
 	"github.com/ktriage/ktriage/test/bench/bigcluster"
 )
 
@@ -123,4 +127,80 @@ func BenchmarkWhyPendingAll(b *testing.B) {
 			b.ReportMetric(perOp/listNsPerOp, "x-list")
 		}
 	})
+}
+
+// document is why-pending's JSON/YAML document: the common report and
+// .pods[], as plugins/whypending prints it.
+type document struct {
+	report.Report
+	Pods []pending.Explanation `json:"pods"`
+}
+
+func (d *document) Tables(bool) []printers.Table { return nil }
+
+// BenchmarkWhyPendingOutput measures what `why-pending -A -o json` and
+// `-o yaml` print for 500 Pending pods on 500 and on 5,000 nodes: each pod's
+// nodes are grouped by reason, so the bytes per Pending pod must not grow
+// with the nodes (it fails if they grow by more than 10%). "json-per-node"
+// is the same report with every node listed (--per-node), on 500 nodes only:
+// on 5,000 it is about 1 GB.
+func BenchmarkWhyPendingOutput(b *testing.B) {
+	perPod := map[string]float64{}
+	for _, nodes := range []int{500, 5000} {
+		cfg := bigcluster.Large
+		cfg.Nodes, cfg.Running = nodes, nodes*10
+		c := bigcluster.Generate(cfg)
+		subjects := make([]pending.Subject, len(c.PendingPods))
+		for i, p := range c.PendingPods {
+			subjects[i] = pending.Subject{Pod: p}
+		}
+		res := pending.Explain(c.Snapshot, subjects, nil, pending.Options{Now: bigcluster.Now})
+		full := &document{Report: report.New("WhyPendingReport", pending.Plugin, "bench"), Pods: res.Pods}
+		for _, f := range res.Findings {
+			full.Add(f)
+		}
+		full.Finalize(nil)
+		grouped := *full
+		grouped.Pods = slices.Clone(full.Pods)
+		for i := range grouped.Pods {
+			grouped.Pods[i].DropNodeLists()
+		}
+		formats := []string{"json", "yaml"}
+		if nodes <= 500 {
+			formats = append(formats, "json-per-node")
+		}
+		for _, format := range formats {
+			b.Run(fmt.Sprintf("nodes=%d/%s", nodes, format), func(b *testing.B) {
+				doc, f := &grouped, format
+				if format == "json-per-node" {
+					doc, f = full, "json"
+				}
+				var w countingWriter
+				b.ReportAllocs()
+				for b.Loop() {
+					w = 0
+					if err := printers.Print(&w, f, doc, printers.Options{}); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(w), "output-B")
+				b.ReportMetric(float64(w)/float64(len(subjects)), "B/pending-pod")
+				if format == "json-per-node" {
+					return
+				}
+				if prev, ok := perPod[format]; ok && float64(w)/float64(len(subjects)) > 1.1*prev {
+					b.Errorf("%s: %.0f bytes per Pending pod on %d nodes, %.0f on fewer: the output grows with the nodes", format, float64(w)/float64(len(subjects)), nodes, prev)
+				}
+				perPod[format] = float64(w) / float64(len(subjects))
+			})
+		}
+	}
+}
+
+// countingWriter counts what is printed.
+type countingWriter int64
+
+func (w *countingWriter) Write(p []byte) (int, error) {
+	*w += countingWriter(len(p))
+	return len(p), nil
 }

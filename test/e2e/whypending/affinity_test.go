@@ -32,20 +32,25 @@ func TestInterPodAffinityDetailsNameTheirOwnTermAndNamespaces(t *testing.T) {
         topologyKey: topology.kubernetes.io/zone
 `))
 		waitForSchedulerMessage(t, c, ns, "pending", "3 node(s) didn't match pod anti-affinity rules")
-		r, res := explain(t, c, "-n", ns, "pending")
+		r, res := explain(t, c, "-n", ns, "pending", "--per-node")
 		p := r.pod(t, "pending")
 		if p.SimulatedSchedulerMessage != p.SchedulerMessage {
 			t.Errorf("simulated %q\n      real %q", p.SimulatedSchedulerMessage, p.SchedulerMessage)
 		}
 		want := "the pod's required anti-affinity (topologyKey topology.kubernetes.io/zone, selector app=e2e-db, namespaces " + data +
 			" (namespaceSelector e2e-wp-aff=" + team + ")) matches pod " + data + "/db-0 on kwok-node-0 in topology.kubernetes.io/zone=zone-a"
+		found := false
 		for _, n := range p.Nodes {
 			if n.Name != "kwok-node-0" {
 				continue
 			}
+			found = true
 			if len(n.Reasons) == 0 || n.Reasons[0].Detail != want {
 				t.Errorf("kwok-node-0's detail\n got: %+v\nwant: %s\n%s", n.Reasons, want, res)
 			}
+		}
+		if !found {
+			t.Errorf("no verdict for kwok-node-0 with --per-node\n%s", res)
 		}
 		if strings.Contains(res.Stdout, "e2e-cache") || strings.Contains(res.Stdout, "<everything>") {
 			t.Errorf("the other term's selector, or a namespaceSelector said to match everything, is printed\n%s", res)

@@ -5,10 +5,12 @@
 package whypending_test
 
 import (
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -46,7 +48,13 @@ type pod struct {
 	SimulatedSchedulerMessage string   `json:"simulatedSchedulerMessage"`
 	SchedulerMessage          string   `json:"schedulerMessage"`
 	Feasible                  []string `json:"feasible"`
-	Nodes                     []struct {
+	NodeReasons               []struct {
+		Plugin, Message     string
+		Reported, PreFilter bool
+		Count               int
+		Nodes               []string
+	} `json:"nodeReasons"`
+	Nodes []struct {
 		Name    string `json:"name"`
 		Reasons []struct {
 			Plugin, Message, Detail string
@@ -63,6 +71,34 @@ func (r report) pod(t *testing.T, name string) pod {
 	}
 	t.Fatalf("no explanation for %q in %+v", name, r.Pods)
 	return pod{}
+}
+
+// reportedGroups renders the groups kube-scheduler counts as its message's
+// "<count> <reason>" items: merged by reason, sorted with sort.Strings.
+func reportedGroups(p pod) string {
+	counts := map[string]int{}
+	var items []string
+	for _, g := range p.NodeReasons {
+		switch {
+		case g.PreFilter:
+			items = append(items, g.Message)
+		case g.Reported:
+			counts[g.Message] += g.Count
+		}
+	}
+	for m, n := range counts {
+		items = append(items, fmt.Sprintf("%d %s", n, m))
+	}
+	sort.Strings(items)
+	return strings.Join(items, ", ")
+}
+
+// schedulerReasons is the reasons part of "0/N nodes are available:
+// <reasons>. preemption: ...".
+func schedulerReasons(msg string) string {
+	_, s, _ := strings.Cut(msg, "nodes are available: ")
+	s, _, _ = strings.Cut(s, ". preemption:")
+	return strings.TrimSuffix(s, ".")
 }
 
 func (r report) has(rule string) bool {
@@ -177,7 +213,7 @@ spec:
 	for _, name := range []string{"huge", "ssd", "zone"} {
 		c.WaitForPodScheduledCondition(t, ns, name, time.Minute)
 	}
-	r, res := explain(t, c, "-n", ns)
+	r, res := explain(t, c, "-n", ns, "--per-node")
 	if res.Code != 1 || len(r.Pods) != 3 {
 		t.Fatalf("want 3 explanations and exit 1\n%s", res)
 	}
@@ -190,6 +226,14 @@ spec:
 		}
 		if len(p.Nodes) != 3 {
 			t.Errorf("%s: want a verdict per node, got %+v", p.Name, p.Nodes)
+		}
+	}
+	// Without --per-node the nodes are grouped by reason: the groups the
+	// scheduler reports spell its own message, and no node is listed.
+	grouped, res := explain(t, c, "-n", ns)
+	for _, p := range grouped.Pods {
+		if got, want := reportedGroups(p), schedulerReasons(p.SchedulerMessage); got != want || p.Nodes != nil {
+			t.Errorf("%s: nodes by reason %q, kube-scheduler says %q; nodes listed: %+v\n%s", p.Name, got, want, p.Nodes, res)
 		}
 	}
 	// Other tests' pods may still hold some cpu: at most 4 of 4 is free.
