@@ -29,6 +29,12 @@ type localCluster struct {
 // benchmark creates its own nodes.
 func startCluster(ctx context.Context, repo, name string) (*localCluster, error) {
 	c := &localCluster{repo: repo, name: name, env: map[string]string{}}
+	// hack/local-cluster up takes a cluster whose controller manager is
+	// stopped for stale and removes it: that would be another run's.
+	if dir := stateDir(name); dirExists(dir) {
+		return nil, fmt.Errorf("cluster %q exists (%s): another bench-e2e run uses it, or one was killed; "+
+			"use another -name, or remove it with hack/local-cluster down --name %s", name, dir, name)
+	}
 	cmd := exec.CommandContext(ctx, filepath.Join(repo, "hack/local-cluster"), "up", "--name", name, "--nodes", "0")
 	var out bytes.Buffer
 	cmd.Stdout = &out
@@ -52,8 +58,30 @@ func startCluster(ctx context.Context, repo, name string) (*localCluster, error)
 	return c, nil
 }
 
+// stateDir is where hack/local-cluster keeps cluster name's state.
+func stateDir(name string) string {
+	cache := os.Getenv("KTRIAGE_CACHE_DIR")
+	if cache == "" {
+		base := os.Getenv("XDG_CACHE_HOME")
+		if base == "" {
+			home, _ := os.UserHomeDir()
+			base = filepath.Join(home, ".cache")
+		}
+		cache = filepath.Join(base, "ktriage")
+	}
+	return filepath.Join(cache, "clusters", name)
+}
+
+func dirExists(dir string) bool {
+	st, err := os.Stat(dir)
+	return err == nil && st.IsDir()
+}
+
 // stop tears the cluster down, whatever state it is in.
 func (c *localCluster) stop() {
+	if c == nil {
+		return
+	}
 	cmd := exec.Command(filepath.Join(c.repo, "hack/local-cluster"), "down", "--name", c.name)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {

@@ -74,7 +74,7 @@ func main() {
 	default:
 		fatalf("-profile must be missed, all or none")
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	defer stop()
 	if err := run(ctx, o); err != nil {
 		fatalf("%v", err)
@@ -103,7 +103,7 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	for _, p := range []string{"kubectl-why_pending", "kubectl-qos_audit", "kubectl-cert_expiry", "kubectl-netcheck", "kubectl-drain_preflight"} {
+	for _, p := range pluginBinaries {
 		if _, err := os.Stat(filepath.Join(bin, p)); err != nil {
 			return fmt.Errorf("no %s in %s: run make build first", p, bin)
 		}
@@ -124,7 +124,7 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 
-	machine := machineInfo(ctx, bin)
+	machine := machineInfo(ctx)
 	logf("starting the local cluster %q", o.name)
 	lc, err := startCluster(ctx, repo, o.name)
 	defer lc.stop() // always, even when up failed half-way
@@ -187,10 +187,18 @@ func run(ctx context.Context, o options) error {
 		fill := time.Since(t0)
 		logf("  %d nodes, %d pods (%d Pending), %s: created in %s, scheduler settled after %s", n, f.counts["pods"], f.counts["Pending pods"],
 			f.describe(), created.Round(time.Second), (fill - created).Round(time.Second))
-		rep.Sizes = append(rep.Sizes, results.Size{Nodes: n, Pods: f.counts["pods"], Pending: f.counts["Pending pods"], Objects: f.describe(), Fill: fill})
+		// The plugins are taken from -bin now, when this size is measured,
+		// and copied: a rebuild of -bin while a long run fills the next size
+		// measures the newest build there (the report names each size's).
+		plugins, version, err := snapshotPlugins(ctx, bin, filepath.Join(work, fmt.Sprintf("bin-%d", n)))
+		if err != nil {
+			return err
+		}
+		rep.Sizes = append(rep.Sizes, results.Size{Nodes: n, Pods: f.counts["pods"], Pending: f.counts["Pending pods"], Objects: f.describe(),
+			Fill: fill, Plugins: version})
 		pendingAt[n] = f.counts["Pending pods"]
 
-		cons := contenders(bin, floor, lc.env["KTRIAGE_KUBECTL"], f, n)
+		cons := contenders(plugins, floor, lc.env["KTRIAGE_KUBECTL"], f, n)
 		all = cons
 		runs := o.runsSmall
 		if n == o.sizes[len(o.sizes)-1] {
@@ -253,6 +261,31 @@ func run(ctx context.Context, o options) error {
 	}
 	logf("done in %s", rep.Duration.Round(time.Second))
 	return nil
+}
+
+var pluginBinaries = []string{"kubectl-why_pending", "kubectl-qos_audit", "kubectl-cert_expiry", "kubectl-netcheck", "kubectl-drain_preflight"}
+
+// snapshotPlugins copies the plugin binaries from bin to dir and returns
+// dir and their version.
+func snapshotPlugins(ctx context.Context, bin, dir string) (string, string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", "", err
+	}
+	for _, p := range pluginBinaries {
+		b, err := os.ReadFile(filepath.Join(bin, p))
+		if err != nil {
+			return "", "", fmt.Errorf("no %s in %s: %w", p, bin, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, p), b, 0o755); err != nil {
+			return "", "", err
+		}
+	}
+	v, err := exec.CommandContext(ctx, filepath.Join(dir, "kubectl-why_pending"), "--version").Output()
+	if err != nil {
+		return "", "", fmt.Errorf("kubectl-why_pending --version: %w", err)
+	}
+	f := strings.Fields(string(v))
+	return dir, f[len(f)-1], nil
 }
 
 // measure runs every contender o.runs times, interleaved: run i of each

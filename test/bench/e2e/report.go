@@ -15,7 +15,7 @@ import (
 )
 
 // machineInfo describes where the numbers were taken.
-func machineInfo(ctx context.Context, bin string) [][2]string {
+func machineInfo(ctx context.Context) [][2]string {
 	var out [][2]string
 	add := func(k, v string) {
 		if v = strings.TrimSpace(v); v != "" {
@@ -44,9 +44,6 @@ func machineInfo(ctx context.Context, bin string) [][2]string {
 		add("kernel", string(u))
 	}
 	add("Go", runtime.Version())
-	if v, err := exec.CommandContext(ctx, filepath.Join(bin, "kubectl-why_pending"), "--version").Output(); err == nil {
-		add("plugins", string(v))
-	}
 	return out
 }
 

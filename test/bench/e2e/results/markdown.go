@@ -35,6 +35,7 @@ type Size struct {
 	Nodes, Pods, Pending int
 	Objects              string        // the rest of the mix, in words
 	Fill                 time.Duration // time to create what this size added
+	Plugins              string        // the plugins' version measured at this size
 }
 
 // Profile is a CPU and heap profile of one plugin run, with the top of
@@ -131,9 +132,9 @@ func WriteMarkdown(w io.Writer, r Report) error {
 		p("\n")
 	}
 
-	p("## Clusters\n\n| nodes | pods | Pending | also | time to create |\n|---|---|---|---|---|\n")
+	p("## Clusters\n\n| nodes | pods | Pending | also | time to create | plugins measured |\n|---|---|---|---|---|---|\n")
 	for _, s := range r.Sizes {
-		p("| %d | %d | %d | %s | %s |\n", s.Nodes, s.Pods, s.Pending, s.Objects, s.Fill.Round(time.Second))
+		p("| %d | %d | %d | %s | %s | %s |\n", s.Nodes, s.Pods, s.Pending, s.Objects, s.Fill.Round(time.Second), s.Plugins)
 	}
 	p("\n## Machine\n\n| | |\n|---|---|\n")
 	for _, kv := range r.Machine {
@@ -183,7 +184,7 @@ func times(x float64) string {
 	if math.IsNaN(x) {
 		return ""
 	}
-	return fmt.Sprintf("%.2f", x)
+	return ratioText(x)
 }
 
 func mib(s Stat) string {

@@ -104,7 +104,7 @@ func EvaluateRatio(ms []Measurement, t RatioTarget) Verdict {
 	}
 	v.Value = ratio(cs, bs)
 	v.Met = v.Value <= t.Limit
-	v.Measured = fmt.Sprintf("%.2f× (%s vs %s %s, %d nodes)", v.Value, num(cs.Median), num(bs.Median), unit, n)
+	v.Measured = fmt.Sprintf("%s× (%s vs %s %s, %d nodes)", ratioText(v.Value), num(cs.Median), num(bs.Median), unit, n)
 	return v
 }
 
@@ -136,6 +136,15 @@ func EvaluateGrowth(ms []Measurement, t GrowthTarget) Verdict {
 	v.Measured = fmt.Sprintf("%.2f× (%s per Pending pod at %d nodes, %s at %d nodes: nodes ×%.1f)",
 		v.Value, bytesHuman(per(sb, pb)), hi, bytesHuman(per(sa, pa)), lo, float64(hi)/float64(lo))
 	return v
+}
+
+// ratioText prints a ratio with two decimals, or two significant digits
+// below 0.1 (a single question at a few hundredths of kubectl's time).
+func ratioText(x float64) string {
+	if x < 0.1 {
+		return fmt.Sprintf("%.2g", x)
+	}
+	return fmt.Sprintf("%.2f", x)
 }
 
 func firstNonEmpty(s ...string) string {
