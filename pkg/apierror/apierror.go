@@ -1,6 +1,3 @@
-// Package apierror turns errors from Kubernetes API calls into one line
-// saying what failed and what to do. It depends on nothing of the CLI, so
-// the loaders in pkg/ use it as well as the commands.
 package apierror
 
 import (

@@ -1,8 +1,3 @@
-// Package certs finds certificates in the places a cluster keeps them
-// (kubeconfigs, PKI directories, Secrets, ConfigMaps, webhook caBundles, TLS
-// handshakes) and analyses them: expiry, validity, chains, host names, key and
-// signature strength. Everything here is pure: the caller reads files and
-// dials servers, this package only looks at the bytes.
 package certs
 
 import (

@@ -1,6 +1,3 @@
-// Package cli holds what every plugin's command shares: the common flags, the
-// REST client set-up, output and color selection, and the mapping of errors to
-// one-line messages and exit codes.
 package cli
 
 import (

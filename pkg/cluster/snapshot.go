@@ -1,8 +1,3 @@
-// Package cluster loads the objects an analysis needs into a Snapshot, either
-// from a live cluster (LoadLive, LoadLiveWith for kinds that need the dynamic
-// client) or from manifests and offline dumps (LoadFiles), or both (Merge).
-// Analyses only ever read a Snapshot, through its slices and lookups (Node,
-// PodsOnNode, PVC, ...); they never call the API themselves.
 package cluster
 
 import (

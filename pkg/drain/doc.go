@@ -11,4 +11,8 @@
 // a budget recovers only when a replacement is scheduled elsewhere and
 // becomes ready. Simulate follows that sequence until every pod is out or
 // nothing more can move.
+//
+// In the data flow it is drain-preflight's analysis (Snapshot → report): what
+// to load is BaseQueries and NodeQueries, plugins/drainpreflight loads it with
+// cluster.LoadLive or reads a --cluster-state dump, and prints Simulate's result.
 package drain

@@ -1,7 +1,3 @@
-// Package inflight records what a run is waiting on (API requests, lists,
-// a probe, a credential plugin), so that when the run's deadline passes or
-// it is interrupted, the one line it ends with can say what was still
-// pending.
 package inflight
 
 import (

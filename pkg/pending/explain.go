@@ -1,13 +1,9 @@
-// Package pending explains why pods are Pending: for each pod the stage it is
-// stuck in (gated, no scheduler, scheduler filters, volumes, never created,
-// image pull, container creation, init containers, lost node), the evidence,
-// and a concrete fix. It is a pure analysis of a cluster.Snapshot; the
-// scheduler filters themselves are evaluated by pkg/scheduling.
 package pending
 
 import (
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -404,5 +400,5 @@ func joinNames(names []string, max int) string {
 	if len(names) <= max {
 		return strings.Join(names, ", ")
 	}
-	return strings.Join(names[:max], ", ") + ", … (" + itoa(len(names)) + " in all)"
+	return strings.Join(names[:max], ", ") + ", … (" + strconv.Itoa(len(names)) + " in all)"
 }

@@ -1,5 +1,3 @@
-// Package printers renders a report in every output format ktriage supports:
-// table (optionally colored), wide, json, yaml, sarif and junit.
 package printers
 
 import (

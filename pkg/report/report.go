@@ -1,5 +1,3 @@
-// Package report holds the model every plugin produces: findings with stable
-// rule IDs and severities, wrapped in one versioned document per run.
 package report
 
 import (

@@ -1,6 +1,3 @@
-// Package topn picks the first few items of a long list in sort order
-// without sorting (or formatting) the whole list: reports name a handful of
-// the thousands of pods or nodes behind a finding.
 package topn
 
 import "sort"

@@ -1,5 +1,3 @@
-// Package version reports the build's version, set at release time with
-// -ldflags "-X github.com/ktriage/ktriage/pkg/version.Version=v1.2.3".
 package version
 
 import "runtime/debug"

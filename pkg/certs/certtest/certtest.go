@@ -1,6 +1,3 @@
-// Package certtest creates certificates with chosen dates, keys and
-// signatures, for tests and demos that must know exactly what a scan should
-// report.
 package certtest
 
 import (

@@ -1,6 +1,3 @@
-// Package result is the message the netcheck probe writes to its
-// termination log and the plugin reads back from the container status. It
-// has no dependencies so the probe binary stays small.
 package result
 
 import (

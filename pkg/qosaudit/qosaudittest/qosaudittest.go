@@ -1,6 +1,3 @@
-// Package qosaudittest builds the snapshots the qos-audit tests share: the
-// analysis tests of pkg/qosaudit and the plugin's tests, whose golden files
-// print the same snapshots.
 package qosaudittest
 
 import (

@@ -1,5 +1,3 @@
-// Package rulesdoc renders the rule registry as the Markdown reference kept
-// in docs/rules.md.
 package rulesdoc
 
 import (

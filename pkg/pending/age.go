@@ -2,11 +2,8 @@ package pending
 
 import (
 	"fmt"
-	"strconv"
 	"time"
 )
-
-func itoa(i int) string { return strconv.Itoa(i) }
 
 // age renders a duration the way kubectl shows ages.
 func age(d time.Duration) string {
