@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -39,17 +40,26 @@ func Execute(cmd *cobra.Command, streams genericiooptions.IOStreams) int {
 	if cmd.Version == "" {
 		cmd.Version = version.Get()
 	}
-	cmd.SetVersionTemplate("{{.Annotations.displayName}} {{.Version}}\n")
+	version := takeVersionFlag(cmd)
 	// Help, --version and completion go to the given streams, so tests (and
 	// callers embedding a plugin) see them.
 	cmd.SetIn(streams.In)
 	cmd.SetOut(streams.Out)
 	cmd.SetErr(streams.ErrOut)
 	markArgErrors(cmd)
+	version.handleBeforeArgs(cmd)
 	ctx, stop := signalContext()
 	defer stop()
 	err := cmd.ExecuteContext(ctx)
 	if err == nil {
+		return ExitOK
+	}
+	if errors.Is(err, errVersionRequested) {
+		name := cmd.Annotations["displayName"]
+		if name == "" {
+			name = cmd.DisplayName()
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", name, cmd.Version)
 		return ExitOK
 	}
 	code := ExitCode(err)
@@ -66,6 +76,60 @@ func Execute(cmd *cobra.Command, streams genericiooptions.IOStreams) int {
 		fmt.Fprintf(streams.ErrOut, "See '%s --help' for usage.\n", name)
 	}
 	return code
+}
+
+// errVersionRequested stops a run at --version, before the arguments are
+// checked, so Execute prints the version.
+var errVersionRequested = errors.New("version requested")
+
+// versionFlag is the value of --version. Cobra would print the version
+// through a text/template, and a binary that executes any template keeps
+// every exported method of every type it links, since the linker cannot tell
+// which one a template calls: about 19 MB of each plugin. So cobra always
+// reads the flag as false, and the argument check, the first step after
+// parsing (and after --help), stops the run when it was given.
+type versionFlag struct{ set bool }
+
+func (v *versionFlag) String() string { return "false" }
+func (v *versionFlag) Type() string   { return "bool" }
+func (v *versionFlag) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	v.set = b
+	return nil
+}
+
+// takeVersionFlag gives cmd's --version flag (cobra's own if the command
+// did not define one) a versionFlag value; nil if the flag is not a bool.
+func takeVersionFlag(cmd *cobra.Command) *versionFlag {
+	cmd.InitDefaultVersionFlag()
+	f := cmd.Flags().Lookup("version")
+	if f == nil || f.Value.Type() != "bool" {
+		return nil
+	}
+	v := &versionFlag{}
+	f.Value = v
+	return v
+}
+
+// handleBeforeArgs makes cmd's argument check return errVersionRequested
+// when --version was given, whatever the arguments.
+func (v *versionFlag) handleBeforeArgs(cmd *cobra.Command) {
+	if v == nil {
+		return
+	}
+	args := cmd.Args
+	cmd.Args = func(c *cobra.Command, a []string) error {
+		if v.set {
+			return errVersionRequested
+		}
+		if args == nil {
+			return cobra.ArbitraryArgs(c, a)
+		}
+		return args(c, a)
+	}
 }
 
 // OneLine renders an error as a single line: multi-line messages (some API

@@ -1,6 +1,7 @@
 // Package release checks the release the way a user meets it: goreleaser
 // builds a snapshot from .goreleaser.yaml (for this machine's platform only,
-// to keep it short), hack/release/krew-manifests writes the krew manifests
+// to keep it short) and no binary of it may exceed 40 MB,
+// hack/release/krew-manifests writes the krew manifests
 // from it, krew's own validate-krew-manifest installs every one of them from a
 // local server, and the real "kubectl krew install --manifest --archive"
 // installs each plugin into a fresh KREW_ROOT, where a real kubectl finds it
@@ -74,6 +75,9 @@ func TestRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.server.Close()
+	t.Run("every released binary is at most 40 MB", func(t *testing.T) {
+		testBinarySizes(t, r)
+	})
 	t.Run("every generated manifest passes krew's validation and installs from its uri", func(t *testing.T) {
 		testGeneratedManifests(t, r)
 	})
@@ -201,6 +205,45 @@ func run(timeout time.Duration, dir string, env []string, name string, args ...s
 		return string(out), fmt.Errorf("%s %s did not finish within %s", name, strings.Join(args, " "), timeout)
 	}
 	return string(out), err
+}
+
+// maxBinaryBytes bounds each released binary (stripped, as goreleaser builds
+// it): a kubectl plugin is downloaded by every user of it, and a binary that
+// grows by a third has usually picked up a dependency by accident (executing
+// a text/template alone keeps every exported method of every linked type,
+// about 19 MB here).
+const maxBinaryBytes = 40_000_000
+
+func testBinarySizes(t *testing.T, r *release) {
+	want := map[string]bool{"netcheck-probe": true}
+	for _, p := range plugins {
+		want[p.bin] = true
+	}
+	found := map[string]bool{}
+	err := filepath.WalkDir(r.dist, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !want[strings.TrimSuffix(d.Name(), ".exe")] {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		found[strings.TrimSuffix(d.Name(), ".exe")] = true
+		t.Logf("%s: %.1f MB", path, float64(info.Size())/1e6)
+		if info.Size() > maxBinaryBytes {
+			t.Errorf("%s is %.1f MB, more than %.0f MB: see what grew with go tool nm -size -sort size (build without -s) and go list -deps",
+				path, float64(info.Size())/1e6, float64(maxBinaryBytes)/1e6)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for bin := range want {
+		if !found[bin] && (bin != "netcheck-probe" || runtime.GOOS == "linux") {
+			t.Errorf("no %s in %s", bin, r.dist)
+		}
+	}
 }
 
 func testGeneratedManifests(t *testing.T, r *release) {
