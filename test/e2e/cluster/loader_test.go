@@ -403,7 +403,7 @@ func TestLoadLiveDeadline(t *testing.T) {
 	cs := clientset(t, restConfig(t, c, "ktriage-e2e-deadline"))
 	dctx, cancel := context.WithTimeout(context.Background(), time.Millisecond)
 	defer cancel()
-	time.Sleep(2 * time.Millisecond)
+	time.Sleep(2 * time.Millisecond) // the clock is what is tested: the deadline has passed before the first request
 	_, err := cluster.LoadLive(dctx, cs, cluster.Query{Kind: cluster.KindPod}, cluster.Query{Kind: cluster.KindNode})
 	t.Logf("error: %v", err)
 	if err == nil || !strings.Contains(err.Error(), ": the API server did not answer in time;") || strings.Contains(err.Error(), "\n") {

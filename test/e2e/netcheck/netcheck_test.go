@@ -360,7 +360,7 @@ func TestNoProbeChangesNothing(t *testing.T) {
 // log since a time, and lists the ones that are not reads.
 func auditedCalls(t *testing.T, c *framework.Cluster, since time.Time) (int, []string) {
 	t.Helper()
-	time.Sleep(time.Second) // the audit backend writes asynchronously
+	c.WaitForAuditLog(t)
 	f, err := os.Open(c.AuditLog)
 	if err != nil {
 		t.Fatalf("audit log: %v", err)

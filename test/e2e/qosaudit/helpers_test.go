@@ -1,13 +1,20 @@
 package qosaudit
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
+
+	"github.com/ktriage/ktriage/test/e2e/framework"
 )
 
 const binary = "kubectl-qos_audit"
@@ -70,4 +77,29 @@ func writeManifests(t *testing.T, objs ...runtime.Object) (string, string) {
 		t.Fatal(err)
 	}
 	return path, text
+}
+
+// waitForLimitRanger waits until the LimitRanger admission plugin applies
+// the namespace's LimitRanges: its cache can lag a LimitRange just created.
+// A pod without resources, created with a server-side dry run, is then
+// either given defaults (the plugin annotates it) or refused by a bound.
+func waitForLimitRanger(t *testing.T, c *framework.Cluster, ns string) {
+	t.Helper()
+	probe := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "limitranger-probe-"},
+		Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.k8s.io/pause:3.10"}}},
+	}
+	framework.Eventually(t, 30*time.Second, func() (bool, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		got, err := c.Client.CoreV1().Pods(ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if apierrors.IsForbidden(err) {
+			return true, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		_, annotated := got.Annotations["kubernetes.io/limit-ranger"]
+		return annotated, nil
+	}, "the LimitRanger admission plugin to apply the LimitRanges of namespace "+ns)
 }

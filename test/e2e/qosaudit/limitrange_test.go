@@ -183,9 +183,7 @@ func TestLimitRangePredictionFromCluster(t *testing.T) {
 	if res.Code != 0 {
 		t.Fatalf("prediction failed:\n%s", res)
 	}
-	// The LimitRanger keeps a cache that can lag a just-created LimitRange:
-	// give it the time it needs before pods are admitted.
-	time.Sleep(2 * time.Second)
+	waitForLimitRanger(t, c, ns)
 	c.Apply(t, ns, workloadManifests)
 	comparePredictions(t, c, ns, res)
 }
@@ -202,7 +200,7 @@ func TestLimitRangePredictionFromManifests(t *testing.T) {
 		t.Fatalf("prediction failed:\n%s", res)
 	}
 	c.Apply(t, ns, maxMinLimitRange)
-	time.Sleep(2 * time.Second)
+	waitForLimitRanger(t, c, ns)
 	c.Apply(t, ns, workloadManifests)
 	comparePredictions(t, c, ns, res)
 }
@@ -317,7 +315,7 @@ spec:
 	if res.Code != 1 || len(rep.Workloads) != 1 || len(rep.Workloads[0].LimitRangeViolations) != 2 {
 		t.Fatalf("want exit 1 and two violations\n%s", res)
 	}
-	time.Sleep(2 * time.Second)
+	waitForLimitRanger(t, c, ns)
 	applied := c.KubectlResult(t, manifest, "apply", "-n", ns, "-f", "-")
 	if applied.Code == 0 {
 		t.Fatalf("the apiserver accepted the pod the plugin says it refuses\n%s", applied)
@@ -364,7 +362,7 @@ spec:
     resources: {requests: {memory: 200Mi}, limits: {memory: 300Mi}}
 `,
 	}
-	time.Sleep(2 * time.Second)
+	waitForLimitRanger(t, c, ns)
 	for name, manifest := range manifests {
 		t.Run(name, func(t *testing.T) {
 			res := c.Run(t, binary, "-f", writeFile(t, manifest), "-n", ns, "-o", "json")

@@ -143,7 +143,7 @@ func TestLiveAudit(t *testing.T) {
 	})
 
 	t.Run("the plugin lists pods of the namespace and of their nodes, paginated", func(t *testing.T) {
-		time.Sleep(time.Second) // the API server writes the audit log asynchronously
+		c.WaitForAuditLog(t)
 		reqs := c.AuditedRequests(t, offset, "kubectl-qos_audit")
 		if len(reqs) == 0 {
 			t.Fatal("no request of the plugin in the audit log")

@@ -2,6 +2,7 @@ package whypending_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -354,23 +355,22 @@ func TestEveryFilterThatRejectsAPodIsEvaluatedOrNamed(t *testing.T) {
 // contains want: the scheduler rejected it for the reason under test.
 func waitForSchedulerMessage(t *testing.T, c *framework.Cluster, ns, name, want string) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	last := ""
-	for time.Now().Before(deadline) {
+	framework.Eventually(t, time.Minute, func() (bool, error) {
 		p, err := c.Client.CoreV1().Pods(ns).Get(context.Background(), name, metav1.GetOptions{})
-		if err == nil {
-			for _, pc := range p.Status.Conditions {
-				if pc.Type == corev1.PodScheduled && pc.Status == corev1.ConditionFalse {
-					last = pc.Message
-				}
-			}
-			if strings.Contains(last, want) {
-				return
+		if err != nil {
+			return false, err
+		}
+		last := ""
+		for _, pc := range p.Status.Conditions {
+			if pc.Type == corev1.PodScheduled && pc.Status == corev1.ConditionFalse {
+				last = pc.Message
 			}
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("the scheduler's message on %s/%s does not contain %q after a minute: %q", ns, name, want, last)
+		if strings.Contains(last, want) {
+			return true, nil
+		}
+		return false, fmt.Errorf("the scheduler's message so far: %q", last)
+	}, fmt.Sprintf("the scheduler's message on %s/%s to contain %q", ns, name, want))
 }
 
 // waitRunning waits until every pod of the namespace is Running.

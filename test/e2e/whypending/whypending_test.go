@@ -165,6 +165,8 @@ spec:
   containers: [{name: app, image: registry.example.com/app:1}]
 `)
 	c.WaitForPodRunning(t, ns, "normal", time.Minute)
+	// The clock is what is tested: the pod must have waited longer than
+	// --scheduler-timeout without any scheduler acting on it.
 	time.Sleep(3 * time.Second)
 	r, res := explain(t, c, "-n", ns, "--scheduler-timeout", "2s")
 	if res.Code != 1 || len(r.Pods) != 1 {
