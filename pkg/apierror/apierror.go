@@ -32,7 +32,9 @@ func Explain(err error, verb, resource, namespace string) error {
 		return fmt.Errorf("cannot %s %s%s: forbidden; grant %s on %s (kubectl auth can-i %s %s%s)",
 			verb, resource, where, grantVerbs(verb), resource, verb, resource, nsFlag(namespace))
 	case apierrors.IsUnauthorized(err):
-		return fmt.Errorf("cannot %s %s%s: the cluster rejected the credentials; refresh them or pick another context (kubectl config use-context)", verb, resource, where)
+		return &CredentialsRejected{What: fmt.Sprintf("cannot %s %s%s", verb, resource, where)}
+	case credentialPlugin(err) != "":
+		return fmt.Errorf("cannot %s %s%s: the kubeconfig's credential plugin gave no credentials (%s); run it by hand to see why, log in again, or pick another context (kubectl config use-context)", verb, resource, where, credentialPlugin(err))
 	case apierrors.IsNotFound(err):
 		return notFound(err, verb, resource, namespace, where)
 	case isTimeout(err):
@@ -43,6 +45,34 @@ func Explain(err error, verb, resource, namespace string) error {
 		return fmt.Errorf("cannot reach the cluster%s to %s %s: %s; check the kubeconfig context and that the API server is running", serverOf(err), verb, resource, rootCause(err))
 	}
 	return fmt.Errorf("cannot %s %s%s: %w", verb, resource, where, err)
+}
+
+// CredentialsRejected is a request the API server refused with 401: the
+// credentials are wrong or expired. What says which call it was.
+type CredentialsRejected struct {
+	What string
+	// Why, when known, says what is wrong with the credentials (e.g. an
+	// expired client certificate).
+	Why string
+}
+
+func (e *CredentialsRejected) Error() string {
+	if e.Why != "" {
+		return e.What + ": the cluster rejected the credentials: " + e.Why
+	}
+	return e.What + ": the cluster rejected the credentials; refresh them or pick another context (kubectl config use-context)"
+}
+
+// credentialPlugin is client-go's account of an exec credential plugin that
+// failed ("exec: executable X failed with exit code 1"), or "". client-go
+// formats it with %v, so only its text is left to recognise.
+func credentialPlugin(err error) string {
+	msg := err.Error()
+	i := strings.Index(msg, "getting credentials: ")
+	if i < 0 {
+		return ""
+	}
+	return strings.TrimSpace(msg[i+len("getting credentials: "):])
 }
 
 // grantVerbs is what an RBAC rule must allow for the call to succeed. Lists

@@ -49,6 +49,9 @@ func TestAPIErrorMessages(t *testing.T) {
 		{"rejected credentials ask for a refresh",
 			apierrors.NewUnauthorized("Unauthorized"), "list", "pods", "x",
 			"cannot list pods in namespace x: the cluster rejected the credentials; refresh them or pick another context (kubectl config use-context)"},
+		{"a failed exec credential plugin is named, not taken for an unreachable cluster",
+			&url.Error{Op: "Get", URL: "https://10.0.0.1:6443/api/v1/pods", Err: errors.New("getting credentials: exec: executable /usr/bin/login failed with exit code 1")}, "list", "pods", "",
+			"cannot list pods at cluster scope: the kubeconfig's credential plugin gave no credentials (exec: executable /usr/bin/login failed with exit code 1); run it by hand to see why, log in again, or pick another context (kubectl config use-context)"},
 		{"a missing object is named with how to look for it",
 			apierrors.NewNotFound(podsGR, "web-0"), "get", "pods", "x",
 			`pods "web-0" not found in namespace x; check the name and namespace (kubectl get pods -n x)`},
@@ -167,5 +170,17 @@ func TestAPIErrorFromAnUntrustedCertificate(t *testing.T) {
 	if !strings.HasPrefix(got, "cannot list pods in namespace x: the API server's certificate is not trusted (") ||
 		!strings.HasSuffix(got, "); check certificate-authority in the kubeconfig") {
 		t.Errorf("got %s", got)
+	}
+}
+
+func TestCredentialsRejectedWithACause(t *testing.T) {
+	err := Explain(apierrors.NewUnauthorized("Unauthorized"), "list", "nodes", "")
+	var rej *CredentialsRejected
+	if !errors.As(err, &rej) {
+		t.Fatalf("a 401 should be a *CredentialsRejected, got %T", err)
+	}
+	rej.Why = "the client certificate expired"
+	if got, want := err.Error(), "cannot list nodes at cluster scope: the cluster rejected the credentials: the client certificate expired"; got != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }

@@ -76,6 +76,7 @@ func (c *Common) RunBounded(ctx context.Context, run func(context.Context) error
 	ctx, cancel := context.WithTimeoutCause(ctx, d, deadlineExceeded{d})
 	defer cancel()
 	ctx, tracker := inflight.NewContext(ctx)
+	c.run = ctx
 
 	done := make(chan error, 1)
 	go func() { done <- run(ctx) }()
@@ -89,8 +90,11 @@ func (c *Common) RunBounded(ctx context.Context, run func(context.Context) error
 			err = ctx.Err()
 		}
 	}
-	if err == nil || ctx.Err() == nil {
-		return err
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() == nil {
+		return c.explainRejection(err)
 	}
 	var ee *ExitError
 	if errors.As(err, &ee) && ee.Err == nil {

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
@@ -50,6 +51,12 @@ type Common struct {
 	failOn      report.Severity
 	cmd         *cobra.Command
 	minDeadline time.Duration
+	// run is the context of the run under way (RunBounded), for the
+	// credential plugin RESTConfig runs.
+	run context.Context
+	// expiredCert, when the kubeconfig's client certificate has expired,
+	// says so (it explains the API server's 401).
+	expiredCert string
 }
 
 // NewCommon returns the common options with their defaults.
@@ -178,6 +185,14 @@ func (c *Common) RESTConfig() (*rest.Config, error) {
 	// Every request is recorded while under way, so a run cut short by
 	// --deadline or a signal can name what it was waiting for.
 	cfg.Wrap(inflight.WrapTransport)
+	c.expiredCert = expiredClientCert(cfg, time.Now())
+	ctx := c.run
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := fetchExecCredentials(ctx, cfg, cfg.Timeout); err != nil {
+		return nil, err
+	}
 	return cfg, nil
 }
 

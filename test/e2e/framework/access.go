@@ -25,6 +25,11 @@ type Kubeconfig struct {
 	User      string
 	Token     string
 	Namespace string
+	// ClientCert and ClientKey (PEM files) authenticate instead of Token.
+	ClientCert, ClientKey string
+	// ExecCommand names an exec credential plugin that authenticates instead
+	// of Token.
+	ExecCommand string
 }
 
 // WriteKubeconfig writes k into a temporary file and returns its path.
@@ -38,13 +43,20 @@ func WriteKubeconfig(t testing.TB, k Kubeconfig) string {
 	if ns == "" {
 		ns = "default"
 	}
+	user := fmt.Sprintf("{token: %q}", k.Token)
+	switch {
+	case k.ClientCert != "":
+		user = fmt.Sprintf("{client-certificate: %q, client-key: %q}", k.ClientCert, k.ClientKey)
+	case k.ExecCommand != "":
+		user = fmt.Sprintf("{exec: {apiVersion: client.authentication.k8s.io/v1, command: %q, interactiveMode: Never}}", k.ExecCommand)
+	}
 	text := fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters: [{name: c, cluster: {server: %q, %s}}]
-users: [{name: %s, user: {token: %q}}]
+users: [{name: %s, user: %s}]
 contexts: [{name: c, context: {cluster: c, user: %s, namespace: %s}}]
 current-context: c
-`, k.Server, tls, k.User, k.Token, k.User, ns)
+`, k.Server, tls, k.User, user, k.User, ns)
 	path := filepath.Join(t.TempDir(), "kubeconfig")
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
