@@ -358,6 +358,11 @@ func paginate(ctx context.Context, list lister, opts metav1.ListOptions, timeout
 		if err != nil {
 			return nil, err
 		}
+		// Drop what no analysis reads while only this page is decoded,
+		// so the snapshot never holds it (see trim.go).
+		for _, o := range items {
+			trim(o)
+		}
 		out = append(out, items...)
 		lm, err := meta.ListAccessor(page)
 		if err != nil {

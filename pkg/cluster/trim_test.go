@@ -1,0 +1,467 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"go/ast"
+	"go/constant"
+	"go/importer"
+	"go/parser"
+	"go/token"
+	"go/types"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// trimmedFields are the struct fields trim clears (beyond managedFields and
+// annotations), as "package.Type.Field".
+var trimmedFields = []string{
+	"k8s.io/api/core/v1.NodeStatus.Images",
+	"k8s.io/api/core/v1.NodeStatus.VolumesInUse",
+	"k8s.io/api/core/v1.NodeStatus.VolumesAttached",
+	"k8s.io/api/core/v1.Container.LivenessProbe",
+	"k8s.io/api/core/v1.Container.ReadinessProbe",
+	"k8s.io/api/core/v1.Container.StartupProbe",
+	"k8s.io/api/core/v1.Container.Lifecycle",
+	"k8s.io/api/core/v1.EphemeralContainerCommon.LivenessProbe",
+	"k8s.io/api/core/v1.EphemeralContainerCommon.ReadinessProbe",
+	"k8s.io/api/core/v1.EphemeralContainerCommon.StartupProbe",
+	"k8s.io/api/core/v1.EphemeralContainerCommon.Lifecycle",
+	"k8s.io/api/core/v1.ContainerStatus.ImageID",
+	"k8s.io/api/core/v1.ContainerStatus.ContainerID",
+	"k8s.io/api/core/v1.ContainerStatus.VolumeMounts",
+	"k8s.io/api/core/v1.ContainerStatus.User",
+	"k8s.io/api/core/v1.ContainerStatus.AllocatedResourcesStatus",
+}
+
+// annotationsPassedOn are the places that hand a whole annotation map to
+// code that reads it by key, each named "package.function" with what it
+// reads: the key must be in keptAnnotations.
+var annotationsPassedOn = map[string]string{
+	// a workload's reference carries its pod's ignore annotation
+	"github.com/ktriage/ktriage/pkg/qosaudit.refWithAnnotations": "ktriage.io/ignore",
+}
+
+func TestTrimmedFieldsAndAnnotationsAreNeverRead(t *testing.T) {
+	if testing.Short() {
+		t.Skip("type-checks every package: not in -short")
+	}
+	pkgs := listPackages(t)
+	reads := &readScan{exports: map[string]string{}, keys: map[string][]string{}}
+	for _, p := range pkgs {
+		if p.Export != "" {
+			reads.exports[p.ImportPath] = p.Export
+		}
+	}
+	reads.fset = token.NewFileSet()
+	reads.imp = importer.ForCompiler(reads.fset, "gc", func(path string) (io.ReadCloser, error) {
+		f, ok := reads.exports[path]
+		if !ok {
+			return nil, fmt.Errorf("no export data for %s", path)
+		}
+		return os.Open(f)
+	})
+	scanned := 0
+	for _, p := range scanTargets(pkgs) {
+		if err := reads.check(p); err != nil {
+			t.Fatalf("type-checking %s: %v", p.ImportPath, err)
+		}
+		scanned++
+	}
+	if scanned < 10 {
+		t.Fatalf("only %d packages scanned: the package list is wrong", scanned)
+	}
+	for _, v := range reads.violations {
+		t.Error(v)
+	}
+	for k, at := range reads.keys {
+		if !keptAnnotations[k] {
+			t.Errorf("annotation %q is read (%s) but trim drops it: add it to keptAnnotations", k, strings.Join(at, ", "))
+		}
+	}
+	for _, k := range annotationsPassedOn {
+		if !keptAnnotations[k] {
+			t.Errorf("annotation %q is read through a passed-on map but trim drops it: add it to keptAnnotations", k)
+		}
+	}
+	for k := range keptAnnotations {
+		if _, read := reads.keys[k]; !read && !slices.Contains(mapValues(annotationsPassedOn), k) {
+			t.Errorf("keptAnnotations keeps %q, which nothing reads any more: remove it", k)
+		}
+	}
+	if t.Failed() {
+		t.Logf("scanned %d packages; annotation keys read: %v", scanned, sortedKeys(reads.keys))
+	}
+}
+
+func mapValues(m map[string]string) []string {
+	var out []string
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+type goPackage struct {
+	ImportPath string
+	Dir        string
+	GoFiles    []string
+	Export     string
+	Imports    []string
+	Standard   bool
+	DepOnly    bool
+}
+
+// listPackages lists pkg/ and plugins/ with every dependency and its export
+// data (go list builds what is missing).
+func listPackages(t *testing.T) []goPackage {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", "list", "-deps", "-export", "-json=ImportPath,Dir,GoFiles,Export,Imports,Standard,DepOnly", "./pkg/...", "./plugins/...")
+	cmd.Dir = filepath.Join("..", "..")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	var pkgs []goPackage
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p goPackage
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+// scanTargets are the packages whose reads count: this module's pkg/ and
+// plugins/, the Kubernetes helper packages they import directly (kubectl's
+// drain, qos and pod utilities, component-helpers) and component-helpers'
+// own dependencies.
+func scanTargets(pkgs []goPackage) []goPackage {
+	const module = "github.com/ktriage/ktriage/"
+	byPath := map[string]goPackage{}
+	for _, p := range pkgs {
+		byPath[p.ImportPath] = p
+	}
+	helper := func(path string) bool {
+		return strings.HasPrefix(path, "k8s.io/component-helpers/") || strings.HasPrefix(path, "k8s.io/kubectl/")
+	}
+	want := map[string]bool{}
+	var add func(path string)
+	add = func(path string) {
+		if want[path] {
+			return
+		}
+		want[path] = true
+		for _, imp := range byPath[path].Imports {
+			if strings.HasPrefix(imp, "k8s.io/component-helpers/") {
+				add(imp)
+			}
+		}
+	}
+	for _, p := range pkgs {
+		if p.DepOnly || !strings.HasPrefix(p.ImportPath, module) {
+			continue
+		}
+		want[p.ImportPath] = true
+		for _, imp := range p.Imports {
+			if helper(imp) {
+				add(imp)
+			}
+		}
+	}
+	var out []goPackage
+	for _, p := range pkgs {
+		if want[p.ImportPath] && !p.Standard {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// readScan type-checks packages and records what they read.
+type readScan struct {
+	fset    *token.FileSet
+	imp     types.Importer
+	exports map[string]string
+	// keys: annotation key read → where
+	keys       map[string][]string
+	violations []string
+}
+
+func (r *readScan) check(p goPackage) error {
+	var files, scan []*ast.File
+	for _, f := range p.GoFiles {
+		af, err := parser.ParseFile(r.fset, filepath.Join(p.Dir, f), nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		files = append(files, af)
+		if p.ImportPath != "github.com/ktriage/ktriage/pkg/cluster" || f != "trim.go" { // not the trimming itself
+			scan = append(scan, af)
+		}
+	}
+	info := &types.Info{
+		Types:      map[ast.Expr]types.TypeAndValue{},
+		Selections: map[*ast.SelectorExpr]*types.Selection{},
+		Uses:       map[*ast.Ident]types.Object{},
+	}
+	conf := types.Config{Importer: r.imp}
+	if _, err := conf.Check(p.ImportPath, r.fset, files, info); err != nil {
+		return err
+	}
+	for _, f := range scan {
+		r.scanFile(p.ImportPath, f, info)
+	}
+	return nil
+}
+
+func (r *readScan) scanFile(pkg string, f *ast.File, info *types.Info) {
+	written := map[ast.Expr]bool{}
+	indexed := map[ast.Expr]bool{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.AssignStmt:
+			for _, l := range n.Lhs {
+				written[l] = true
+			}
+		case *ast.IndexExpr:
+			if r.isAnnotations(n.X, info) {
+				indexed[n.X] = true
+				r.annotationKey(n.Index, info, r.fset.Position(n.Pos()).String())
+			}
+		case *ast.CallExpr:
+			if fn, ok := calledFunc(n, info); ok && fn == "k8s.io/apimachinery/pkg/apis/meta/v1.HasAnnotation" && len(n.Args) == 2 {
+				indexed[n.Args[0]] = true
+				r.annotationKey(n.Args[1], info, r.fset.Position(n.Pos()).String())
+			}
+		}
+		return true
+	})
+	var fn string
+	for _, d := range f.Decls {
+		fd, ok := d.(*ast.FuncDecl)
+		if ok {
+			fn = pkg + "." + fd.Name.Name
+		} else {
+			fn = pkg
+		}
+		ast.Inspect(d, func(n ast.Node) bool {
+			s, ok := n.(*ast.SelectorExpr)
+			if !ok || written[s] {
+				return true
+			}
+			sel := info.Selections[s]
+			if sel == nil {
+				return true
+			}
+			at := r.fset.Position(s.Pos()).String()
+			field := fieldOwner(sel)
+			switch {
+			case sel.Kind() == types.FieldVal && slices.Contains(trimmedFields, field):
+				r.violations = append(r.violations, fmt.Sprintf("%s reads %s, which the live loader drops (pkg/cluster/trim.go)", at, field))
+			case field == "k8s.io/apimachinery/pkg/apis/meta/v1.ObjectMeta.ManagedFields" && !recvIs(sel, "k8s.io/api/core/v1.Node"),
+				sel.Kind() == types.MethodVal && sel.Obj().Name() == "GetManagedFields" && !recvIs(sel, "k8s.io/apimachinery/pkg/apis/meta/v1/unstructured.Unstructured"):
+				r.violations = append(r.violations, fmt.Sprintf("%s reads managedFields of %s, which the live loader drops for every kind but Node", at, sel.Recv()))
+			case r.isAnnotations(s, info) && !indexed[s] && annotationsPassedOn[fn] == "":
+				r.violations = append(r.violations, fmt.Sprintf("%s (%s) uses a whole annotation map: read it by constant key, or name the function in annotationsPassedOn with the key it reads", at, fn))
+			}
+			return true
+		})
+	}
+}
+
+// isAnnotations: e is a typed object's annotation map (the Annotations
+// field, or GetAnnotations() of anything but Unstructured, whose
+// annotations trim keeps).
+func (r *readScan) isAnnotations(e ast.Expr, info *types.Info) bool {
+	switch e := e.(type) {
+	case *ast.SelectorExpr:
+		sel := info.Selections[e]
+		return sel != nil && sel.Kind() == types.FieldVal && fieldOwner(sel) == "k8s.io/apimachinery/pkg/apis/meta/v1.ObjectMeta.Annotations"
+	case *ast.CallExpr:
+		s, ok := e.Fun.(*ast.SelectorExpr)
+		if !ok {
+			return false
+		}
+		sel := info.Selections[s]
+		return sel != nil && sel.Kind() == types.MethodVal && sel.Obj().Name() == "GetAnnotations" &&
+			!recvIs(sel, "k8s.io/apimachinery/pkg/apis/meta/v1/unstructured.Unstructured")
+	}
+	return false
+}
+
+func (r *readScan) annotationKey(key ast.Expr, info *types.Info, at string) {
+	tv := info.Types[key]
+	if tv.Value == nil || tv.Value.Kind() != constant.String {
+		r.violations = append(r.violations, fmt.Sprintf("%s reads an annotation by a key that is not a constant: trim cannot know to keep it", at))
+		return
+	}
+	k := constant.StringVal(tv.Value)
+	r.keys[k] = append(r.keys[k], at)
+}
+
+// calledFunc names the package-level function a call calls.
+func calledFunc(c *ast.CallExpr, info *types.Info) (string, bool) {
+	var id *ast.Ident
+	switch f := c.Fun.(type) {
+	case *ast.Ident:
+		id = f
+	case *ast.SelectorExpr:
+		id = f.Sel
+	default:
+		return "", false
+	}
+	fn, ok := info.Uses[id].(*types.Func)
+	if !ok || fn.Pkg() == nil {
+		return "", false
+	}
+	return fn.Pkg().Path() + "." + fn.Name(), true
+}
+
+// fieldOwner names a selected field by the struct that declares it:
+// "k8s.io/api/core/v1.NodeStatus.Images" however it was reached.
+func fieldOwner(sel *types.Selection) string {
+	if sel.Kind() != types.FieldVal {
+		return ""
+	}
+	t := sel.Recv()
+	owner := ""
+	for i, k := range sel.Index() {
+		if p, ok := t.Underlying().(*types.Pointer); ok {
+			t = p.Elem()
+		}
+		if n, ok := t.(*types.Named); ok && n.Obj().Pkg() != nil {
+			owner = n.Obj().Pkg().Path() + "." + n.Obj().Name()
+		}
+		st, ok := t.Underlying().(*types.Struct)
+		if !ok {
+			return ""
+		}
+		f := st.Field(k)
+		if i == len(sel.Index())-1 {
+			return owner + "." + f.Name()
+		}
+		t = f.Type()
+	}
+	return ""
+}
+
+// recvIs: the selection's receiver is the named type (or a pointer to it).
+func recvIs(sel *types.Selection, name string) bool {
+	t := sel.Recv()
+	if p, ok := t.(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	n, ok := t.(*types.Named)
+	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path()+"."+n.Obj().Name() == name
+}
+
+func TestTrim(t *testing.T) {
+	at := metav1.NewTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	node := &corev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: "n1",
+			Annotations: map[string]string{"node.alpha.kubernetes.io/ttl": "0", "ktriage.io/ignore": "WP101"},
+			ManagedFields: []metav1.ManagedFieldsEntry{
+				{Manager: "kubelet", Operation: metav1.ManagedFieldsOperationUpdate, Time: &at, FieldsType: "FieldsV1",
+					FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{"f:annotations":{},"f:labels":{"f:a":{}}},"f:spec":{"f:podCIDR":{},"f:taints":{}}}`)},
+				{Manager: "kubelet", Operation: metav1.ManagedFieldsOperationUpdate, Time: &at, FieldsType: "FieldsV1", Subresource: "status",
+					FieldsV1: metav1.NewFieldsV1(`{"f:status":{"f:conditions":{}}}`)},
+				{Manager: "kubectl-cordon", Operation: metav1.ManagedFieldsOperationUpdate, Time: &at, FieldsType: "FieldsV1",
+					FieldsV1: metav1.NewFieldsV1(`{"f:spec":{"f:unschedulable":{}}}`)},
+				{Manager: "kubectl-annotate", Operation: metav1.ManagedFieldsOperationUpdate, Time: &at, FieldsType: "FieldsV1",
+					FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{"f:annotations":{}}}`)},
+			}},
+		Status: corev1.NodeStatus{
+			Images:   []corev1.ContainerImage{{Names: []string{"a"}}},
+			NodeInfo: corev1.NodeSystemInfo{OperatingSystem: "linux"},
+		},
+	}
+	trim(node)
+	if node.Status.Images != nil || node.Status.NodeInfo.OperatingSystem != "linux" {
+		t.Errorf("node status after trim: %+v", node.Status)
+	}
+	if want := map[string]string{"ktriage.io/ignore": "WP101"}; !mapsEqual(node.Annotations, want) {
+		t.Errorf("node annotations %v, want %v", node.Annotations, want)
+	}
+	var got []string
+	for _, mf := range node.ManagedFields {
+		got = append(got, mf.Manager+" "+mf.Time.UTC().Format(time.RFC3339)+" "+mf.FieldsV1.GetRawString())
+	}
+	want := []string{
+		`kubelet 2026-01-02T03:04:05Z {"f:metadata":{"f:labels":{}},"f:spec":{"f:taints":{}}}`,
+		`kubectl-cordon 2026-01-02T03:04:05Z {"f:spec":{"f:unschedulable":{}}}`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("node managedFields after trim:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "p",
+			Annotations:   map[string]string{corev1.LastAppliedConfigAnnotation: "{}", corev1.MirrorPodAnnotationKey: "x"},
+			ManagedFields: node.ManagedFields},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "i",
+			ReadinessProbe: &corev1.Probe{}, Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}}}}},
+		Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Name: "c", Image: "i", ImageID: "sha", ContainerID: "containerd://x", RestartCount: 3}}},
+	}
+	trim(pod)
+	c, s := pod.Spec.Containers[0], pod.Status.ContainerStatuses[0]
+	if pod.ManagedFields != nil || c.ReadinessProbe != nil || s.ImageID != "" || s.ContainerID != "" {
+		t.Errorf("pod after trim keeps what nothing reads: %+v", pod)
+	}
+	if c.Image != "i" || c.Resources.Requests.Cpu().String() != "1" || s.RestartCount != 3 || s.Image != "i" ||
+		!mapsEqual(pod.Annotations, map[string]string{corev1.MirrorPodAnnotationKey: "x"}) {
+		t.Errorf("pod after trim lost what analyses read: %+v", pod)
+	}
+
+	u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "karpenter.sh/v1", "kind": "NodePool", "metadata": map[string]any{
+		"name": "default", "annotations": map[string]any{corev1.LastAppliedConfigAnnotation: "{}", "karpenter.sh/nodepool-hash": "1"},
+		"managedFields": []any{map[string]any{"manager": "karpenter"}}}}}
+	trim(u)
+	if u.GetManagedFields() != nil || !mapsEqual(u.GetAnnotations(), map[string]string{"karpenter.sh/nodepool-hash": "1"}) {
+		t.Errorf("custom resource after trim: %v", u.Object)
+	}
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if w, ok := b[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
+}
