@@ -9,7 +9,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ktriage/ktriage/pkg/autoscaler"
 	"github.com/ktriage/ktriage/pkg/cluster"
@@ -340,42 +339,14 @@ func (a *analyzer) explainSubject(s Subject) {
 	a.res.Pods = append(a.res.Pods, ex)
 }
 
-// workloadOf follows owner references through the snapshot to the top
-// controller: Pod → ReplicaSet → Deployment, Pod → Job → CronJob.
+// workloadOf names the pod's top controller as far as the snapshot knows
+// it: Pod → ReplicaSet → Deployment, Pod → Job → CronJob.
 func (a *analyzer) workloadOf(pod *corev1.Pod) *Workload {
-	ref := controllerOf(pod.OwnerReferences)
-	if ref == nil {
+	kind, name, _ := a.snap.TopOwner(pod)
+	if kind == "" {
 		return nil
 	}
-	w := &Workload{Kind: ref.Kind, Name: ref.Name}
-	switch ref.Kind {
-	case "ReplicaSet":
-		for _, rs := range a.snap.ReplicaSets {
-			if rs.Namespace == pod.Namespace && rs.Name == ref.Name {
-				if up := controllerOf(rs.OwnerReferences); up != nil {
-					w = &Workload{Kind: up.Kind, Name: up.Name}
-				}
-			}
-		}
-	case "Job":
-		for _, j := range a.snap.Jobs {
-			if j.Namespace == pod.Namespace && j.Name == ref.Name {
-				if up := controllerOf(j.OwnerReferences); up != nil {
-					w = &Workload{Kind: up.Kind, Name: up.Name}
-				}
-			}
-		}
-	}
-	return w
-}
-
-func controllerOf(refs []metav1.OwnerReference) *metav1.OwnerReference {
-	for i := range refs {
-		if refs[i].Controller != nil && *refs[i].Controller {
-			return &refs[i]
-		}
-	}
-	return nil
+	return &Workload{Kind: kind, Name: name}
 }
 
 // podScheduledCondition returns the pod's PodScheduled condition, if any.

@@ -33,7 +33,8 @@ const karpenterNamespace = "karpenter"
 // query optional: missing APIs and RBAC become warnings) only when there is
 // such a pod, attaches the autoscaler's explanation to each and adds its
 // findings.
-func (o *Options) explainAutoscaler(ctx context.Context, l *live, snap *cluster.Snapshot, rep *Report) error {
+func (o *Options) explainAutoscaler(ctx context.Context, l *live, rep *Report) error {
+	snap := l.snap
 	pods := map[string]*corev1.Pod{}
 	for _, p := range snap.Pods {
 		pods[p.Namespace+"/"+p.Name] = p
@@ -109,22 +110,25 @@ func (o *Options) explainAutoscaler(ctx context.Context, l *live, snap *cluster.
 			return err
 		}
 		unreadable = append(unreadable, evs.Warnings...)
-		merge(auto, evs)
+		auto = cluster.Merge(auto, evs)
 	}
 	// The analysis sees the cluster (nodes, pods, claims for the template
 	// checks) and the autoscaler's objects.
 	all := func(extra ...*cluster.Snapshot) *cluster.Snapshot {
-		a := fresh(snap)
-		merge(a, auto)
+		a := cluster.Merge(snap, auto)
 		for _, e := range extra {
-			merge(a, e)
+			a = cluster.Merge(a, e)
+		}
+		if len(extra) > 0 {
+			// The pods explained stay as first read.
+			a = cluster.Merge(a, &cluster.Snapshot{Pods: l.subjects})
 		}
 		return a
 	}
 	// A node group's new node runs the DaemonSet pods of the node it is
 	// imagined from: list them unless every pod is loaded already.
 	var extra []*cluster.Snapshot
-	if templateNodes := autoscaler.Read(all(), autoscaler.Options{}).TemplateSources(); len(templateNodes) > 0 && !snap.Loaded["allPods"] {
+	if templateNodes := autoscaler.Read(all(), autoscaler.Options{}).TemplateSources(); len(templateNodes) > 0 && !snap.Queried(everyActivePod) {
 		var pqs []cluster.Query
 		for _, n := range templateNodes {
 			pqs = append(pqs, cluster.Query{Kind: cluster.KindPod, FieldSelector: "spec.nodeName=" + n + ",status.phase!=Succeeded,status.phase!=Failed", Optional: true})

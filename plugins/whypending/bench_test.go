@@ -3,6 +3,7 @@ package whypending
 import (
 	"testing"
 
+	"github.com/ktriage/ktriage/pkg/cluster"
 	"github.com/ktriage/ktriage/pkg/pending"
 	"github.com/ktriage/ktriage/pkg/printers"
 	"github.com/ktriage/ktriage/test/bench/bigcluster"
@@ -23,13 +24,13 @@ func BenchmarkAfterLoad(b *testing.B) {
 	b.Run("merge", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if s := fresh(c.Snapshot); len(s.Pods) != len(c.Pods) {
+			if s := cluster.Merge(c.Snapshot, nil); len(s.Pods) != len(c.Pods) {
 				b.Fatalf("%d pods after merging %d", len(s.Pods), len(c.Pods))
 			}
 		}
 	})
 
-	res := pending.Explain(fresh(c.Snapshot), subjects, nil, opts)
+	res := pending.Explain(cluster.Merge(c.Snapshot, nil), subjects, nil, opts)
 	rep := newReport("bench")
 	rep.Pods = res.Pods
 	for _, f := range res.Findings {

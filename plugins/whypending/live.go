@@ -30,11 +30,21 @@ const perNodeListLimit = 50
 // once instead of one field-selected LIST per object.
 const perObjectEventLimit = 20
 
+// activePods field-selects the pods that hold resources or may still run.
+const activePods = "status.phase!=Succeeded,status.phase!=Failed"
+
+// everyActivePod is the LIST of every active pod of the cluster: once made
+// (-A, or to check a verdict), no narrower pod list is needed.
+var everyActivePod = cluster.Query{Kind: cluster.KindPod, FieldSelector: activePods}
+
 type live struct {
-	cs  kubernetes.Interface
-	ns  string // "" with -A
-	all bool
-	sel string
+	cs   kubernetes.Interface
+	snap *cluster.Snapshot // what was loaded so far
+	// subjects are the pods being explained, as first read.
+	subjects []*corev1.Pod
+	ns       string // "" with -A
+	all      bool
+	sel      string
 	// issued records the requirement queries made, as "Kind/namespace"
 	// ("Kind/" for every namespace).
 	issued map[string]bool
@@ -52,23 +62,22 @@ func (o *Options) runLive(ctx context.Context, rep *Report) error {
 	rep.Metadata.Context = o.CurrentContext()
 	rep.Metadata.Namespace = ns
 	rep.Metadata.Input = "cluster"
-	l := &live{cs: cs, ns: ns, all: o.AllNamespaces, sel: o.Selector}
+	l := &live{cs: cs, ns: ns, all: o.AllNamespaces, sel: o.Selector, snap: &cluster.Snapshot{}}
 
-	snap := &cluster.Snapshot{Loaded: map[cluster.Kind]bool{}}
 	var pods []*corev1.Pod
 	var workloads []pending.WorkloadTarget
 	if len(o.Args) == 0 {
-		pods, err = l.pendingPods(ctx, snap)
+		pods, err = l.pendingPods(ctx)
 		if err != nil {
 			return err
 		}
-		if workloads, err = l.failedCreates(ctx, snap); err != nil {
+		if workloads, err = l.failedCreates(ctx); err != nil {
 			return err
 		}
 	} else {
 		for _, arg := range o.Args {
 			kind, name, _ := cli.ParseTarget(arg)
-			ps, wl, err := l.resolve(ctx, l.ns, kind, name, snap, false)
+			ps, wl, err := l.resolve(ctx, l.ns, kind, name, false)
 			if err != nil {
 				return err
 			}
@@ -76,48 +85,72 @@ func (o *Options) runLive(ctx context.Context, rep *Report) error {
 			workloads = append(workloads, wl...)
 		}
 	}
-	if err := l.loadContext(ctx, snap, pods, workloads); err != nil {
+	if err := l.loadContext(ctx, pods, workloads); err != nil {
 		return err
 	}
-	if err := o.loadSchedulers(ctx, l, snap, pods); err != nil {
+	if err := o.loadSchedulers(ctx, l, pods); err != nil {
 		return err
 	}
-	for _, w := range snap.Warnings {
+	for _, w := range l.snap.Warnings {
 		rep.Warn(w)
 	}
 	subjects := make([]pending.Subject, 0, len(pods))
 	for _, p := range pods {
 		subjects = append(subjects, pending.Subject{Pod: p})
 	}
-	res := pending.Explain(fresh(snap), subjects, workloads, o.analysisOptions())
-	if !snap.Loaded["allPods"] && fitsAgainstItsCondition(res) {
+	res := pending.Explain(l.snap, subjects, workloads, o.analysisOptions())
+	if !l.snap.Queried(everyActivePod) && fitsAgainstItsCondition(res) {
 		// Only the candidate nodes' pods were loaded, but pods elsewhere
 		// can still reject a pod (their required anti-affinity in a shared
 		// zone, users of a ReadWriteOncePod claim). Before calling the
 		// scheduler's verdict stale, look at every pod once.
-		if err := l.load(ctx, snap, cluster.Query{Kind: cluster.KindPod, FieldSelector: "status.phase!=Succeeded,status.phase!=Failed"}); err != nil {
+		if err := l.load(ctx, everyActivePod); err != nil {
 			return err
 		}
-		snap.Loaded["allPods"] = true
-		if err := l.loadRequirements(ctx, snap, unboundPods(pods)); err != nil {
+		if err := l.loadRequirements(ctx, unboundPods(pods)); err != nil {
 			return err
 		}
-		res = pending.Explain(fresh(snap), subjects, workloads, o.analysisOptions())
+		res = pending.Explain(l.snap, subjects, workloads, o.analysisOptions())
 	}
 	if staleVerdicts(res) {
 		// A verdict the cluster has moved past: what changed since shows
 		// in node events and in the events of pods deleted or preempted.
-		if err := l.load(ctx, snap, staleEventQueries()...); err != nil {
+		if err := l.load(ctx, staleEventQueries()...); err != nil {
 			return err
 		}
-		res = pending.Explain(fresh(snap), subjects, workloads, o.analysisOptions())
+		res = pending.Explain(l.snap, subjects, workloads, o.analysisOptions())
 	}
 	rep.Pods = append(rep.Pods, res.Pods...)
 	for _, f := range res.Findings {
 		rep.Add(f)
 	}
 	// Will a node come for the pods no node takes?
-	return o.explainAutoscaler(ctx, l, snap, rep)
+	return o.explainAutoscaler(ctx, l, rep)
+}
+
+// resolve loads what POD or TYPE/NAME names and returns the Pending pods to
+// explain and, for a controller with fewer pods than it wants, a workload
+// target. A ReplicaSet found through its FailedCreate event (viaEvent) is
+// explained as its Deployment.
+func (l *live) resolve(ctx context.Context, ns, kind, name string, viaEvent bool) ([]*corev1.Pod, []pending.WorkloadTarget, error) {
+	t := cluster.Target{Kind: cluster.Kind(kind), Namespace: ns, Name: name, PodFieldSelector: activePods}
+	snap, err := cluster.LoadTargets(ctx, l.cs, cluster.LiveOptions{}, l.snap, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	l.snap = snap
+	r, err := snap.Resolve(t)
+	if err != nil {
+		return nil, nil, err
+	}
+	if up := metav1.GetControllerOf(r.Object); viaEvent && t.Kind == cluster.KindReplicaSet && up != nil && up.Kind == "Deployment" {
+		return l.resolve(ctx, ns, up.Kind, up.Name, false)
+	}
+	pods, wl := pending.TargetSubjects(r)
+	if p, ok := r.Object.(*corev1.Pod); ok && p.Status.Phase != corev1.PodPending {
+		l.snap.Warnings = append(l.snap.Warnings, fmt.Sprintf("pod %s/%s is %s, not Pending", ns, name, p.Status.Phase))
+	}
+	return pods, wl, nil
 }
 
 // fitsAgainstItsCondition: a pod the scheduler found unschedulable fits
@@ -178,7 +211,8 @@ func appendPods(dst, src []*corev1.Pod) []*corev1.Pod {
 	return dst
 }
 
-func (l *live) load(ctx context.Context, dst *cluster.Snapshot, qs ...cluster.Query) error {
+// load runs the queries and adds what they return to the snapshot.
+func (l *live) load(ctx context.Context, qs ...cluster.Query) error {
 	if len(qs) == 0 {
 		return nil
 	}
@@ -186,17 +220,33 @@ func (l *live) load(ctx context.Context, dst *cluster.Snapshot, qs ...cluster.Qu
 	if err != nil {
 		return err
 	}
-	merge(dst, s)
+	l.add(s)
 	return nil
+}
+
+// add merges s into the snapshot, the subjects staying as first read.
+func (l *live) add(s *cluster.Snapshot) {
+	l.snap = cluster.Merge(l.snap, s)
+	if len(s.Pods) > 0 && len(l.subjects) > 0 {
+		l.keep(l.subjects)
+	}
+}
+
+// keep puts the pods being explained into the snapshot as they were read
+// first, and keeps them there: a later list's copy of one must not replace
+// the subject.
+func (l *live) keep(pods []*corev1.Pod) {
+	l.subjects = pods
+	l.snap = cluster.Merge(l.snap, &cluster.Snapshot{Pods: pods})
 }
 
 // pendingPods lists the Pending pods in scope. With -A and no selector the
 // whole cluster's running pods are needed anyway (node usage), so that one
 // LIST serves both.
-func (l *live) pendingPods(ctx context.Context, snap *cluster.Snapshot) ([]*corev1.Pod, error) {
+func (l *live) pendingPods(ctx context.Context) ([]*corev1.Pod, error) {
 	q := cluster.Query{Kind: cluster.KindPod, Namespace: l.ns, LabelSelector: l.sel, FieldSelector: "status.phase=Pending"}
 	if l.all && l.sel == "" {
-		q.FieldSelector = "status.phase!=Succeeded,status.phase!=Failed"
+		q = everyActivePod
 	}
 	s, err := cluster.LoadLive(ctx, l.cs, q)
 	if err != nil {
@@ -209,20 +259,19 @@ func (l *live) pendingPods(ctx context.Context, snap *cluster.Snapshot) ([]*core
 		}
 	}
 	if l.all && l.sel == "" {
-		merge(snap, s)
-		snap.Loaded["allPods"] = true
+		l.snap = cluster.Merge(l.snap, s)
 	}
 	return out, nil
 }
 
 // failedCreates finds controllers in scope whose recent FailedCreate events
 // say they cannot create pods and that are still short of pods.
-func (l *live) failedCreates(ctx context.Context, snap *cluster.Snapshot) ([]pending.WorkloadTarget, error) {
+func (l *live) failedCreates(ctx context.Context) ([]pending.WorkloadTarget, error) {
 	s, err := cluster.LoadLive(ctx, l.cs, cluster.Query{Kind: cluster.KindEvent, Namespace: l.ns, FieldSelector: "reason=FailedCreate", Optional: true})
 	if err != nil {
 		return nil, err
 	}
-	snap.Warnings = append(snap.Warnings, s.Warnings...)
+	l.snap.Warnings = append(l.snap.Warnings, s.Warnings...)
 	seen := map[string]bool{}
 	var out []pending.WorkloadTarget
 	for _, e := range s.Events {
@@ -240,17 +289,18 @@ func (l *live) failedCreates(ctx context.Context, snap *cluster.Snapshot) ([]pen
 		if l.sel != "" {
 			continue // a selector names pods; controllers without pods cannot match it
 		}
-		_, wl, err := l.resolve(ctx, io.Namespace, io.Kind, io.Name, snap, true)
+		_, wl, err := l.resolve(ctx, io.Namespace, io.Kind, io.Name, true)
 		if err != nil {
-			if errors.Is(err, errNotFound) {
+			var gone *cluster.NotFoundError
+			if errors.As(err, &gone) {
 				continue // deleted since
 			}
 			// Looking further (e.g. no permission to read the controller)
 			// must not cost the pods already found their explanation.
-			snap.Warnings = append(snap.Warnings, fmt.Sprintf("%s %s/%s has a FailedCreate event but could not be looked at: %v", strings.ToLower(io.Kind), io.Namespace, io.Name, err))
+			l.snap.Warnings = append(l.snap.Warnings, fmt.Sprintf("%s %s/%s has a FailedCreate event but could not be looked at: %v", strings.ToLower(io.Kind), io.Namespace, io.Name, err))
 			continue
 		}
-		if io.Kind == "CronJob" && len(wl) == 0 && !jobCreatedSince(snap, io.Namespace, io.Name, e.LastTimestamp.Time) {
+		if io.Kind == "CronJob" && len(wl) == 0 && !jobCreatedSince(l.snap, io.Namespace, io.Name, e.LastTimestamp.Time) {
 			// The cronjob controller could not create the Job at all: the
 			// CronJob wants none now, but its event is the explanation.
 			wl = []pending.WorkloadTarget{{Kind: "CronJob", Namespace: io.Namespace, Name: io.Name}}
@@ -275,7 +325,7 @@ func jobCreatedSince(snap *cluster.Snapshot, ns, name string, t time.Time) bool 
 			continue
 		}
 		for _, j := range snap.Jobs {
-			if j.Namespace == ns && owned(j.OwnerReferences, string(cj.UID)) && j.CreationTimestamp.After(t) {
+			if ref := metav1.GetControllerOf(j); ref != nil && ref.UID == cj.UID && j.Namespace == ns && j.CreationTimestamp.After(t) {
 				return true
 			}
 		}
@@ -289,7 +339,7 @@ func jobCreatedSince(snap *cluster.Snapshot, ns, name string, t time.Time) bool 
 // filter reads for the unbound pods (scheduling.Engine.Requirements);
 // referenced ConfigMaps/Secrets for pods already on a node; events by
 // object UID; quotas and LimitRanges for workloads without pods.
-func (l *live) loadContext(ctx context.Context, snap *cluster.Snapshot, pods []*corev1.Pod, workloads []pending.WorkloadTarget) error {
+func (l *live) loadContext(ctx context.Context, pods []*corev1.Pod, workloads []pending.WorkloadTarget) error {
 	if len(pods) == 0 && len(workloads) == 0 {
 		return nil
 	}
@@ -348,7 +398,7 @@ func (l *live) loadContext(ctx context.Context, snap *cluster.Snapshot, pods []*
 	}
 	qs = append(qs, l.eventQueries(uids, "Pod")...)
 	var controllers []eventTarget
-	for _, o := range controllerObjects(snap) {
+	for _, o := range controllerObjects(l.snap) {
 		if wlNS[o.GetNamespace()] {
 			controllers = append(controllers, eventTarget{o.GetNamespace(), string(o.GetUID())})
 		}
@@ -357,36 +407,36 @@ func (l *live) loadContext(ctx context.Context, snap *cluster.Snapshot, pods []*
 	for _, ns := range sortedSet(wlNS) {
 		qs = append(qs, cluster.Query{Kind: cluster.KindResourceQuota, Namespace: ns, Optional: true}, cluster.Query{Kind: cluster.KindLimitRange, Namespace: ns, Optional: true})
 	}
-	if err := l.load(ctx, snap, qs...); err != nil {
+	if err := l.load(ctx, qs...); err != nil {
 		return err
 	}
 
 	// Second round: the pods on candidate nodes, and the events of unbound
 	// claims (provisioning failures).
 	qs = qs[:0]
-	if len(unbound) > 0 && !snap.Loaded["allPods"] {
-		nodes, all := l.candidates(snap, unbound)
+	if len(unbound) > 0 && !l.snap.Queried(everyActivePod) {
+		nodes, all := l.candidates(l.snap, unbound)
 		if all {
-			qs = append(qs, cluster.Query{Kind: cluster.KindPod, FieldSelector: "status.phase!=Succeeded,status.phase!=Failed"})
+			qs = append(qs, everyActivePod)
 		} else {
 			for _, n := range nodes {
-				qs = append(qs, cluster.Query{Kind: cluster.KindPod, FieldSelector: "spec.nodeName=" + n + ",status.phase!=Succeeded,status.phase!=Failed"})
+				qs = append(qs, cluster.Query{Kind: cluster.KindPod, FieldSelector: "spec.nodeName=" + n + "," + activePods})
 			}
 		}
 	}
 	var claimUIDs []eventTarget
-	for _, c := range snap.PVCs {
+	for _, c := range l.snap.PVCs {
 		if c.Status.Phase != corev1.ClaimBound {
 			claimUIDs = append(claimUIDs, eventTarget{c.Namespace, string(c.UID)})
 		}
 	}
 	qs = append(qs, l.eventQueries(claimUIDs, "PersistentVolumeClaim")...)
-	if err := l.load(ctx, snap, qs...); err != nil {
+	if err := l.load(ctx, qs...); err != nil {
 		return err
 	}
 	// The pods being explained are part of the cluster state too.
-	snap.Pods = appendNew(snap.Pods, pods)
-	return l.loadRequirements(ctx, snap, unbound)
+	l.keep(pods)
+	return l.loadRequirements(ctx, unbound)
 }
 
 // loadRequirements loads what the scheduler's filters read for the unbound
@@ -395,16 +445,16 @@ func (l *live) loadContext(ctx context.Context, snap *cluster.Snapshot, pods []*
 // volumes, budgets for preemption), until nothing new is asked for. A kind
 // that cannot be read leaves its filter not evaluated (WP183), never
 // silently passing.
-func (l *live) loadRequirements(ctx context.Context, snap *cluster.Snapshot, unbound []*corev1.Pod) error {
+func (l *live) loadRequirements(ctx context.Context, unbound []*corev1.Pod) error {
 	if len(unbound) == 0 {
 		return nil
 	}
 	for range 3 {
-		qs := l.requirementQueries(scheduling.NewEngine(fresh(snap)), unbound)
+		qs := l.requirementQueries(scheduling.NewEngine(l.snap), unbound)
 		if len(qs) == 0 {
 			return nil
 		}
-		if err := l.load(ctx, snap, qs...); err != nil {
+		if err := l.load(ctx, qs...); err != nil {
 			return err
 		}
 	}

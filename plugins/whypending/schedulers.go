@@ -15,7 +15,7 @@ import (
 // which has not acted on them yet, what shows whether that scheduler
 // exists: pods it bound, events it wrote (any namespace), its leader Lease
 // in kube-system. Each is field-selected, so only those objects travel.
-func (o *Options) loadSchedulers(ctx context.Context, l *live, snap *cluster.Snapshot, pods []*corev1.Pod) error {
+func (o *Options) loadSchedulers(ctx context.Context, l *live, pods []*corev1.Pod) error {
 	names := map[string]bool{}
 	for _, p := range unboundPods(pods) {
 		if p.Spec.SchedulerName != "" && p.Spec.SchedulerName != pending.DefaultScheduler && !hasPodScheduled(p) {
@@ -27,7 +27,7 @@ func (o *Options) loadSchedulers(ctx context.Context, l *live, snap *cluster.Sna
 	}
 	var qs []cluster.Query
 	for _, n := range sortedSet(names) {
-		if !snap.Loaded["allPods"] {
+		if !l.snap.Queried(everyActivePod) {
 			// With every pod loaded already (-A), the bound ones are there.
 			qs = append(qs, cluster.Query{Kind: cluster.KindPod, FieldSelector: "spec.schedulerName=" + n + ",spec.nodeName!=", Optional: true})
 		}
@@ -48,6 +48,6 @@ func (o *Options) loadSchedulers(ctx context.Context, l *live, snap *cluster.Sna
 	if err != nil {
 		return err
 	}
-	merge(snap, s)
+	l.add(s)
 	return nil
 }
