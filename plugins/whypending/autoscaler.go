@@ -3,12 +3,13 @@ package whypending
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
 	"github.com/ktriage/ktriage/pkg/autoscaler"
@@ -18,8 +19,6 @@ import (
 	"github.com/ktriage/ktriage/pkg/report"
 	"github.com/ktriage/ktriage/pkg/scheduling"
 )
-
-var leaseResource = schema.GroupVersionResource{Group: "coordination.k8s.io", Version: "v1", Resource: "leases"}
 
 // kindLease names the Lease lists in Snapshot.Loaded.
 const kindLease cluster.Kind = "Lease"
@@ -68,14 +67,14 @@ func (o *Options) explainAutoscaler(ctx context.Context, l *live, rep *Report) e
 	qs := []cluster.Query{
 		{Kind: cluster.KindConfigMap, Namespace: autoscaler.StatusNamespace, FieldSelector: "metadata.name=" + autoscaler.StatusName, Optional: true},
 		{Kind: cluster.KindEvent, Namespace: autoscaler.StatusNamespace, FieldSelector: "involvedObject.kind=ConfigMap,involvedObject.name=" + autoscaler.StatusName, Optional: true},
-		{Kind: kindLease, Resource: leaseResource, Namespace: autoscaler.StatusNamespace, Optional: true},
+		{Kind: kindLease, Resource: pending.LeaseResource, Namespace: autoscaler.StatusNamespace, Optional: true},
 		{Kind: cluster.KindDeployment, Namespace: autoscaler.StatusNamespace, Optional: true},
 	}
 	if karpenter {
 		qs = append(qs,
 			cluster.Query{Kind: autoscaler.KindNodePool, Resource: autoscaler.NodePoolResource, Optional: true},
 			cluster.Query{Kind: autoscaler.KindNodeClaim, Resource: autoscaler.NodeClaimResource, Optional: true},
-			cluster.Query{Kind: kindLease, Resource: leaseResource, Namespace: karpenterNamespace, Optional: true},
+			cluster.Query{Kind: kindLease, Resource: pending.LeaseResource, Namespace: karpenterNamespace, Optional: true},
 			cluster.Query{Kind: cluster.KindDeployment, Namespace: karpenterNamespace, Optional: true},
 		)
 	}
@@ -94,8 +93,8 @@ func (o *Options) explainAutoscaler(ctx context.Context, l *live, rep *Report) e
 			sources = append(sources, "karpenter")
 		}
 	}
-	namespaces := sortedSet(nsSet)
-	if l.all || len(namespaces) > perObjectEventLimit {
+	namespaces := slices.Sorted(maps.Keys(nsSet))
+	if l.all || len(namespaces) > pending.PerObjectEventLimit {
 		namespaces = []string{""}
 	}
 	var eqs []cluster.Query
@@ -128,7 +127,7 @@ func (o *Options) explainAutoscaler(ctx context.Context, l *live, rep *Report) e
 	// A node group's new node runs the DaemonSet pods of the node it is
 	// imagined from: list them unless every pod is loaded already.
 	var extra []*cluster.Snapshot
-	if templateNodes := autoscaler.Read(all(), autoscaler.Options{}).TemplateSources(); len(templateNodes) > 0 && !snap.Queried(everyActivePod) {
+	if templateNodes := autoscaler.Read(all(), autoscaler.Options{}).TemplateSources(); len(templateNodes) > 0 && !snap.Queried(pending.EveryActivePod) {
 		var pqs []cluster.Query
 		for _, n := range templateNodes {
 			pqs = append(pqs, cluster.Query{Kind: cluster.KindPod, FieldSelector: "spec.nodeName=" + n + ",status.phase!=Succeeded,status.phase!=Failed", Optional: true})

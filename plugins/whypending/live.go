@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -15,27 +14,7 @@ import (
 	"github.com/ktriage/ktriage/pkg/cli"
 	"github.com/ktriage/ktriage/pkg/cluster"
 	"github.com/ktriage/ktriage/pkg/pending"
-	"github.com/ktriage/ktriage/pkg/scheduling"
 )
-
-// nodeOnlyPlugins are the filters that look at the node alone: a node they
-// reject needs no pod list to be explained.
-var nodeOnlyPlugins = map[string]bool{"NodeName": true, "NodeUnschedulable": true, "TaintToleration": true, "NodeAffinity": true}
-
-// perNodeListLimit: above this many candidate nodes one LIST of all pods is
-// cheaper than a field-selected LIST per node.
-const perNodeListLimit = 50
-
-// perObjectEventLimit: above this many objects, list the events of the scope
-// once instead of one field-selected LIST per object.
-const perObjectEventLimit = 20
-
-// activePods field-selects the pods that hold resources or may still run.
-const activePods = "status.phase!=Succeeded,status.phase!=Failed"
-
-// everyActivePod is the LIST of every active pod of the cluster: once made
-// (-A, or to check a verdict), no narrower pod list is needed.
-var everyActivePod = cluster.Query{Kind: cluster.KindPod, FieldSelector: activePods}
 
 type live struct {
 	cs   kubernetes.Interface
@@ -45,9 +24,7 @@ type live struct {
 	ns       string // "" with -A
 	all      bool
 	sel      string
-	// issued records the requirement queries made, as "Kind/namespace"
-	// ("Kind/" for every namespace).
-	issued map[string]bool
+	plan     *pending.LivePlan
 }
 
 func (o *Options) runLive(ctx context.Context, rep *Report) error {
@@ -62,7 +39,7 @@ func (o *Options) runLive(ctx context.Context, rep *Report) error {
 	rep.Metadata.Context = o.CurrentContext()
 	rep.Metadata.Namespace = ns
 	rep.Metadata.Input = "cluster"
-	l := &live{cs: cs, ns: ns, all: o.AllNamespaces, sel: o.Selector, snap: &cluster.Snapshot{}}
+	l := &live{cs: cs, ns: ns, all: o.AllNamespaces, sel: o.Selector, snap: &cluster.Snapshot{}, plan: pending.NewLivePlan(ns)}
 
 	var pods []*corev1.Pod
 	var workloads []pending.WorkloadTarget
@@ -99,15 +76,15 @@ func (o *Options) runLive(ctx context.Context, rep *Report) error {
 		subjects = append(subjects, pending.Subject{Pod: p})
 	}
 	res := pending.Explain(l.snap, subjects, workloads, o.analysisOptions())
-	if !l.snap.Queried(everyActivePod) && fitsAgainstItsCondition(res) {
+	if !l.snap.Queried(pending.EveryActivePod) && fitsAgainstItsCondition(res) {
 		// Only the candidate nodes' pods were loaded, but pods elsewhere
 		// can still reject a pod (their required anti-affinity in a shared
 		// zone, users of a ReadWriteOncePod claim). Before calling the
 		// scheduler's verdict stale, look at every pod once.
-		if err := l.load(ctx, everyActivePod); err != nil {
+		if err := l.load(ctx, pending.EveryActivePod); err != nil {
 			return err
 		}
-		if err := l.loadRequirements(ctx, unboundPods(pods)); err != nil {
+		if err := l.loadRequirements(ctx, pending.UnboundPods(pods)); err != nil {
 			return err
 		}
 		res = pending.Explain(l.snap, subjects, workloads, o.analysisOptions())
@@ -115,7 +92,7 @@ func (o *Options) runLive(ctx context.Context, rep *Report) error {
 	if staleVerdicts(res) {
 		// A verdict the cluster has moved past: what changed since shows
 		// in node events and in the events of pods deleted or preempted.
-		if err := l.load(ctx, staleEventQueries()...); err != nil {
+		if err := l.load(ctx, pending.StaleEventQueries()...); err != nil {
 			return err
 		}
 		res = pending.Explain(l.snap, subjects, workloads, o.analysisOptions())
@@ -133,7 +110,7 @@ func (o *Options) runLive(ctx context.Context, rep *Report) error {
 // target. A ReplicaSet found through its FailedCreate event (viaEvent) is
 // explained as its Deployment.
 func (l *live) resolve(ctx context.Context, ns, kind, name string, viaEvent bool) ([]*corev1.Pod, []pending.WorkloadTarget, error) {
-	t := cluster.Target{Kind: cluster.Kind(kind), Namespace: ns, Name: name, PodFieldSelector: activePods}
+	t := cluster.Target{Kind: cluster.Kind(kind), Namespace: ns, Name: name, PodFieldSelector: pending.ActivePods}
 	snap, err := cluster.LoadTargets(ctx, l.cs, cluster.LiveOptions{}, l.snap, t)
 	if err != nil {
 		return nil, nil, err
@@ -173,28 +150,6 @@ func staleVerdicts(res pending.Result) bool {
 		}
 	}
 	return false
-}
-
-// staleEventQueries list the events that tell what changed in the cluster:
-// nodes' (cordoned, registered, ready), and pods killed, preempted or
-// deleted by their controller, in every namespace.
-func staleEventQueries() []cluster.Query {
-	var qs []cluster.Query
-	for _, fs := range []string{"involvedObject.kind=Node", "reason=Killing", "reason=Preempted", "reason=SuccessfulDelete"} {
-		qs = append(qs, cluster.Query{Kind: cluster.KindEvent, FieldSelector: fs, Optional: true})
-	}
-	return qs
-}
-
-// unboundPods are the pods the scheduler still has to place.
-func unboundPods(pods []*corev1.Pod) []*corev1.Pod {
-	var out []*corev1.Pod
-	for _, p := range pods {
-		if p.Spec.NodeName == "" && len(p.Spec.SchedulingGates) == 0 {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 func appendPods(dst, src []*corev1.Pod) []*corev1.Pod {
@@ -246,7 +201,7 @@ func (l *live) keep(pods []*corev1.Pod) {
 func (l *live) pendingPods(ctx context.Context) ([]*corev1.Pod, error) {
 	q := cluster.Query{Kind: cluster.KindPod, Namespace: l.ns, LabelSelector: l.sel, FieldSelector: "status.phase=Pending"}
 	if l.all && l.sel == "" {
-		q = everyActivePod
+		q = pending.EveryActivePod
 	}
 	s, err := cluster.LoadLive(ctx, l.cs, q)
 	if err != nil {
@@ -334,109 +289,22 @@ func jobCreatedSince(snap *cluster.Snapshot, ns, name string, t time.Time) bool 
 }
 
 // loadContext loads what explaining the pods and workloads needs, and only
-// that: nodes; pods on the candidate nodes (or all pods when affinity or
-// spread constraints make every node's pods matter); what each scheduler
-// filter reads for the unbound pods (scheduling.Engine.Requirements);
-// referenced ConfigMaps/Secrets for pods already on a node; events by
-// object UID; quotas and LimitRanges for workloads without pods.
+// that, in rounds (pending.LivePlan): the objects the pods and workloads
+// name, then the pods of the nodes that could take them, then what the
+// scheduler's filters read given those.
 func (l *live) loadContext(ctx context.Context, pods []*corev1.Pod, workloads []pending.WorkloadTarget) error {
 	if len(pods) == 0 && len(workloads) == 0 {
 		return nil
 	}
-	var qs []cluster.Query
-	unbound := unboundPods(pods)
-	var bound []*corev1.Pod
-	for _, p := range pods {
-		if p.Spec.NodeName != "" {
-			bound = append(bound, p)
-		}
-	}
-	if len(pods) > 0 {
-		// Optional: a user limited to namespaces still gets every stage
-		// that needs no node, and the scheduler's own message for the rest.
-		qs = append(qs, cluster.Query{Kind: cluster.KindNode, Optional: true})
-	}
-	// What the scheduler's filters read for these pods alone (claims,
-	// volumes, classes, device objects); what depends on the cluster's
-	// other pods and nodes follows once those are in (loadRequirements).
-	qs = append(qs, l.requirementQueries(scheduling.NewEngine(&cluster.Snapshot{}), unbound)...)
-	// The claims a bound pod mounts (a missing one keeps it from starting).
-	for _, p := range bound {
-		for _, v := range p.Spec.Volumes {
-			if (v.PersistentVolumeClaim != nil || v.Ephemeral != nil) && !l.issued["PersistentVolumeClaim/"] && !l.issued["PersistentVolumeClaim/"+p.Namespace] {
-				l.issued["PersistentVolumeClaim/"+p.Namespace] = true
-				qs = append(qs, cluster.Query{Kind: cluster.KindPVC, Namespace: p.Namespace, Optional: true})
-			}
-		}
-	}
-	// ConfigMaps and Secrets a bound pod needs, each by name.
-	seenRef := map[string]bool{}
-	for _, p := range bound {
-		for _, r := range referencedObjects(p) {
-			k := string(r.kind) + "/" + p.Namespace + "/" + r.name
-			if seenRef[k] {
-				continue
-			}
-			seenRef[k] = true
-			qs = append(qs, cluster.Query{Kind: r.kind, Namespace: p.Namespace, FieldSelector: "metadata.name=" + r.name, Optional: true})
-		}
-	}
-	// Events: of bound pods, of unbound pods without a PodScheduled
-	// condition (is any scheduler acting?), and of the workloads' controllers.
-	var uids []eventTarget
-	for _, p := range bound {
-		uids = append(uids, eventTarget{p.Namespace, string(p.UID)})
-	}
-	for _, p := range unbound {
-		if !hasPodScheduled(p) {
-			uids = append(uids, eventTarget{p.Namespace, string(p.UID)})
-		}
-	}
-	wlNS := map[string]bool{}
-	for _, w := range workloads {
-		wlNS[w.Namespace] = true
-	}
-	qs = append(qs, l.eventQueries(uids, "Pod")...)
-	var controllers []eventTarget
-	for _, o := range controllerObjects(l.snap) {
-		if wlNS[o.GetNamespace()] {
-			controllers = append(controllers, eventTarget{o.GetNamespace(), string(o.GetUID())})
-		}
-	}
-	qs = append(qs, l.eventQueries(controllers, "")...)
-	for _, ns := range sortedSet(wlNS) {
-		qs = append(qs, cluster.Query{Kind: cluster.KindResourceQuota, Namespace: ns, Optional: true}, cluster.Query{Kind: cluster.KindLimitRange, Namespace: ns, Optional: true})
-	}
-	if err := l.load(ctx, qs...); err != nil {
+	if err := l.load(ctx, l.plan.ContextQueries(l.snap, pods, workloads)...); err != nil {
 		return err
 	}
-
-	// Second round: the pods on candidate nodes, and the events of unbound
-	// claims (provisioning failures).
-	qs = qs[:0]
-	if len(unbound) > 0 && !l.snap.Queried(everyActivePod) {
-		nodes, all := l.candidates(l.snap, unbound)
-		if all {
-			qs = append(qs, everyActivePod)
-		} else {
-			for _, n := range nodes {
-				qs = append(qs, cluster.Query{Kind: cluster.KindPod, FieldSelector: "spec.nodeName=" + n + "," + activePods})
-			}
-		}
-	}
-	var claimUIDs []eventTarget
-	for _, c := range l.snap.PVCs {
-		if c.Status.Phase != corev1.ClaimBound {
-			claimUIDs = append(claimUIDs, eventTarget{c.Namespace, string(c.UID)})
-		}
-	}
-	qs = append(qs, l.eventQueries(claimUIDs, "PersistentVolumeClaim")...)
-	if err := l.load(ctx, qs...); err != nil {
+	if err := l.load(ctx, l.plan.NodePodQueries(l.snap, pods)...); err != nil {
 		return err
 	}
 	// The pods being explained are part of the cluster state too.
 	l.keep(pods)
-	return l.loadRequirements(ctx, unbound)
+	return l.loadRequirements(ctx, pending.UnboundPods(pods))
 }
 
 // loadRequirements loads what the scheduler's filters read for the unbound
@@ -450,7 +318,7 @@ func (l *live) loadRequirements(ctx context.Context, unbound []*corev1.Pod) erro
 		return nil
 	}
 	for range 3 {
-		qs := l.requirementQueries(scheduling.NewEngine(l.snap), unbound)
+		qs := l.plan.RequirementQueries(l.snap, unbound)
 		if len(qs) == 0 {
 			return nil
 		}
@@ -459,168 +327,4 @@ func (l *live) loadRequirements(ctx context.Context, unbound []*corev1.Pod) erro
 		}
 	}
 	return nil
-}
-
-// requirementQueries turns the engine's requirements for the pods into
-// the queries not made yet (optional: a forbidden kind is a warning).
-func (l *live) requirementQueries(e *scheduling.Engine, pods []*corev1.Pod) []cluster.Query {
-	if l.issued == nil {
-		l.issued = map[string]bool{}
-	}
-	var qs []cluster.Query
-	for _, p := range pods {
-		for _, r := range e.Requirements(p) {
-			if l.issued[string(r.Kind)+"/"] || l.issued[string(r.Kind)+"/"+r.Namespace] {
-				continue
-			}
-			l.issued[string(r.Kind)+"/"+r.Namespace] = true
-			qs = append(qs, cluster.Query{Kind: r.Kind, Namespace: r.Namespace, Optional: true})
-		}
-	}
-	return qs
-}
-
-type eventTarget struct{ ns, uid string }
-
-// eventQueries lists events by involved object UID, or the scope's events
-// once when there are many objects.
-func (l *live) eventQueries(targets []eventTarget, kind string) []cluster.Query {
-	if len(targets) == 0 {
-		return nil
-	}
-	if len(targets) > perObjectEventLimit {
-		fs := ""
-		if kind != "" {
-			fs = "involvedObject.kind=" + kind
-		}
-		return []cluster.Query{{Kind: cluster.KindEvent, Namespace: l.ns, FieldSelector: fs, Optional: true}}
-	}
-	var qs []cluster.Query
-	for _, t := range targets {
-		qs = append(qs, cluster.Query{Kind: cluster.KindEvent, Namespace: t.ns, FieldSelector: "involvedObject.uid=" + t.uid, Optional: true})
-	}
-	return qs
-}
-
-// candidates evaluates the unbound pods against the nodes alone and returns
-// the nodes that pass the node-only filters: only their pods can change the
-// verdict. all is true when one LIST of every pod is needed or cheaper.
-func (l *live) candidates(snap *cluster.Snapshot, unbound []*corev1.Pod) ([]string, bool) {
-	nodesOnly := &cluster.Snapshot{Nodes: snap.Nodes, Loaded: map[cluster.Kind]bool{cluster.KindNode: true}}
-	set := map[string]bool{}
-	for _, p := range unbound {
-		if a := p.Spec.Affinity; len(p.Spec.TopologySpreadConstraints) > 0 || (a != nil && (a.PodAffinity != nil || a.PodAntiAffinity != nil)) {
-			return nil, true
-		}
-		if n := p.Status.NominatedNodeName; n != "" {
-			set[n] = true
-		}
-		res := scheduling.Evaluate(p, nodesOnly, scheduling.Options{})
-		for _, n := range res.Nodes {
-			ok := true
-			for _, r := range n.Reasons {
-				if nodeOnlyPlugins[r.Plugin] {
-					ok = false
-				}
-			}
-			if ok {
-				set[n.Name] = true
-			}
-		}
-	}
-	if len(set) > perNodeListLimit {
-		return nil, true
-	}
-	return sortedSet(set), false
-}
-
-func hasPodScheduled(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodScheduled {
-			return true
-		}
-	}
-	return false
-}
-
-func controllerObjects(snap *cluster.Snapshot) []metav1.Object {
-	var out []metav1.Object
-	for _, o := range snap.Deployments {
-		out = append(out, o)
-	}
-	for _, o := range snap.ReplicaSets {
-		out = append(out, o)
-	}
-	for _, o := range snap.StatefulSets {
-		out = append(out, o)
-	}
-	for _, o := range snap.DaemonSets {
-		out = append(out, o)
-	}
-	for _, o := range snap.Jobs {
-		out = append(out, o)
-	}
-	for _, o := range snap.CronJobs {
-		out = append(out, o)
-	}
-	return out
-}
-
-func sortedSet(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-type ref struct {
-	kind cluster.Kind
-	name string
-}
-
-// referencedObjects: the ConfigMaps and Secrets a pod's volumes, env and
-// pull secrets name.
-func referencedObjects(p *corev1.Pod) []ref {
-	var out []ref
-	for _, v := range p.Spec.Volumes {
-		switch {
-		case v.ConfigMap != nil:
-			out = append(out, ref{cluster.KindConfigMap, v.ConfigMap.Name})
-		case v.Secret != nil:
-			out = append(out, ref{cluster.KindSecret, v.Secret.SecretName})
-		case v.Projected != nil:
-			for _, s := range v.Projected.Sources {
-				if s.ConfigMap != nil {
-					out = append(out, ref{cluster.KindConfigMap, s.ConfigMap.Name})
-				}
-				if s.Secret != nil {
-					out = append(out, ref{cluster.KindSecret, s.Secret.Name})
-				}
-			}
-		}
-	}
-	for _, c := range append(append([]corev1.Container{}, p.Spec.InitContainers...), p.Spec.Containers...) {
-		for _, ef := range c.EnvFrom {
-			if ef.ConfigMapRef != nil {
-				out = append(out, ref{cluster.KindConfigMap, ef.ConfigMapRef.Name})
-			}
-			if ef.SecretRef != nil {
-				out = append(out, ref{cluster.KindSecret, ef.SecretRef.Name})
-			}
-		}
-		for _, e := range c.Env {
-			if e.ValueFrom != nil && e.ValueFrom.ConfigMapKeyRef != nil {
-				out = append(out, ref{cluster.KindConfigMap, e.ValueFrom.ConfigMapKeyRef.Name})
-			}
-			if e.ValueFrom != nil && e.ValueFrom.SecretKeyRef != nil {
-				out = append(out, ref{cluster.KindSecret, e.ValueFrom.SecretKeyRef.Name})
-			}
-		}
-	}
-	for _, s := range p.Spec.ImagePullSecrets {
-		out = append(out, ref{cluster.KindSecret, s.Name})
-	}
-	return out
 }

@@ -3,6 +3,8 @@ package whypending
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/ktriage/ktriage/pkg/cluster"
 	"github.com/ktriage/ktriage/pkg/pending"
@@ -71,14 +73,14 @@ func (o *Options) runManifests(ctx context.Context, rep *Report) error {
 			// And the RuntimeClass adds its pod overhead and scheduling.
 			{Kind: cluster.KindRuntimeClass, Optional: true},
 		}
-		for _, n := range sortedSet(namespaces) {
+		for _, n := range slices.Sorted(maps.Keys(namespaces)) {
 			qs = append(qs,
 				cluster.Query{Kind: cluster.KindPVC, Namespace: n, Optional: true},
 				cluster.Query{Kind: cluster.KindResourceQuota, Namespace: n, Optional: true},
 				cluster.Query{Kind: cluster.KindLimitRange, Namespace: n, Optional: true},
 				cluster.Query{Kind: cluster.KindPDB, Namespace: n, Optional: true})
 		}
-		for _, n := range sortedSet(draNamespaces) {
+		for _, n := range slices.Sorted(maps.Keys(draNamespaces)) {
 			qs = append(qs, cluster.Query{Kind: cluster.KindResourceClaim, Namespace: n, Optional: true})
 		}
 		if len(draNamespaces) > 0 {

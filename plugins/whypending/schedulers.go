@@ -11,30 +11,12 @@ import (
 	"github.com/ktriage/ktriage/pkg/pending"
 )
 
-// loadSchedulers loads, for the unbound pods that name another scheduler
-// which has not acted on them yet, what shows whether that scheduler
-// exists: pods it bound, events it wrote (any namespace), its leader Lease
-// in kube-system. Each is field-selected, so only those objects travel.
+// loadSchedulers loads what shows whether the other schedulers the pods
+// name exist (pending.SchedulerQueries).
 func (o *Options) loadSchedulers(ctx context.Context, l *live, pods []*corev1.Pod) error {
-	names := map[string]bool{}
-	for _, p := range unboundPods(pods) {
-		if p.Spec.SchedulerName != "" && p.Spec.SchedulerName != pending.DefaultScheduler && !hasPodScheduled(p) {
-			names[p.Spec.SchedulerName] = true
-		}
-	}
-	if len(names) == 0 {
+	qs := pending.SchedulerQueries(l.snap, pods)
+	if len(qs) == 0 {
 		return nil
-	}
-	var qs []cluster.Query
-	for _, n := range sortedSet(names) {
-		if !l.snap.Queried(everyActivePod) {
-			// With every pod loaded already (-A), the bound ones are there.
-			qs = append(qs, cluster.Query{Kind: cluster.KindPod, FieldSelector: "spec.schedulerName=" + n + ",spec.nodeName!=", Optional: true})
-		}
-		qs = append(qs,
-			cluster.Query{Kind: cluster.KindEvent, FieldSelector: "reportingComponent=" + n, Optional: true},
-			cluster.Query{Kind: cluster.KindEvent, FieldSelector: "source=" + n, Optional: true},
-			cluster.Query{Kind: pending.KindLease, Resource: leaseResource, Namespace: pending.LeaseNamespace, FieldSelector: "metadata.name=" + n, Optional: true})
 	}
 	cfg, err := o.RESTConfig()
 	if err != nil {
