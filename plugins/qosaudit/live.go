@@ -3,20 +3,16 @@ package qosaudit
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	metricsv1beta1 "k8s.io/metrics/pkg/apis/metrics/v1beta1"
-	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned/typed/metrics/v1beta1"
 
 	"github.com/ktriage/ktriage/pkg/cli"
 	"github.com/ktriage/ktriage/pkg/cluster"
+	"github.com/ktriage/ktriage/pkg/podmetrics"
 	"github.com/ktriage/ktriage/pkg/qosaudit"
 	"github.com/ktriage/ktriage/pkg/version"
 )
@@ -79,7 +75,7 @@ func (o *Options) runLive(ctx context.Context) (*Report, error) {
 		LimitRangesKnown: snap.Loaded[cluster.KindLimitRange],
 		Node:             o.Node,
 		Require:          o.require,
-		Usage:            podUsage(ctx, cfg, snap),
+		Usage:            podmetrics.MemoryUsage(ctx, cfg, snap),
 		PartialNodes:     partial,
 	}
 	if o.require != "" {
@@ -165,89 +161,4 @@ func loadNodePods(ctx context.Context, cs kubernetes.Interface, qs []cluster.Que
 		out = &cluster.Snapshot{Loaded: map[cluster.Kind]bool{}}
 	}
 	return out, partial, nil
-}
-
-// podUsage reads the pods' memory working sets from metrics.k8s.io; nil when
-// the API is not served or not allowed (the eviction order then says it used
-// requests).
-func podUsage(ctx context.Context, cfg *rest.Config, snap *cluster.Snapshot) map[string]int64 {
-	if len(snap.Pods) == 0 {
-		return nil
-	}
-	mcfg := rest.CopyConfig(cfg)
-	mcfg.ContentType = "application/json"
-	mcfg.AcceptContentTypes = "application/json"
-	mc, err := metricsclient.NewForConfig(mcfg)
-	if err != nil {
-		return nil
-	}
-	usage := map[string]int64{}
-	add := func(list *metricsv1beta1.PodMetricsList) {
-		for _, pm := range list.Items {
-			var sum int64
-			for _, c := range pm.Containers {
-				sum += c.Usage.Memory().Value()
-			}
-			usage[pm.Namespace+"/"+pm.Name] = sum
-		}
-	}
-	// client-go gives a LIST no deadline of its own: a server that keeps
-	// answering 429 would hold it past --request-timeout.
-	listIn := func(ns string) (*metricsv1beta1.PodMetricsList, error) {
-		lctx := ctx
-		if mcfg.Timeout > 0 {
-			var cancel context.CancelFunc
-			lctx, cancel = context.WithTimeout(ctx, mcfg.Timeout)
-			defer cancel()
-		}
-		return mc.PodMetricses(ns).List(lctx, metav1.ListOptions{})
-	}
-	list, err := listIn(metav1.NamespaceAll)
-	if err == nil {
-		add(list)
-		return usage
-	}
-	if apierrors.IsNotFound(err) || apierrors.IsServiceUnavailable(err) {
-		return nil
-	}
-	if !apierrors.IsForbidden(err) {
-		snap.Warnings = append(snap.Warnings, cli.APIError(err, "list", "pods.metrics.k8s.io", "").Error()+"; the eviction order uses memory requests instead of usage")
-		return nil
-	}
-	// Namespace-scoped RBAC: list the namespaces of the pods ranked instead.
-	var namespaces []string
-	for _, p := range snap.Pods {
-		namespaces = append(namespaces, p.Namespace)
-	}
-	slices.Sort(namespaces)
-	namespaces = slices.Compact(namespaces)
-	var denied []string
-	var firstErr error
-	for i, ns := range namespaces {
-		list, err := listIn(ns)
-		if err != nil {
-			if firstErr == nil {
-				firstErr = cli.APIError(err, "list", "pods.metrics.k8s.io", ns)
-			}
-			if !apierrors.IsForbidden(err) {
-				// Not a matter of RBAC: the others would fail (or time out) too.
-				denied = append(denied, namespaces[i:]...)
-				break
-			}
-			denied = append(denied, ns)
-			continue
-		}
-		add(list)
-	}
-	if len(denied) > 0 {
-		msg := firstErr.Error()
-		if len(denied) > 1 {
-			msg += " (and in namespaces " + strings.Join(denied[1:], ", ") + ")"
-		}
-		snap.Warnings = append(snap.Warnings, msg+"; the eviction order uses memory requests instead of usage for their pods")
-	}
-	if len(denied) == len(namespaces) {
-		return nil
-	}
-	return usage
 }
