@@ -10,7 +10,7 @@ PKGS += ./hack/release/... ./test/bench/e2e/...
 GORELEASER = $$(hack/build-tools.sh --print-dir goreleaser | awk '{print $$2}')/goreleaser
 VALIDATE_KREW = $$(hack/build-tools.sh --print-dir validate-krew-manifest | awk '{print $$2}')/validate-krew-manifest
 
-.PHONY: all build tools lint unit fuzz e2e test bench bench-e2e demo clean cluster-up cluster-down
+.PHONY: all build tools lint staticcheck unit fuzz e2e test bench bench-e2e demo clean cluster-up cluster-down
 
 all: build
 
@@ -22,14 +22,20 @@ build:
 tools:
 	hack/build-tools.sh
 
-## lint: gofmt, go vet, staticcheck, no pkg/ package depending on the CLI layer, internal/golden only in tests
+## lint: gofmt, go vet, no pkg/ package depending on the CLI layer, internal/golden only in tests
 lint:
 	@bad=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
+	$(GO) vet ./...
 	@bad=$$($(GO) list -f '{{.ImportPath}}:{{range .Deps}} {{.}}{{end}}' ./pkg/... | grep -v '^github.com/ktriage/ktriage/pkg/cli:' | grep -E ' github.com/ktriage/ktriage/(pkg/cli|plugins/[^ ]*)( |$$)' | cut -d: -f1); \
 	bad="$$bad$$($(GO) list -f '{{.ImportPath}}:{{range .Imports}} {{.}}{{end}}' ./pkg/... | grep -v '^github.com/ktriage/ktriage/pkg/cli:' | grep -E ' github.com/spf13/cobra( |$$)' | cut -d: -f1)"; \
 	if [ -n "$$bad" ]; then echo "pkg/ must not depend on pkg/cli or plugins/, nor import cobra (data flows flags -> Snapshot -> analysis -> printer):"; echo "$$bad"; exit 1; fi
 	@bad=$$($(GO) list -f '{{.ImportPath}}:{{range .Imports}} {{.}}{{end}}' ./... | grep -E ' github.com/ktriage/ktriage/internal/golden( |$$)' | cut -d: -f1); \
 	if [ -n "$$bad" ]; then echo "internal/golden is for tests only (it registers the -update flag):"; echo "$$bad"; exit 1; fi
+
+## staticcheck: staticcheck on every package (minutes on a cold cache, so not part of lint)
+staticcheck:
+	hack/build-tools.sh staticcheck
+	$$(hack/build-tools.sh --print-dir staticcheck | awk '{print $$2}')/staticcheck ./...
 
 ## unit: library and plugin unit tests (race detector on)
 unit:

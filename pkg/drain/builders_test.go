@@ -235,10 +235,6 @@ func daemonSet(ns, name string) *appsv1.DaemonSet {
 	return &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID("uid-DaemonSet-" + ns + "-" + name)}}
 }
 
-func priorityClass(name string, value int32) *schedulingv1.PriorityClass {
-	return &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: name}, Value: value}
-}
-
 // snapshot builds a complete snapshot (every kind counts as loaded) from
 // nodes, pods, budgets, DaemonSets and PriorityClasses.
 func snapshot(objs ...any) *cluster.Snapshot {

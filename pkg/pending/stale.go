@@ -72,7 +72,7 @@ func (a *analyzer) changesSince(since time.Time, self *corev1.Pod, focus []strin
 			if mf.Time == nil || mf.Subresource != "" || mf.FieldsV1 == nil {
 				continue
 			}
-			if what := nodeFieldsChanged(mf.FieldsV1.Raw, n); what != "" {
+			if what := nodeFieldsChanged(mf.FieldsV1.GetRawBytes(), n); what != "" {
 				add(mf.Time.Time, n.Name, fmt.Sprintf("node %s: %s (by %s)", n.Name, what, mf.Manager))
 			}
 		}

@@ -26,7 +26,7 @@ func TestAVerdictTheClusterMovedPastSaysWhatChanged(t *testing.T) {
 		n.CreationTimestamp = metav1.NewTime(now.Add(-48 * time.Hour))
 		at := metav1.NewTime(now.Add(-2 * time.Minute))
 		n.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubectl-label", Operation: metav1.ManagedFieldsOperationUpdate, Time: &at,
-			FieldsType: "FieldsV1", FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:metadata":{"f:labels":{"f:tier":{}}}}`)}}}
+			FieldsType: "FieldsV1", FieldsV1: metav1.NewFieldsV1(`{"f:metadata":{"f:labels":{"f:tier":{}}}}`)}}
 	})
 	n2 := node("n2", "4", "8Gi", func(n *corev1.Node) { n.CreationTimestamp = metav1.NewTime(now.Add(-3 * time.Minute)) })
 	ex, res := explainOne(snapshot(n1, n2, p, killed, older), p)
