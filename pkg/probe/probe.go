@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/ktriage/ktriage/pkg/inflight"
 	"github.com/ktriage/ktriage/pkg/probe/result"
 	"github.com/ktriage/ktriage/pkg/version"
 )
@@ -210,6 +211,10 @@ const pollInterval = 500 * time.Millisecond
 
 func waitFor(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, ec corev1.EphemeralContainer, start time.Time, wait time.Duration) (*Outcome, error) {
 	ref := pod.Namespace + "/" + pod.Name
+	// Named if the run is interrupted or its deadline passes: what the
+	// probe leaves is its one container, which ends by itself.
+	defer inflight.Begin(ctx, "the result of the probe container "+ec.Name+" in pod "+ref+
+		" (the container stays in the pod's spec and stops by itself within --timeout)")()
 	deadline := time.Now().Add(wait)
 	last := "no status reported yet"
 	for {
@@ -218,7 +223,7 @@ func waitFor(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, ec c
 		cancel()
 		switch {
 		case apierrors.IsNotFound(err):
-			return nil, fmt.Errorf("%w: pod %s was deleted while the probe ran", ErrPodGone, ref)
+			return nil, fmt.Errorf("%w: pod %s was deleted while the probe ran, so the probe has no result (its container went with the pod)", ErrPodGone, ref)
 		case err == nil && p.UID != pod.UID && pod.UID != "":
 			return nil, fmt.Errorf("%w: pod %s was replaced by a new pod of the same name while the probe ran", ErrPodGone, ref)
 		case err == nil:
@@ -243,7 +248,7 @@ func waitFor(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, ec c
 func inspect(p *corev1.Pod, ec corev1.EphemeralContainer, start time.Time) (*Outcome, bool, error) {
 	ref := p.Namespace + "/" + p.Name
 	if p.DeletionTimestamp != nil {
-		return nil, true, fmt.Errorf("%w: pod %s is being deleted", ErrPodGone, ref)
+		return nil, true, fmt.Errorf("%w: pod %s is being deleted, so the probe has no result (its container goes with the pod)", ErrPodGone, ref)
 	}
 	if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 		return nil, true, fmt.Errorf("%w: pod %s ended (%s) before the probe ran", ErrPodNotRunning, ref, p.Status.Phase)

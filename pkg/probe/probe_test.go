@@ -3,11 +3,13 @@ package probe
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
@@ -15,6 +17,7 @@ import (
 	psaapi "k8s.io/pod-security-admission/api"
 	psapolicy "k8s.io/pod-security-admission/policy"
 
+	"github.com/ktriage/ktriage/pkg/inflight"
 	"github.com/ktriage/ktriage/pkg/probe/result"
 )
 
@@ -196,5 +199,42 @@ func TestRunReportsADeletedPod(t *testing.T) {
 	_, err := Run(context.Background(), cs, runningPod(), Container(check(), Options{}), time.Second, nil)
 	if !errors.Is(err, ErrPodGone) {
 		t.Errorf("want ErrPodGone, got %v", err)
+	}
+}
+
+func TestRunInterruptedNamesTheProbeContainer(t *testing.T) {
+	cs, _ := kubeletSim(t, func(string) corev1.ContainerState {
+		return corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	ctx, tracker := inflight.NewContext(ctx)
+	added := func(string) { time.AfterFunc(200*time.Millisecond, cancel) }
+	start := time.Now()
+	_, err := Run(ctx, cs, runningPod(), Container(check(), Options{Name: "netcheck-test1"}), time.Minute, added)
+	if !errors.Is(err, context.Canceled) || time.Since(start) > 3*time.Second {
+		t.Errorf("want the wait to end at the interrupt, got %v after %s", err, time.Since(start))
+	}
+	want := "the result of the probe container netcheck-test1 in pod shop/client (the container stays in the pod's spec and stops by itself within --timeout)"
+	if p := tracker.Pending(); !slices.Contains(p, want) {
+		t.Errorf("pending at the interrupt: %q, want it to hold %q", p, want)
+	}
+}
+
+func TestRunNoticesThePodDeletedMidProbe(t *testing.T) {
+	cs, _ := kubeletSim(t, func(string) corev1.ContainerState {
+		return corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+	})
+	gets := 0
+	cs.PrependReactor("get", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		gets++
+		if gets < 3 {
+			return false, nil, nil
+		}
+		return true, nil, apierrors.NewNotFound(corev1.Resource("pods"), "client")
+	})
+	start := time.Now()
+	_, err := Run(context.Background(), cs, runningPod(), Container(check(), Options{Name: "netcheck-test1"}), time.Minute, nil)
+	if !errors.Is(err, ErrPodGone) || !strings.Contains(err.Error(), "pod shop/client was deleted while the probe ran") || time.Since(start) > 5*time.Second {
+		t.Errorf("want ErrPodGone soon after the pod went, got %v after %s", err, time.Since(start))
 	}
 }
