@@ -359,7 +359,7 @@ func (a *analyzer) filterFindings(pod *corev1.Pod, ex *Explanation, res scheduli
 	}
 	fixHint := fmt.Sprintf("read the per-node reasons (kubectl why-pending %s -n %s -o wide) and change the pod or the nodes they name", pod.Name, pod.Namespace)
 	if len(generic) > 0 {
-		fixHint = "fix what " + strings.Join(generic, ", ") + " reports per node (kubectl why-pending -o wide)"
+		fixHint = fmt.Sprintf("fix what %s reports per node (kubectl why-pending %s -n %s -o wide)", strings.Join(generic, ", "), pod.Name, pod.Namespace)
 	}
 	a.add(ex, RuleUnschedulable, report.SeverityError, res.Message, fixHint, summary)
 	summaryIdx, hintIdx := len(a.res.Findings)-1, len(ex.Fixes)-1
