@@ -195,10 +195,56 @@ func equivalenceKey(pod *corev1.Pod) (string, bool) {
 func (e *Engine) evaluate(pod *corev1.Pod, opts Options) Result {
 	c := e.newCycle(pod, opts)
 	res := Result{Nodes: make([]NodeResult, 0, len(e.nodes)), Feasible: []string{}}
+	pre := e.preFilter(c, pod, &res)
+	skipped, failedPre, preFail := pre.skipped, pre.failedPre, pre.fail
+	res.PreFilter = preFail
+	c.postFilterNotFound = pre.stopped && !pre.draReached && hasPlugin(dynamicResourcesName)
+	statuses := c.filterNodes(pre, &res)
 
-	// PreFilter, as RunPreFilterPlugins: an unresolvable failure stops at
-	// once, a resolvable one is remembered while the others still run, and
-	// node-name restrictions intersect.
+	var ran []string
+	for _, pl := range filterPlugins {
+		if !skipped[pl.name] && !failedPre[pl.name] {
+			ran = append(ran, pl.name)
+		}
+	}
+	res.ran = ran
+	res.Resources = c.resourceFits(res.Nodes, preFail)
+	for _, rf := range res.Resources {
+		if rf.Fragmented {
+			res.Fragmentation = append(res.Fragmentation, rf)
+		}
+	}
+	if len(res.Feasible) == 0 {
+		res.Message = c.fitErrorMessage(preFail, statuses)
+		res.Preemption = c.preemption
+		if c.preemptionFailed && len(c.nodes) > 0 {
+			res.PreemptionBlocked = c.preemptionBlocked(preFail, statuses)
+		}
+	}
+	if rejects(res.Nodes, "PodTopologySpread") {
+		res.Spread = c.spreadExplanation()
+	}
+	c.addPartial(&res)
+	res.Warnings = append(res.Warnings, c.warnings...)
+	return res
+}
+
+// preFilterOutcome is what the PreFilter phase leaves for the Filter phase.
+type preFilterOutcome struct {
+	skipped, failedPre map[string]bool
+	// nodeNames, when not nil, are the only nodes the restricting plugins allow.
+	nodeNames   map[string]bool
+	restricting []string
+	fail        *Reason
+	stopped     bool
+	draReached  bool
+}
+
+// preFilter runs PreFilter as RunPreFilterPlugins does: an unresolvable
+// failure stops at once, a resolvable one is remembered while the others
+// still run, and node-name restrictions intersect. Plugins whose kinds are
+// not loaded are recorded in res as not evaluated.
+func (e *Engine) preFilter(c *cycle, pod *corev1.Pod, res *Result) preFilterOutcome {
 	skipped := map[string]bool{}
 	failedPre := map[string]bool{}
 	var nodeNames map[string]bool
@@ -254,18 +300,22 @@ func (e *Engine) evaluate(pod *corev1.Pod, opts Options) Result {
 			}
 		}
 	}
-	res.PreFilter = preFail
-	c.postFilterNotFound = stopped && !draReached && hasPlugin(dynamicResourcesName)
+	return preFilterOutcome{skipped: skipped, failedPre: failedPre, nodeNames: nodeNames, restricting: restricting,
+		fail: preFail, stopped: stopped, draReached: draReached}
+}
 
-	// Filter every node, running every plugin (not only up to the first
-	// failure) so Detail covers all causes; the first failing plugin's
-	// reasons are the ones the scheduler records.
+// filterNodes runs Filter on every node, every plugin (not only up to the
+// first failure) so Detail covers all causes; the first failing plugin's
+// reasons are the ones the scheduler records. It fills res.Nodes and
+// res.Feasible and returns each node's reported reasons.
+func (c *cycle) filterNodes(pre preFilterOutcome, res *Result) [][]Reason {
+	preFail, nodeNames, restricting := pre.fail, pre.nodeNames, pre.restricting
 	absentMsg := ""
 	if nodeNames != nil {
 		absentMsg = fmt.Sprintf("node(s) didn't satisfy plugin(s) %v", sortedCopy(restricting))
 	}
-	c.skipped, c.failedPre = skipped, failedPre
-	statuses := make([][]Reason, 0, len(e.nodes))
+	c.skipped, c.failedPre = pre.skipped, pre.failedPre
+	statuses := make([][]Reason, 0, len(c.nodes))
 	for _, ni := range c.nodes {
 		nr := NodeResult{Name: ni.node.Name}
 		excluded := preFail == nil && nodeNames != nil && !nodeNames[ni.node.Name]
@@ -289,33 +339,7 @@ func (e *Engine) evaluate(pod *corev1.Pod, opts Options) Result {
 		statuses = append(statuses, reportedReasons(nr.Reasons))
 		res.Nodes = append(res.Nodes, nr)
 	}
-
-	var ran []string
-	for _, pl := range filterPlugins {
-		if !skipped[pl.name] && !failedPre[pl.name] {
-			ran = append(ran, pl.name)
-		}
-	}
-	res.ran = ran
-	res.Resources = c.resourceFits(res.Nodes, preFail)
-	for _, rf := range res.Resources {
-		if rf.Fragmented {
-			res.Fragmentation = append(res.Fragmentation, rf)
-		}
-	}
-	if len(res.Feasible) == 0 {
-		res.Message = c.fitErrorMessage(preFail, statuses)
-		res.Preemption = c.preemption
-		if c.preemptionFailed && len(c.nodes) > 0 {
-			res.PreemptionBlocked = c.preemptionBlocked(preFail, statuses)
-		}
-	}
-	if rejects(res.Nodes, "PodTopologySpread") {
-		res.Spread = c.spreadExplanation()
-	}
-	c.addPartial(&res)
-	res.Warnings = append(res.Warnings, c.warnings...)
-	return res
+	return statuses
 }
 
 // rejects: the plugin rejects some node.
