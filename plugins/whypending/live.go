@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -81,8 +82,12 @@ func (o *Options) runLive(ctx context.Context, rep *Report) error {
 		// can still reject a pod (their required anti-affinity in a shared
 		// zone, users of a ReadWriteOncePod claim). Before calling the
 		// scheduler's verdict stale, look at every pod once.
+		warned := len(l.snap.Warnings)
 		if err := l.load(ctx, pending.EveryActivePod); err != nil {
 			return err
+		}
+		for _, w := range l.snap.Warnings[warned:] {
+			rep.Warn(w)
 		}
 		if err := l.loadRequirements(ctx, pending.UnboundPods(pods)); err != nil {
 			return err
@@ -171,12 +176,44 @@ func (l *live) load(ctx context.Context, qs ...cluster.Query) error {
 	if len(qs) == 0 {
 		return nil
 	}
+	everyPod := false
+	qs = slices.Clone(qs)
+	for i, q := range qs {
+		if q == pending.EveryActivePod {
+			// Inter-pod affinity or spread makes every pod matter; a user
+			// who may list pods only in some namespaces still gets an
+			// answer (below), with a warning naming the list refused.
+			qs[i].Optional = true
+			everyPod = true
+		}
+	}
 	s, err := cluster.LoadLive(ctx, l.cs, qs...)
 	if err != nil {
 		return err
 	}
 	l.add(s)
+	if everyPod && !s.Loaded[cluster.KindPod] {
+		return l.load(ctx, l.namespacePods()...)
+	}
 	return nil
+}
+
+// namespacePods lists the active pods of the namespaces of the pods being
+// explained: what stands in for every pod when those may not be listed.
+func (l *live) namespacePods() []cluster.Query {
+	namespaces := map[string]bool{}
+	for _, p := range l.subjects {
+		namespaces[p.Namespace] = true
+	}
+	if l.ns != "" {
+		namespaces[l.ns] = true
+	}
+	var qs []cluster.Query
+	for ns := range namespaces {
+		qs = append(qs, cluster.Query{Kind: cluster.KindPod, Namespace: ns, FieldSelector: pending.ActivePods, Optional: true})
+	}
+	slices.SortFunc(qs, func(a, b cluster.Query) int { return strings.Compare(a.Namespace, b.Namespace) })
+	return qs
 }
 
 // add merges s into the snapshot, the subjects staying as first read.

@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -321,4 +323,105 @@ func inNamespace(verdict, ns string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// A pod with inter-pod affinity makes every node's pods matter, so
+// why-pending lists pods at cluster scope. A user who may read nodes but
+// only their own namespace's pods gets a partial report (the pods of the
+// namespace stand in) with one warning naming the list it could not make,
+// not exit 2.
+func TestWhyPendingAffinityConfinedToANamespace(t *testing.T) {
+	c := framework.Get(t)
+	ns := c.Namespace(t, "rbac-wp-aff", nil)
+	c.Apply(t, ns, `apiVersion: v1
+kind: Pod
+metadata: {name: near-db, labels: {app: web}}
+spec:
+  affinity:
+    podAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+      - labelSelector: {matchLabels: {app: no-such-db}}
+        topologyKey: kubernetes.io/hostname
+  containers: [{name: app, image: registry.example.com/app:1}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: alone, labels: {app: alone}}
+spec:
+  affinity:
+    podAntiAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+      - labelSelector: {matchLabels: {app: alone}}
+        topologyKey: kubernetes.io/hostname
+  nodeSelector: {rbac-test: none}
+  containers: [{name: app, image: registry.example.com/app:1}]
+`)
+	framework.Eventually(t, 60*time.Second, func() (bool, error) {
+		for _, name := range []string{"near-db", "alone"} {
+			p, err := c.Client.CoreV1().Pods(ns).Get(context.Background(), name, metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			judged := false
+			for _, cond := range p.Status.Conditions {
+				judged = judged || cond.Type == corev1.PodScheduled && cond.Reason == corev1.PodReasonUnschedulable
+			}
+			if !judged {
+				return false, fmt.Errorf("pod %s not judged by the scheduler yet", name)
+			}
+		}
+		return true, nil
+	}, "both pods Unschedulable")
+
+	a := withNamespaceRead(t, c, ns, "wp-aff")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := c.Client.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: "wp-aff-nodes-" + ns},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: []string{"get", "list"}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.Client.RbacV1().ClusterRoles().Delete(context.Background(), "wp-aff-nodes-"+ns, metav1.DeleteOptions{})
+	})
+	if _, err := c.Client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "wp-aff-nodes-" + ns},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "wp-aff-nodes-" + ns},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: ns, Name: "wp-aff"}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = c.Client.RbacV1().ClusterRoleBindings().Delete(context.Background(), "wp-aff-nodes-"+ns, metav1.DeleteOptions{})
+	})
+	framework.Eventually(t, 30*time.Second, func() (bool, error) {
+		sar, err := c.Client.AuthorizationV1().SubjectAccessReviews().Create(context.Background(), &authorizationv1.SubjectAccessReview{
+			Spec: authorizationv1.SubjectAccessReviewSpec{
+				User: a.user, Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"},
+				ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: "list", Resource: "nodes"},
+			},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			return false, err
+		}
+		return sar.Status.Allowed, nil
+	}, a.user+" allowed to list nodes")
+
+	res := c.RunWith(t, a.run(), "kubectl-why_pending", "-n", ns, "-o", "json")
+	if !checkConfined(t, res) || res.Code != 1 {
+		t.Fatalf("want a partial report and exit 1\n%s", res)
+	}
+	if n := strings.Count(res.Stderr, "Warning: cannot list pods at cluster scope: forbidden; grant get,list on pods"); n != 1 {
+		t.Errorf("want one warning naming the list of pods at cluster scope, got %d\n%s", n, res)
+	}
+	if strings.Contains(res.Stderr, "cannot list nodes") {
+		t.Errorf("the user may list nodes: no warning about them expected\n%s", res)
+	}
+	if got := verdictStages(t, res, ns); got != "alone Unschedulable\nnear-db Unschedulable" {
+		t.Errorf("want both pods explained as Unschedulable, got\n%s\n%s", got, res)
+	}
+	if !strings.Contains(res.Stdout, `"WP115"`) {
+		t.Errorf("want the inter-pod affinity finding (WP115)\n%s", res)
+	}
 }
