@@ -1,14 +1,9 @@
 package drainpreflight
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -21,7 +16,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/ktriage/ktriage/test/e2e/framework"
 )
@@ -38,7 +32,7 @@ const rbacRoleFile = "deploy/rbac/drain-preflight.yaml"
 func TestRBACTheShippedClusterRoleIsEnoughAndReadOnly(t *testing.T) {
 	t.Parallel()
 	c := framework.Get(t)
-	role := rbacShippedRole(t, c)
+	role := c.ShippedRoles(t, "drain-preflight").ClusterRole
 	for _, r := range role.Rules {
 		for _, v := range r.Verbs {
 			if v != "get" && v != "list" {
@@ -106,10 +100,10 @@ spec:
 
 	sa := "drain-reader"
 	name := "dp-rbac-" + ns
-	rbacBind(t, c, role, name, ns, sa)
+	c.BindClusterRole(t, role, name, ns, sa)
 	kubeconfig := c.ServiceAccountKubeconfig(t, ns, sa)
 	user := "system:serviceaccount:" + ns + ":" + sa
-	rbacWaitAllowed(t, c, user, "list", "", "nodes")
+	c.WaitAllowed(t, ns, sa, authorizationv1.ResourceAttributes{Verb: "list", Resource: "nodes"})
 
 	offset := c.AuditLogSize(t)
 	res := c.RunWith(t, framework.RunOptions{Env: []string{"KUBECONFIG=" + kubeconfig}}, rbacPlugin, node, "--ignore-daemonsets", "--force", "-o", "json")
@@ -136,12 +130,12 @@ spec:
 	}
 
 	want := rbacRoleResources(role)
-	var reqs []rbacRequest
+	var reqs []framework.AuditEvent
 	framework.Eventually(t, 10*time.Second, func() (bool, error) {
-		reqs = rbacRequestsBy(t, c, offset, user)
+		reqs = c.AuditEventsBy(t, offset, user)
 		seen := map[string]bool{}
 		for _, q := range reqs {
-			seen[q.resource()] = true
+			seen[rbacResource(q)] = true
 		}
 		for _, w := range want {
 			if !seen[w] {
@@ -157,7 +151,7 @@ spec:
 		if q.ResponseStatus.Code == 403 {
 			t.Errorf("the plugin was refused %s %s with the shipped role", q.Verb, q.RequestURI)
 		}
-		if q.ObjectRef.Subresource != "" {
+		if q.ObjectRef != nil && q.ObjectRef.Subresource != "" {
 			t.Errorf("the plugin used a subresource: %s %s", q.Verb, q.RequestURI)
 		}
 	}
@@ -193,36 +187,6 @@ func TestRBACWithoutClusterRightsTheErrorNamesVerbAndResource(t *testing.T) {
 	}
 }
 
-// rbacShippedRole reads the ClusterRole from the repository's RBAC file.
-func rbacShippedRole(t *testing.T, c *framework.Cluster) *rbacv1.ClusterRole {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(c.Root(), rbacRoleFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var role *rbacv1.ClusterRole
-	for _, doc := range regexp.MustCompile(`(?m)^---\s*$`).Split(string(b), -1) {
-		var meta metav1.TypeMeta
-		if err := yaml.Unmarshal([]byte(doc), &meta); err != nil {
-			t.Fatalf("%s: %v", rbacRoleFile, err)
-		}
-		if meta.Kind != "ClusterRole" {
-			continue
-		}
-		if role != nil {
-			t.Fatalf("%s holds more than one ClusterRole", rbacRoleFile)
-		}
-		role = &rbacv1.ClusterRole{}
-		if err := yaml.UnmarshalStrict([]byte(doc), role); err != nil {
-			t.Fatalf("%s: %v", rbacRoleFile, err)
-		}
-	}
-	if role == nil || len(role.Rules) == 0 {
-		t.Fatalf("%s holds no ClusterRole with rules", rbacRoleFile)
-	}
-	return role
-}
-
 // rbacRoleResources lists the role's resources as "resource.group"
 // ("resource" for the core group), sorted.
 func rbacRoleResources(role *rbacv1.ClusterRole) []string {
@@ -243,52 +207,6 @@ func rbacResourceName(resource, group string) string {
 		return resource
 	}
 	return resource + "." + group
-}
-
-// rbacBind creates the role's rules as ClusterRole name, bound to the
-// ServiceAccount namespace/sa, and removes both when the test ends.
-func rbacBind(t *testing.T, c *framework.Cluster, role *rbacv1.ClusterRole, name, namespace, sa string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cr := role.DeepCopy()
-	cr.ObjectMeta = metav1.ObjectMeta{Name: name, Labels: role.Labels}
-	if _, err := c.Client.RbacV1().ClusterRoles().Create(ctx, cr, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = c.Client.RbacV1().ClusterRoles().Delete(context.Background(), name, metav1.DeleteOptions{})
-	})
-	_, err := c.Client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: name},
-		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: name},
-		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: namespace, Name: sa}},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = c.Client.RbacV1().ClusterRoleBindings().Delete(context.Background(), name, metav1.DeleteOptions{})
-	})
-}
-
-// rbacWaitAllowed waits until the authorizer has seen the binding: it
-// answers a SubjectAccessReview for user with allowed.
-func rbacWaitAllowed(t *testing.T, c *framework.Cluster, user, verb, group, resource string) {
-	t.Helper()
-	framework.Eventually(t, 30*time.Second, func() (bool, error) {
-		sar, err := c.Client.AuthorizationV1().SubjectAccessReviews().Create(context.Background(), &authorizationv1.SubjectAccessReview{
-			Spec: authorizationv1.SubjectAccessReviewSpec{
-				User:               user,
-				Groups:             []string{"system:serviceaccounts", "system:authenticated"},
-				ResourceAttributes: &authorizationv1.ResourceAttributes{Verb: verb, Group: group, Resource: resource},
-			},
-		}, metav1.CreateOptions{})
-		if err != nil {
-			return false, err
-		}
-		return sar.Status.Allowed, nil
-	}, user+" allowed to "+verb+" "+resource)
 }
 
 // rbacNode creates a Ready kwok node that only this test's pods select and
@@ -387,53 +305,11 @@ func rbacWaitReady(t *testing.T, c *framework.Cluster, namespace string, pods in
 	}, "the pods and budget of namespace "+namespace)
 }
 
-// rbacRequest is the part of an audit event these tests read.
-type rbacRequest struct {
-	Stage      string `json:"stage"`
-	Verb       string `json:"verb"`
-	RequestURI string `json:"requestURI"`
-	User       struct {
-		Username string `json:"username"`
-	} `json:"user"`
-	ObjectRef struct {
-		Resource    string `json:"resource"`
-		Subresource string `json:"subresource"`
-		APIGroup    string `json:"apiGroup"`
-	} `json:"objectRef"`
-	ResponseStatus struct {
-		Code int `json:"code"`
-	} `json:"responseStatus"`
-}
-
-func (q rbacRequest) resource() string {
+// rbacResource names what q was about as "resource.group" ("resource" for
+// the core group).
+func rbacResource(q framework.AuditEvent) string {
+	if q.ObjectRef == nil {
+		return ""
+	}
 	return rbacResourceName(q.ObjectRef.Resource, q.ObjectRef.APIGroup)
-}
-
-// rbacRequestsBy returns the completed requests user made, from the audit
-// log's offset on.
-func rbacRequestsBy(t *testing.T, c *framework.Cluster, offset int64, user string) []rbacRequest {
-	t.Helper()
-	b, err := os.ReadFile(c.AuditLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if offset > int64(len(b)) {
-		t.Fatalf("audit log %s shrank below offset %d", c.AuditLog, offset)
-	}
-	var out []rbacRequest
-	sc := bufio.NewScanner(bytes.NewReader(b[offset:]))
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	for sc.Scan() {
-		var q rbacRequest
-		if json.Unmarshal(sc.Bytes(), &q) != nil {
-			continue
-		}
-		if q.Stage == "ResponseComplete" && q.User.Username == user {
-			out = append(out, q)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }

@@ -143,7 +143,7 @@ spec:
 		for _, q := range reqs {
 			if q.Verb == "patch" {
 				writes = append(writes, q)
-				if q.resource() != "pods/ephemeralcontainers." || q.offset < probeAt {
+				if resource(q) != "pods/ephemeralcontainers." || q.Offset < probeAt {
 					t.Errorf("want no write but the probe run's patch of pods/ephemeralcontainers: %s", q)
 				}
 			}

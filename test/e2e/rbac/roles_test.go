@@ -1,13 +1,8 @@
 package rbac
 
 import (
-	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"slices"
 	"sort"
@@ -18,7 +13,6 @@ import (
 	authorizationv1 "k8s.io/api/authorization/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/ktriage/ktriage/test/e2e/framework"
 )
@@ -34,40 +28,9 @@ type shipped struct {
 // each must be there exactly once, strictly valid.
 func loadShipped(t *testing.T, c *framework.Cluster, plugin string) shipped {
 	t.Helper()
-	s := shipped{file: "deploy/rbac/" + plugin + ".yaml"}
-	b, err := os.ReadFile(filepath.Join(c.Root(), s.file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, doc := range regexp.MustCompile(`(?m)^---\s*$`).Split(string(b), -1) {
-		var meta metav1.TypeMeta
-		if err := yaml.Unmarshal([]byte(doc), &meta); err != nil {
-			t.Fatalf("%s: %v", s.file, err)
-		}
-		var into any
-		switch meta.Kind {
-		case "ClusterRole":
-			if s.clusterRole != nil {
-				t.Fatalf("%s holds more than one ClusterRole", s.file)
-			}
-			s.clusterRole = &rbacv1.ClusterRole{}
-			into = s.clusterRole
-		case "Role":
-			if s.role != nil {
-				t.Fatalf("%s holds more than one Role", s.file)
-			}
-			s.role = &rbacv1.Role{}
-			into = s.role
-		case "":
-			continue // comments only
-		default:
-			t.Fatalf("%s: unexpected kind %q", s.file, meta.Kind)
-		}
-		if err := yaml.UnmarshalStrict([]byte(doc), into); err != nil {
-			t.Fatalf("%s: %v", s.file, err)
-		}
-	}
-	if s.clusterRole == nil || len(s.clusterRole.Rules) == 0 || s.role == nil || len(s.role.Rules) == 0 {
+	r := c.ShippedRoles(t, plugin)
+	s := shipped{file: r.File, clusterRole: r.ClusterRole, role: r.Role}
+	if s.role == nil || len(s.role.Rules) == 0 {
 		t.Fatalf("%s must hold a ClusterRole and a Role, each with rules", s.file)
 	}
 	if s.role.Namespace != "" {
@@ -94,27 +57,7 @@ func (a account) run() framework.RunOptions {
 // ends).
 func withClusterRole(t *testing.T, c *framework.Cluster, s shipped, namespace, name string) account {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	roleName := s.clusterRole.Name + "-" + namespace
-	cr := s.clusterRole.DeepCopy()
-	cr.ObjectMeta = metav1.ObjectMeta{Name: roleName, Labels: s.clusterRole.Labels}
-	if _, err := c.Client.RbacV1().ClusterRoles().Create(ctx, cr, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = c.Client.RbacV1().ClusterRoles().Delete(context.Background(), roleName, metav1.DeleteOptions{})
-	})
-	if _, err := c.Client.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
-		ObjectMeta: metav1.ObjectMeta{Name: roleName},
-		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: roleName},
-		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Namespace: namespace, Name: name}},
-	}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = c.Client.RbacV1().ClusterRoleBindings().Delete(context.Background(), roleName, metav1.DeleteOptions{})
-	})
+	c.BindClusterRole(t, s.clusterRole, s.clusterRole.Name+"-"+namespace, namespace, name)
 	return newAccount(t, c, namespace, name, s.clusterRole.Rules[0], "")
 }
 
@@ -153,40 +96,18 @@ func newAccount(t *testing.T, c *framework.Cluster, namespace, name string, rule
 	t.Helper()
 	a := account{user: "system:serviceaccount:" + namespace + ":" + name, kubeconfig: c.ServiceAccountKubeconfig(t, namespace, name)}
 	resource, sub, _ := strings.Cut(rule.Resources[0], "/")
-	framework.Eventually(t, 30*time.Second, func() (bool, error) {
-		sar, err := c.Client.AuthorizationV1().SubjectAccessReviews().Create(context.Background(), &authorizationv1.SubjectAccessReview{
-			Spec: authorizationv1.SubjectAccessReviewSpec{
-				User:   a.user,
-				Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + namespace, "system:authenticated"},
-				ResourceAttributes: &authorizationv1.ResourceAttributes{
-					Namespace: scope, Verb: rule.Verbs[0], Group: rule.APIGroups[0], Resource: resource, Subresource: sub,
-				},
-			},
-		}, metav1.CreateOptions{})
-		if err != nil {
-			return false, err
-		}
-		return sar.Status.Allowed, nil
-	}, a.user+" allowed to "+rule.Verbs[0]+" "+rule.Resources[0])
+	c.WaitAllowed(t, namespace, name, authorizationv1.ResourceAttributes{
+		Namespace: scope, Verb: rule.Verbs[0], Group: rule.APIGroups[0], Resource: resource, Subresource: sub,
+	})
 	return a
 }
 
-// auditRequest is the part of an audit event these tests read.
-type auditRequest struct {
-	offset     int64 // where the event starts in the log
-	Stage      string
-	Verb       string
-	RequestURI string
-	User       struct{ Username string }
-	ObjectRef  *struct {
-		Resource, Subresource, APIGroup, Namespace, Name string
-	}
-	ResponseStatus struct{ Code int }
-}
+// auditRequest is one request from the audit log.
+type auditRequest = framework.AuditEvent
 
 // resource names what the request was about as RBAC does:
 // "pods/ephemeralcontainers.", "deployments.apps".
-func (q auditRequest) resource() string {
+func resource(q auditRequest) string {
 	if q.ObjectRef == nil {
 		return ""
 	}
@@ -197,45 +118,11 @@ func (q auditRequest) resource() string {
 	return r + "." + q.ObjectRef.APIGroup
 }
 
-func (q auditRequest) String() string {
-	return fmt.Sprintf("%s %s -> %d", q.Verb, q.RequestURI, q.ResponseStatus.Code)
-}
-
 // requestsBy returns the completed requests user made from the audit log's
 // offset on.
 func requestsBy(t *testing.T, c *framework.Cluster, offset int64, user string) []auditRequest {
 	t.Helper()
-	b, err := os.ReadFile(c.AuditLog)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if offset > int64(len(b)) {
-		t.Fatalf("audit log %s shrank below offset %d", c.AuditLog, offset)
-	}
-	var out []auditRequest
-	sc := bufio.NewScanner(bytes.NewReader(b[offset:]))
-	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	pos := offset
-	for sc.Scan() {
-		line := sc.Bytes()
-		at := pos
-		pos += int64(len(line)) + 1
-		if !bytes.Contains(line, []byte(user)) {
-			continue
-		}
-		var q auditRequest
-		if json.Unmarshal(line, &q) != nil {
-			continue
-		}
-		if q.Stage == "ResponseComplete" && q.User.Username == user {
-			q.offset = at
-			out = append(out, q)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return c.AuditEventsBy(t, offset, user)
 }
 
 // permission is one verb on one resource ("list pods.", "get deployments.apps").
@@ -311,7 +198,7 @@ func checkRequests(t *testing.T, c *framework.Cluster, file string, rules []rbac
 		used := map[permission]bool{}
 		for _, q := range reqs {
 			if q.ObjectRef != nil {
-				used[perm(q.Verb, strings.TrimSuffix(q.resource(), "."+q.ObjectRef.APIGroup), q.ObjectRef.APIGroup)] = true
+				used[perm(q.Verb, strings.TrimSuffix(resource(q), "."+q.ObjectRef.APIGroup), q.ObjectRef.APIGroup)] = true
 			}
 		}
 		unused = unused[:0]
@@ -335,7 +222,7 @@ func checkRequests(t *testing.T, c *framework.Cluster, file string, rules []rbac
 		case q.ObjectRef == nil:
 			t.Errorf("a request outside the resource API, which %s cannot grant: %s", file, q)
 		case !granted(rules, q):
-			t.Errorf("%s does not grant %s on %s: %s", file, q.Verb, q.resource(), q)
+			t.Errorf("%s does not grant %s on %s: %s", file, q.Verb, resource(q), q)
 		case q.ResponseStatus.Code == 403:
 			t.Errorf("refused although %s grants it: %s", file, q)
 		}
