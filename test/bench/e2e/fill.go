@@ -67,7 +67,6 @@ type filler struct {
 	podUID    map[string]types.UID
 	nSecrets  int
 	nPolicies int
-	pending   []*corev1.Pod  // as created
 	counts    map[string]int // objects created, by kind
 }
 
