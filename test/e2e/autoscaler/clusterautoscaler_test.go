@@ -122,7 +122,7 @@ spec:
 	t.Run("backoff after a failed scale-up says since when and the cloud provider's error", func(t *testing.T) {
 		a, r, res := explain(t, c, ns, "train")
 		msg, fix, ok := a.reason("backoff", gpuGroup)
-		since := now.Add(-7 * time.Minute).Local().Format("15:04")
+		since := clockText(now.Add(-7 * time.Minute))
 		if a.Verdict != "not-triggered" || !ok || !r.has("WP191") {
 			t.Fatalf("want the gpu group's backoff\n%s", res)
 		}
@@ -338,4 +338,14 @@ spec:
 			t.Errorf("the autoscaler was consulted for a gated pod: %s", r)
 		}
 	}
+}
+
+// clockText is how a report names a time: the time of day when it is today,
+// else with the date (a run just after midnight names yesterday's backoff so).
+func clockText(t time.Time) string {
+	t, today := t.Local(), time.Now().Local()
+	if y, m, d := t.Date(); y == today.Year() && m == today.Month() && d == today.Day() {
+		return t.Format("15:04")
+	}
+	return t.Format("2006-01-02 15:04")
 }
