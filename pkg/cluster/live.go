@@ -256,6 +256,7 @@ func (p queryPlan) runGet(ctx context.Context, q Query, timeout time.Duration) (
 	obj, err := p.get(ctx, q.Name)
 	switch {
 	case err == nil:
+		trim(obj) // as paginate does for every listed object
 		return queryResult{kind: p.kind, objects: []runtime.Object{obj}}, nil
 	case apierrors.IsNotFound(err) && isObjectNotFound(err):
 		return queryResult{kind: p.kind}, nil
