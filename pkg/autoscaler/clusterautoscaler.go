@@ -2,6 +2,8 @@ package autoscaler
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -443,6 +445,9 @@ func (s *State) caNotTriggered(ex *Explanation, pod *corev1.Pod, groups *caGroup
 	ex.Summary = "no scale-up: " + joinCut(shorts(ex.Reasons), 3)
 }
 
+// caReasons turns one counted reason of a NotTriggerScaleUp event into
+// reasons naming the node groups it is about, or one generic reason when
+// the groups' state does not show which.
 func (s *State) caReasons(pod *corev1.Pod, groups *caGroupSet, cr CountedReason, raw string) []Reason {
 	code := caReasonCode(cr.Text)
 	count := ""
@@ -454,24 +459,8 @@ func (s *State) caReasons(pod *corev1.Pod, groups *caGroupSet, cr CountedReason,
 	}
 	switch code {
 	case "max-node-group-size":
-		// Recent releases count only the groups the pod fits; older ones
-		// every group at its max.
-		var fitting, all []Reason
-		for _, ng := range groups.list {
-			if ng.MaxSize == nil || ng.TargetSize == nil || *ng.TargetSize < *ng.MaxSize {
-				continue
-			}
-			r := maxSizeReason(ng, "event", raw)
-			all = append(all, r)
-			if ng.Fits == nil || *ng.Fits {
-				fitting = append(fitting, r)
-			}
-		}
-		if len(fitting) > 0 {
-			return fitting
-		}
-		if len(all) > 0 {
-			return all
+		if out := maxSizeReasons(groups, raw); len(out) > 0 {
+			return out
 		}
 		return generic(count+"max node group size reached", "raise the max size of the node groups the pod fits")
 	case "backoff":
@@ -520,29 +509,49 @@ func (s *State) caReasons(pod *corev1.Pod, groups *caGroupSet, cr CountedReason,
 	case "vertical-headroom":
 		return generic(count+"a node of the group can be resized instead of adding one", "")
 	}
-	// A scheduler filter's reason on the groups' template nodes: name the
-	// groups whose template fails the same way here (cluster-autoscaler,
-	// like the scheduler, reports the first failing filter only).
-	var out []Reason
-	names := make([]string, 0, len(groups.sim))
-	for name := range groups.sim {
-		names = append(names, name)
+	if out := templateFilterReasons(pod, groups, cr.Text, code, raw); len(out) > 0 {
+		return out
 	}
-	sort.Strings(names)
-	for _, name := range names {
+	return generic(count+cr.Text, "make the pod fit a node group's nodes: "+genericFilterFix(cr.Text))
+}
+
+// maxSizeReasons names the groups at their max size: recent releases count
+// only the groups the pod fits, older ones every group at its max.
+func maxSizeReasons(groups *caGroupSet, raw string) []Reason {
+	var fitting, all []Reason
+	for _, ng := range groups.list {
+		if ng.MaxSize == nil || ng.TargetSize == nil || *ng.TargetSize < *ng.MaxSize {
+			continue
+		}
+		r := maxSizeReason(ng, "event", raw)
+		all = append(all, r)
+		if ng.Fits == nil || *ng.Fits {
+			fitting = append(fitting, r)
+		}
+	}
+	if len(fitting) > 0 {
+		return fitting
+	}
+	return all
+}
+
+// templateFilterReasons reads text as a scheduler filter's reason on the
+// groups' template nodes and names the groups whose template fails the same
+// way here (cluster-autoscaler, like the scheduler, reports the first
+// failing filter only).
+func templateFilterReasons(pod *corev1.Pod, groups *caGroupSet, text, code, raw string) []Reason {
+	var out []Reason
+	for _, name := range slices.Sorted(maps.Keys(groups.sim)) {
 		for _, r := range groups.sim[name].Reasons {
-			if r.Reported && sameSchedulerReason(r.Message, cr.Text) {
+			if r.Reported && sameSchedulerReason(r.Message, text) {
 				out = append(out, groupFilterReason(code, name, r, pod, "event", raw))
 			}
 		}
 	}
-	if groups.pre != nil && sameSchedulerReason(groups.pre.Message, cr.Text) {
+	if groups.pre != nil && sameSchedulerReason(groups.pre.Message, text) {
 		out = append(out, Reason{Code: code, Source: "event", Raw: raw, Message: reasonWords(*groups.pre), Fix: filterFix(*groups.pre, "", pod), short: groups.pre.Message})
 	}
-	if len(out) > 0 {
-		return out
-	}
-	return generic(count+cr.Text, "make the pod fit a node group's nodes: "+genericFilterFix(cr.Text))
+	return out
 }
 
 // maxNodesTotal reads --max-nodes-total from the last MaxNodesTotalReached

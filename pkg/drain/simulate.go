@@ -152,93 +152,14 @@ func (s *sim) drainNode(name string) (np *NodePlan, hangs bool, err error) {
 		plans[i] = &np.Pods[i]
 	}
 	if len(errs) > 0 {
-		// kubectl drain evicts nothing from the node and goes on to the
-		// next one.
-		np.Verdict = Blocked
-		for i, d := range decisions {
-			if d.action == ActionBlocked {
-				s.add(filterRule(d.message), d.pod, "Pod", fmt.Sprintf("kubectl drain refuses the pod: %s", d.message), flagFix(d.message))
-			} else if plans[i].Reason == "" && d.action != ActionSkip {
-				plans[i].Reason = "not evicted: kubectl drain stops before evicting anything"
-			}
-		}
-		for _, e := range errs {
-			s.res.Reasons = append(s.res.Reasons, fmt.Sprintf("node %s: %s", name, e))
-			if fix := flagFix(e); fix != "" {
-				s.addFix(fix)
-			}
-		}
+		s.refuseNode(np, decisions, plans)
 		return np, false, nil
 	}
-
-	type leaving struct {
-		d    podDecision
-		plan *PodPlan
-	}
-	var toGo []leaving
-	for i, d := range decisions {
-		switch d.action {
-		case ActionEvict, ActionDelete:
-			toGo = append(toGo, leaving{d, plans[i]})
-			for _, b := range s.budgets {
-				// The Eviction API does not consult budgets for pods it
-				// can let go anyway (canIgnorePDB).
-				if b.covers(d.pod) && d.action == ActionEvict && !canIgnorePDB(d.pod) {
-					b.pods++
-					s.touched[b] = true
-				}
-			}
-		case ActionSkip:
-			if plans[i].Reason == "" {
-				plans[i].Reason = "skipped"
-			}
-		}
-	}
+	toGo := s.leavers(decisions, plans)
 	failedAny := false
 	for round := 1; len(toGo) > 0; round++ {
-		var still []leaving
-		progressed := false
-		for _, l := range toGo {
-			if l.d.action == ActionEvict {
-				a := evict(l.d.pod, s.budgets)
-				if a.budget != nil {
-					s.touched[a.budget] = true
-				}
-				switch a.kind {
-				case retry:
-					l.plan.Reason = "429 Too Many Requests: " + a.message
-					if a.rule == RuleBudgetStale && !s.warnedStale[a.budget] {
-						s.warnedStale[a.budget] = true
-						s.add(RuleBudgetStale, a.budget.pdb, "PodDisruptionBudget", a.message+" (status.observedGeneration is behind metadata.generation): evictions wait until the disruption controller catches up",
-							"check that kube-controller-manager's disruption controller runs")
-					}
-					if a.budget != nil {
-						a.budget.waiting++
-					}
-					still = append(still, l)
-					continue
-				case failed:
-					l.plan.Reason = "eviction fails: " + a.message
-					l.plan.Action = ActionBlocked
-					failedAny = true
-					s.res.Reasons = append(s.res.Reasons, fmt.Sprintf("node %s: error when evicting pods/%q -n %q: %s", name, l.d.pod.Name, l.d.pod.Namespace, a.message))
-					s.add(a.rule, l.d.pod, "Pod", a.message, failFix(a))
-					continue
-				}
-				if a.budget != nil {
-					a.budget.evicted++
-					// It got through: forget the 429s it met before.
-					l.plan.Reason = "evicted"
-				} else if l.plan.Reason == "" {
-					l.plan.Reason = "evicted"
-				}
-			} else if l.plan.Reason == "" {
-				l.plan.Reason = "deleted (--disable-eviction: budgets do not apply)"
-			}
-			progressed = true
-			l.plan.Round = round
-			s.leave(l.d.pod, l.plan)
-		}
+		still, progressed, failed := s.evictRound(name, toGo, round)
+		failedAny = failedAny || failed
 		for _, b := range s.budgets {
 			b.waiting = 0
 		}
@@ -271,6 +192,104 @@ func (s *sim) drainNode(name string) (np *NodePlan, hangs bool, err error) {
 		hangs = true
 	}
 	return np, hangs, nil
+}
+
+// refuseNode reports a node whose filters returned errors: kubectl drain
+// evicts nothing from it and goes on to the next one.
+func (s *sim) refuseNode(np *NodePlan, decisions []podDecision, plans []*PodPlan) {
+	np.Verdict = Blocked
+	for i, d := range decisions {
+		if d.action == ActionBlocked {
+			s.add(filterRule(d.message), d.pod, "Pod", fmt.Sprintf("kubectl drain refuses the pod: %s", d.message), flagFix(d.message))
+		} else if plans[i].Reason == "" && d.action != ActionSkip {
+			plans[i].Reason = "not evicted: kubectl drain stops before evicting anything"
+		}
+	}
+	for _, e := range np.Errors {
+		s.res.Reasons = append(s.res.Reasons, fmt.Sprintf("node %s: %s", np.Name, e))
+		if fix := flagFix(e); fix != "" {
+			s.addFix(fix)
+		}
+	}
+}
+
+// leaving is a pod the drain evicts or deletes, with its line in the plan.
+type leaving struct {
+	d    podDecision
+	plan *PodPlan
+}
+
+// leavers returns the pods the drain evicts or deletes, and counts each
+// evicted pod against the budgets that cover it.
+func (s *sim) leavers(decisions []podDecision, plans []*PodPlan) []leaving {
+	var toGo []leaving
+	for i, d := range decisions {
+		switch d.action {
+		case ActionEvict, ActionDelete:
+			toGo = append(toGo, leaving{d, plans[i]})
+			for _, b := range s.budgets {
+				// The Eviction API does not consult budgets for pods it
+				// can let go anyway (canIgnorePDB).
+				if b.covers(d.pod) && d.action == ActionEvict && !canIgnorePDB(d.pod) {
+					b.pods++
+					s.touched[b] = true
+				}
+			}
+		case ActionSkip:
+			if plans[i].Reason == "" {
+				plans[i].Reason = "skipped"
+			}
+		}
+	}
+	return toGo
+}
+
+// evictRound tries every pod still on the node once, as kubectl drain's
+// goroutines do: still holds the pods answered 429, progressed says some
+// pod left, failedAny that an eviction failed for good.
+func (s *sim) evictRound(name string, toGo []leaving, round int) (still []leaving, progressed, failedAny bool) {
+	for _, l := range toGo {
+		if l.d.action == ActionEvict {
+			a := evict(l.d.pod, s.budgets)
+			if a.budget != nil {
+				s.touched[a.budget] = true
+			}
+			switch a.kind {
+			case retry:
+				l.plan.Reason = "429 Too Many Requests: " + a.message
+				if a.rule == RuleBudgetStale && !s.warnedStale[a.budget] {
+					s.warnedStale[a.budget] = true
+					s.add(RuleBudgetStale, a.budget.pdb, "PodDisruptionBudget", a.message+" (status.observedGeneration is behind metadata.generation): evictions wait until the disruption controller catches up",
+						"check that kube-controller-manager's disruption controller runs")
+				}
+				if a.budget != nil {
+					a.budget.waiting++
+				}
+				still = append(still, l)
+				continue
+			case failed:
+				l.plan.Reason = "eviction fails: " + a.message
+				l.plan.Action = ActionBlocked
+				failedAny = true
+				s.res.Reasons = append(s.res.Reasons, fmt.Sprintf("node %s: error when evicting pods/%q -n %q: %s", name, l.d.pod.Name, l.d.pod.Namespace, a.message))
+				s.add(a.rule, l.d.pod, "Pod", a.message, failFix(a))
+				continue
+			}
+			if a.budget != nil {
+				a.budget.evicted++
+				// It got through: forget the 429s it met before.
+				l.plan.Reason = "evicted"
+			} else if l.plan.Reason == "" {
+				l.plan.Reason = "evicted"
+			}
+		} else if l.plan.Reason == "" {
+			l.plan.Reason = "deleted (--disable-eviction: budgets do not apply)"
+		}
+		progressed = true
+		l.plan.Round = round
+		s.leave(l.d.pod, l.plan)
+	}
+	return still, progressed, failedAny
 }
 
 // notReached lists what kubectl's filters would do with the pods of a node

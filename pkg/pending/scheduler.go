@@ -310,11 +310,58 @@ func pluginRule(plugin string) string {
 // filterFindings turns the per-node reasons into one finding per cause
 // family with the nodes, the specifics and a fix.
 func (a *analyzer) filterFindings(pod *corev1.Pod, ex *Explanation, res scheduling.Result) {
-	byPlugin := map[string][]string{}   // plugin → nodes
-	details := map[string]nodeDetails{} // plugin → node → detail
-	var plugins []string
-	onlyFails := map[string][]string{} // plugin → nodes where it is the only failing plugin
-	var firsts []scheduling.Reason     // each failing plugin's first reason on a node
+	f := groupByPlugin(res)
+	var generic []string
+	for _, p := range f.plugins {
+		if pluginRule(p) == RuleUnschedulable {
+			generic = append(generic, p)
+		}
+	}
+	a.unschedulableSummary(pod, ex, res, generic)
+	summaryIdx, hintIdx := len(a.res.Findings)-1, len(ex.Fixes)-1
+	if res.PreFilter != nil && pluginRule(res.PreFilter.Plugin) != RuleUnschedulable && len(f.plugins) == 0 {
+		f.addPreFilter(res)
+	}
+	var families []string
+	for _, p := range f.plugins {
+		rule := pluginRule(p)
+		if rule == RuleUnschedulable {
+			continue
+		}
+		nodes := f.byPlugin[p]
+		d := map[string]any{"plugin": p, "nodes": f.details[p].first(maxEvidenceNodes)}
+		if n := len(f.details[p]); n > maxEvidenceNodes {
+			// The evidence names a few nodes; pods[].nodes[] has every one.
+			d["nodeCount"] = n
+		}
+		msg, fix := a.familyFinding(pod, rule, p, f, res, d)
+		if len(nodes) == 0 && msg == "" {
+			continue
+		}
+		a.add(ex, rule, report.SeverityError, msg, fix, d)
+		families = append(families, rule)
+	}
+	if len(families) > 0 && len(generic) == 0 {
+		// The specific findings carry the fixes; the summary points at them.
+		a.res.Findings[summaryIdx].Fix = "a node needs every reason it has removed: apply the fixes of " + strings.Join(families, ", ") + " for this pod"
+		ex.Fixes = append(ex.Fixes[:hintIdx], ex.Fixes[hintIdx+1:]...)
+	}
+}
+
+// pluginFailures groups the nodes a pod failed on by the filter plugin that
+// rejected them, plugins in the order they first failed.
+type pluginFailures struct {
+	plugins   []string
+	byPlugin  map[string][]string    // plugin → nodes
+	details   map[string]nodeDetails // plugin → node → detail
+	onlyFails map[string][]string    // plugin → nodes where it is the only failing plugin
+}
+
+// groupByPlugin counts each node once per failing plugin, with that
+// plugin's first reason on the node as its detail.
+func groupByPlugin(res scheduling.Result) pluginFailures {
+	f := pluginFailures{byPlugin: map[string][]string{}, details: map[string]nodeDetails{}, onlyFails: map[string][]string{}}
+	var firsts []scheduling.Reason // each failing plugin's first reason on a node
 	// Size the per-plugin lists first: on a large cluster they hold a name
 	// per node, and growing them by appending doubles the garbage.
 	failing := map[string]int{}
@@ -327,22 +374,45 @@ func (a *analyzer) filterFindings(pod *corev1.Pod, ex *Explanation, res scheduli
 	for _, n := range res.Nodes {
 		firsts = firstPerPlugin(firsts[:0], n.Reasons)
 		for _, r := range firsts {
-			if _, ok := byPlugin[r.Plugin]; !ok {
-				plugins = append(plugins, r.Plugin)
-				byPlugin[r.Plugin] = make([]string, 0, failing[r.Plugin])
-				details[r.Plugin] = make(nodeDetails, 0, failing[r.Plugin])
+			if _, ok := f.byPlugin[r.Plugin]; !ok {
+				f.plugins = append(f.plugins, r.Plugin)
+				f.byPlugin[r.Plugin] = make([]string, 0, failing[r.Plugin])
+				f.details[r.Plugin] = make(nodeDetails, 0, failing[r.Plugin])
 			}
-			byPlugin[r.Plugin] = append(byPlugin[r.Plugin], n.Name)
+			f.byPlugin[r.Plugin] = append(f.byPlugin[r.Plugin], n.Name)
 			d := r.Message
 			if r.Detail != "" {
 				d = r.Detail
 			}
-			details[r.Plugin] = append(details[r.Plugin], nodeDetail{n.Name, d})
+			f.details[r.Plugin] = append(f.details[r.Plugin], nodeDetail{n.Name, d})
 		}
 		if len(firsts) == 1 {
-			onlyFails[firsts[0].Plugin] = append(onlyFails[firsts[0].Plugin], n.Name)
+			f.onlyFails[firsts[0].Plugin] = append(f.onlyFails[firsts[0].Plugin], n.Name)
 		}
 	}
+	return f
+}
+
+// addPreFilter records a PreFilter failure as its plugin failing on every
+// node: the scheduler ran no Filter, so no node has a reason of its own.
+func (f *pluginFailures) addPreFilter(res scheduling.Result) {
+	p := res.PreFilter.Plugin
+	f.plugins = append(f.plugins, p)
+	f.byPlugin[p] = nil
+	d := res.PreFilter.Message
+	if res.PreFilter.Detail != "" {
+		d = res.PreFilter.Detail
+	}
+	f.details[p] = nodeDetails{{"*", d}}
+	for _, n := range res.Nodes {
+		f.byPlugin[p] = append(f.byPlugin[p], n.Name)
+	}
+}
+
+// unschedulableSummary adds the finding with the scheduler's message; its
+// fix points at the per-node reasons, naming the generic plugins that have
+// no finding of their own.
+func (a *analyzer) unschedulableSummary(pod *corev1.Pod, ex *Explanation, res scheduling.Result, generic []string) {
 	summary := map[string]any{"simulatedSchedulerMessage": res.Message}
 	if ex.SchedulerMessage != "" {
 		summary["schedulerMessage"] = ex.SchedulerMessage
@@ -350,91 +420,52 @@ func (a *analyzer) filterFindings(pod *corev1.Pod, ex *Explanation, res scheduli
 	if res.PreFilter != nil {
 		summary["preFilter"] = res.PreFilter
 	}
-	var generic []string
-	for _, p := range plugins {
-		rule := pluginRule(p)
-		if rule == RuleUnschedulable {
-			generic = append(generic, p)
-		}
-	}
 	fixHint := fmt.Sprintf("read the per-node reasons (kubectl why-pending %s -n %s -o wide) and change the pod or the nodes they name", pod.Name, pod.Namespace)
 	if len(generic) > 0 {
 		fixHint = fmt.Sprintf("fix what %s reports per node (kubectl why-pending %s -n %s -o wide)", strings.Join(generic, ", "), pod.Name, pod.Namespace)
 	}
 	a.add(ex, RuleUnschedulable, report.SeverityError, res.Message, fixHint, summary)
-	summaryIdx, hintIdx := len(a.res.Findings)-1, len(ex.Fixes)-1
-	var families []string
-	defer func() {
-		if len(families) > 0 && len(generic) == 0 {
-			// The specific findings carry the fixes; the summary points at them.
-			a.res.Findings[summaryIdx].Fix = "a node needs every reason it has removed: apply the fixes of " + strings.Join(families, ", ") + " for this pod"
-			ex.Fixes = append(ex.Fixes[:hintIdx], ex.Fixes[hintIdx+1:]...)
+}
+
+// familyFinding writes the message and fix of one cause family's finding
+// (plugin p failing under rule); d is its evidence, which some families add to.
+func (a *analyzer) familyFinding(pod *corev1.Pod, rule, p string, f pluginFailures, res scheduling.Result, d map[string]any) (msg, fix string) {
+	nodes, details := f.byPlugin[p], f.details[p]
+	switch rule {
+	case RuleTaint:
+		msg, fix = a.taintFix(pod, nodes, d)
+	case RuleNodeAffinity:
+		msg, fix = a.affinityFix(pod, nodes, f.onlyFails[p], details, d)
+	case RuleResources:
+		msg, fix = a.resourcesFix(pod, res, d)
+	case RuleCordoned:
+		msg = fmt.Sprintf("%d node(s) are cordoned: %s", len(nodes), joinNames(nodes, 5))
+		if len(f.onlyFails[p]) > 0 {
+			fix = "kubectl uncordon " + f.onlyFails[p][0] + " (nothing else keeps the pod off it)"
+		} else {
+			fix = "uncordon a node once its maintenance is done: kubectl uncordon " + nodes[0]
 		}
-	}()
-	if res.PreFilter != nil && pluginRule(res.PreFilter.Plugin) != RuleUnschedulable && len(plugins) == 0 {
-		plugins = append(plugins, res.PreFilter.Plugin)
-		byPlugin[res.PreFilter.Plugin] = nil
-		d := res.PreFilter.Message
-		if res.PreFilter.Detail != "" {
-			d = res.PreFilter.Detail
+	case RuleHostPort:
+		msg = fmt.Sprintf("the pod's host port is taken on %d node(s): %s", len(nodes), summarizeDetails(details, 3))
+		fix = "remove hostPort from the pod (expose it with a Service) or choose a port no pod uses on the nodes"
+	case RulePodAffinity:
+		msg = fmt.Sprintf("inter-pod affinity rules exclude %d node(s): %s", len(nodes), summarizeDetails(details, 3))
+		fix = "relax requiredDuringScheduling pod (anti-)affinity to preferredDuringScheduling, change its labelSelector or topologyKey, or add nodes in a new topology domain"
+	case RuleTopologySpread:
+		msg = fmt.Sprintf("topology spread constraints exclude %d node(s): %s", len(nodes), summarizeDetails(details, 3))
+		fix = "raise maxSkew, set whenUnsatisfiable: ScheduleAnyway, or add capacity in the topology domains with fewer matching pods"
+		msg, fix = spreadFindingText(msg, fix, res.Spread, d)
+	case RuleNodeName:
+		msg = fmt.Sprintf("spec.nodeName is %q: %s", pod.Spec.NodeName, summarizeDetails(details, 1))
+		if _, ok := a.nodes[pod.Spec.NodeName]; !ok && pod.Spec.NodeName != "" {
+			msg = fmt.Sprintf("spec.nodeName names node %q, which does not exist", pod.Spec.NodeName)
 		}
-		details[res.PreFilter.Plugin] = nodeDetails{{"*", d}}
-		for _, n := range res.Nodes {
-			byPlugin[res.PreFilter.Plugin] = append(byPlugin[res.PreFilter.Plugin], n.Name)
-		}
+		fix = "remove spec.nodeName (let the scheduler choose) or set it to an existing node"
+	case RuleVolumeTopology:
+		msg = fmt.Sprintf("the pod's volumes rule out %d node(s): %s", len(nodes), summarizeDetails(details, 3))
+		fix = "use a volume available in the zones/nodes where the pod can run, or run the pod where its PersistentVolume's nodeAffinity points"
 	}
-	for _, p := range plugins {
-		rule := pluginRule(p)
-		if rule == RuleUnschedulable {
-			continue
-		}
-		nodes := byPlugin[p]
-		d := map[string]any{"plugin": p, "nodes": details[p].first(maxEvidenceNodes)}
-		if n := len(details[p]); n > maxEvidenceNodes {
-			// The evidence names a few nodes; pods[].nodes[] has every one.
-			d["nodeCount"] = n
-		}
-		var msg, fix string
-		switch rule {
-		case RuleTaint:
-			msg, fix = a.taintFix(pod, nodes, d)
-		case RuleNodeAffinity:
-			msg, fix = a.affinityFix(pod, nodes, onlyFails[p], details[p], d)
-		case RuleResources:
-			msg, fix = a.resourcesFix(pod, res, d)
-		case RuleCordoned:
-			msg = fmt.Sprintf("%d node(s) are cordoned: %s", len(nodes), joinNames(nodes, 5))
-			if len(onlyFails[p]) > 0 {
-				fix = "kubectl uncordon " + onlyFails[p][0] + " (nothing else keeps the pod off it)"
-			} else {
-				fix = "uncordon a node once its maintenance is done: kubectl uncordon " + nodes[0]
-			}
-		case RuleHostPort:
-			msg = fmt.Sprintf("the pod's host port is taken on %d node(s): %s", len(nodes), summarizeDetails(details[p], 3))
-			fix = "remove hostPort from the pod (expose it with a Service) or choose a port no pod uses on the nodes"
-		case RulePodAffinity:
-			msg = fmt.Sprintf("inter-pod affinity rules exclude %d node(s): %s", len(nodes), summarizeDetails(details[p], 3))
-			fix = "relax requiredDuringScheduling pod (anti-)affinity to preferredDuringScheduling, change its labelSelector or topologyKey, or add nodes in a new topology domain"
-		case RuleTopologySpread:
-			msg = fmt.Sprintf("topology spread constraints exclude %d node(s): %s", len(nodes), summarizeDetails(details[p], 3))
-			fix = "raise maxSkew, set whenUnsatisfiable: ScheduleAnyway, or add capacity in the topology domains with fewer matching pods"
-			msg, fix = spreadFindingText(msg, fix, res.Spread, d)
-		case RuleNodeName:
-			msg = fmt.Sprintf("spec.nodeName is %q: %s", pod.Spec.NodeName, summarizeDetails(details[p], 1))
-			if _, ok := a.nodes[pod.Spec.NodeName]; !ok && pod.Spec.NodeName != "" {
-				msg = fmt.Sprintf("spec.nodeName names node %q, which does not exist", pod.Spec.NodeName)
-			}
-			fix = "remove spec.nodeName (let the scheduler choose) or set it to an existing node"
-		case RuleVolumeTopology:
-			msg = fmt.Sprintf("the pod's volumes rule out %d node(s): %s", len(nodes), summarizeDetails(details[p], 3))
-			fix = "use a volume available in the zones/nodes where the pod can run, or run the pod where its PersistentVolume's nodeAffinity points"
-		}
-		if len(nodes) == 0 && msg == "" {
-			continue
-		}
-		a.add(ex, rule, report.SeverityError, msg, fix, d)
-		families = append(families, rule)
-	}
+	return msg, fix
 }
 
 // firstPerPlugin appends to buf the first reason of each plugin in reasons,

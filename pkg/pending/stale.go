@@ -51,81 +51,20 @@ func (a *analyzer) changesSince(since time.Time, self *corev1.Pod, focus []strin
 		}
 	}
 	for _, n := range a.snap.Nodes {
-		add(n.CreationTimestamp.Time, n.Name, "node "+n.Name+" added")
-		for _, t := range n.Spec.Taints {
-			if t.TimeAdded == nil {
-				continue
-			}
-			if t.Key == corev1.TaintNodeUnschedulable {
-				add(t.TimeAdded.Time, n.Name, "node "+n.Name+" cordoned")
-				continue
-			}
-			add(t.TimeAdded.Time, n.Name, fmt.Sprintf("node %s tainted %s", n.Name, taintString(t)))
-		}
-		for _, c := range n.Status.Conditions {
-			switch c.Type {
-			case corev1.NodeReady, corev1.NodeMemoryPressure, corev1.NodeDiskPressure, corev1.NodePIDPressure, corev1.NodeNetworkUnavailable:
-				add(c.LastTransitionTime.Time, n.Name, fmt.Sprintf("node %s condition %s became %s", n.Name, c.Type, c.Status))
-			}
-		}
-		for _, mf := range n.ManagedFields {
-			if mf.Time == nil || mf.Subresource != "" || mf.FieldsV1 == nil {
-				continue
-			}
-			if what := nodeFieldsChanged(mf.FieldsV1.GetRawBytes(), n); what != "" {
-				add(mf.Time.Time, n.Name, fmt.Sprintf("node %s: %s (by %s)", n.Name, what, mf.Manager))
-			}
-		}
+		nodeChanges(n, add)
 	}
 	for _, p := range a.snap.Pods {
 		if p.UID == self.UID || p.Spec.NodeName == "" {
 			continue
 		}
-		name := p.Namespace + "/" + p.Name
-		if c := podScheduledCondition(p); c != nil && c.Status == corev1.ConditionTrue && !c.LastTransitionTime.IsZero() {
-			add(c.LastTransitionTime.Time, p.Spec.NodeName, fmt.Sprintf("pod %s bound to %s", name, p.Spec.NodeName))
-		} else {
-			add(p.CreationTimestamp.Time, p.Spec.NodeName, fmt.Sprintf("pod %s created on %s", name, p.Spec.NodeName))
-		}
-		if p.DeletionTimestamp != nil {
-			asked := p.DeletionTimestamp.Time
-			if p.DeletionGracePeriodSeconds != nil {
-				asked = asked.Add(-time.Duration(*p.DeletionGracePeriodSeconds) * time.Second)
-			}
-			add(asked, p.Spec.NodeName, fmt.Sprintf("pod %s on %s is being deleted", name, p.Spec.NodeName))
-		}
+		podChanges(p, add)
 	}
 	seen := map[string]bool{}
 	for _, e := range a.snap.Events {
-		io := e.InvolvedObject
-		if io.UID == self.UID || eventTime(e).Before(since) {
+		if e.InvolvedObject.UID == self.UID || eventTime(e).Before(since) {
 			continue
 		}
-		var what, node string
-		switch {
-		case io.Kind == "Pod" && (e.Reason == "Killing" || e.Reason == "Preempted"):
-			node = e.Source.Host
-			what = fmt.Sprintf("pod %s/%s deleted (%s)", io.Namespace, io.Name, strings.ToLower(e.Reason))
-			if e.Reason == "Preempted" {
-				what = fmt.Sprintf("pod %s/%s preempted", io.Namespace, io.Name)
-			}
-		case e.Reason == "SuccessfulDelete" && strings.HasPrefix(e.Message, "Deleted pod: "):
-			what = fmt.Sprintf("pod %s/%s deleted by %s %s", io.Namespace, strings.TrimPrefix(e.Message, "Deleted pod: "), strings.ToLower(io.Kind), io.Name)
-		case io.Kind == "Node":
-			node = io.Name
-			switch e.Reason {
-			case "NodeNotSchedulable":
-				what = "node " + io.Name + " cordoned"
-			case "NodeSchedulable":
-				what = "node " + io.Name + " uncordoned"
-			case "RegisteredNode":
-				what = "node " + io.Name + " registered"
-			case "RemovingNode", "DeletingNode":
-				what = "node " + io.Name + " removed"
-			case "NodeReady", "NodeNotReady":
-				what = "node " + io.Name + " " + strings.TrimPrefix(e.Reason, "Node")
-			}
-		}
+		what, node := eventChange(e)
 		if what == "" || seen[what] {
 			continue
 		}
@@ -144,6 +83,87 @@ func (a *analyzer) changesSince(since time.Time, self *corev1.Pod, focus []strin
 		return out[i].At.Before(out[j].At)
 	})
 	return dedupeChanges(out)
+}
+
+// nodeChanges adds what the node's own fields date: its creation, its
+// taints (cordoning among them), its conditions' transitions and the
+// writes its managed fields record.
+func nodeChanges(n *corev1.Node, add func(at time.Time, node, what string)) {
+	add(n.CreationTimestamp.Time, n.Name, "node "+n.Name+" added")
+	for _, t := range n.Spec.Taints {
+		if t.TimeAdded == nil {
+			continue
+		}
+		if t.Key == corev1.TaintNodeUnschedulable {
+			add(t.TimeAdded.Time, n.Name, "node "+n.Name+" cordoned")
+			continue
+		}
+		add(t.TimeAdded.Time, n.Name, fmt.Sprintf("node %s tainted %s", n.Name, taintString(t)))
+	}
+	for _, c := range n.Status.Conditions {
+		switch c.Type {
+		case corev1.NodeReady, corev1.NodeMemoryPressure, corev1.NodeDiskPressure, corev1.NodePIDPressure, corev1.NodeNetworkUnavailable:
+			add(c.LastTransitionTime.Time, n.Name, fmt.Sprintf("node %s condition %s became %s", n.Name, c.Type, c.Status))
+		}
+	}
+	for _, mf := range n.ManagedFields {
+		if mf.Time == nil || mf.Subresource != "" || mf.FieldsV1 == nil {
+			continue
+		}
+		if what := nodeFieldsChanged(mf.FieldsV1.GetRawBytes(), n); what != "" {
+			add(mf.Time.Time, n.Name, fmt.Sprintf("node %s: %s (by %s)", n.Name, what, mf.Manager))
+		}
+	}
+}
+
+// podChanges adds when a scheduled pod was bound (or created, when its
+// PodScheduled condition has no time) and when its deletion was asked.
+func podChanges(p *corev1.Pod, add func(at time.Time, node, what string)) {
+	name := p.Namespace + "/" + p.Name
+	if c := podScheduledCondition(p); c != nil && c.Status == corev1.ConditionTrue && !c.LastTransitionTime.IsZero() {
+		add(c.LastTransitionTime.Time, p.Spec.NodeName, fmt.Sprintf("pod %s bound to %s", name, p.Spec.NodeName))
+	} else {
+		add(p.CreationTimestamp.Time, p.Spec.NodeName, fmt.Sprintf("pod %s created on %s", name, p.Spec.NodeName))
+	}
+	if p.DeletionTimestamp != nil {
+		asked := p.DeletionTimestamp.Time
+		if p.DeletionGracePeriodSeconds != nil {
+			asked = asked.Add(-time.Duration(*p.DeletionGracePeriodSeconds) * time.Second)
+		}
+		add(asked, p.Spec.NodeName, fmt.Sprintf("pod %s on %s is being deleted", name, p.Spec.NodeName))
+	}
+}
+
+// eventChange reads a change from an event: a pod killed, preempted or
+// deleted by its controller, a node cordoned, uncordoned, registered,
+// removed or changing readiness. what is empty for any other event.
+func eventChange(e *corev1.Event) (what, node string) {
+	io := e.InvolvedObject
+	switch {
+	case io.Kind == "Pod" && (e.Reason == "Killing" || e.Reason == "Preempted"):
+		node = e.Source.Host
+		what = fmt.Sprintf("pod %s/%s deleted (%s)", io.Namespace, io.Name, strings.ToLower(e.Reason))
+		if e.Reason == "Preempted" {
+			what = fmt.Sprintf("pod %s/%s preempted", io.Namespace, io.Name)
+		}
+	case e.Reason == "SuccessfulDelete" && strings.HasPrefix(e.Message, "Deleted pod: "):
+		what = fmt.Sprintf("pod %s/%s deleted by %s %s", io.Namespace, strings.TrimPrefix(e.Message, "Deleted pod: "), strings.ToLower(io.Kind), io.Name)
+	case io.Kind == "Node":
+		node = io.Name
+		switch e.Reason {
+		case "NodeNotSchedulable":
+			what = "node " + io.Name + " cordoned"
+		case "NodeSchedulable":
+			what = "node " + io.Name + " uncordoned"
+		case "RegisteredNode":
+			what = "node " + io.Name + " registered"
+		case "RemovingNode", "DeletingNode":
+			what = "node " + io.Name + " removed"
+		case "NodeReady", "NodeNotReady":
+			what = "node " + io.Name + " " + strings.TrimPrefix(e.Reason, "Node")
+		}
+	}
+	return what, node
 }
 
 func dedupeChanges(cs []change) []change {

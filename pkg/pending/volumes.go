@@ -106,44 +106,12 @@ func (a *analyzer) explainUnboundClaim(pod *corev1.Pod, claim *corev1.Persistent
 		return true
 	}
 	className := volumehelpers.GetPersistentVolumeClaimClass(claim)
-	if a.opts.Manifests && claim.Status.Phase == "" {
-		// A claim from the manifests, not created yet: fine when a class
-		// (its own or the default one) will provision it.
-		cn := className
-		if cn == "" && claim.Spec.StorageClassName == nil {
-			if d := a.defaultClasses(); len(d) > 0 {
-				cn = d[0]
-			}
-		}
-		if sc := a.storageClass(cn); sc != nil && sc.Provisioner != noProvisioner {
-			a.provisionable[claim.Namespace+"/"+claim.Name] = true
-			ex.Evidence = append(ex.Evidence, fmt.Sprintf("claim %s will be provisioned by %s (StorageClass %s)", ref, sc.Provisioner, sc.Name))
-			return false
-		}
+	if a.opts.Manifests && claim.Status.Phase == "" && a.willBeProvisioned(claim, className, ref, ex) {
+		return false
 	}
 	pvEvidence := a.claimEvents(claim)
 	if className == "" {
-		defaults := a.defaultClasses()
-		if pv := a.matchingPV(claim); pv != nil {
-			ex.Evidence = append(ex.Evidence, fmt.Sprintf("claim %s has no StorageClass; PersistentVolume %s matches it and should bind soon", ref, pv.Name))
-			return false
-		}
-		if claim.Spec.StorageClassName == nil && len(defaults) > 0 && a.snap.Loaded[cluster.KindStorageClass] {
-			ex.Evidence = append(ex.Evidence, fmt.Sprintf("claim %s has no storageClassName; default class %s is assigned to it retroactively", ref, defaults[0]))
-			return false
-		}
-		ex.Reason = fmt.Sprintf("PersistentVolumeClaim %s unbound: no StorageClass", claim.Name)
-		msg := fmt.Sprintf("claim %s names no StorageClass, ", ref)
-		if claim.Spec.StorageClassName != nil {
-			msg = fmt.Sprintf("claim %s sets storageClassName: \"\" (static binding only), ", ref)
-		} else if a.snap.Loaded[cluster.KindStorageClass] {
-			msg += "the cluster has no default StorageClass, "
-		}
-		msg += "and no PersistentVolume matches it"
-		a.add(ex, RulePVCNoClass, report.SeverityError, msg+pvEvidence,
-			fmt.Sprintf("set spec.storageClassName on claim %s to a class with a provisioner, mark a class default (kubectl annotate storageclass CLASS %s=true), or create a PersistentVolume with capacity ≥ %s and accessModes %v", claim.Name, annDefaultClass, claimRequest(claim), claim.Spec.AccessModes),
-			map[string]any{"claim": claim.Name, "defaultClasses": defaults})
-		return true
+		return a.explainClasslessClaim(claim, ref, pvEvidence, ex)
 	}
 	sc := a.storageClass(className)
 	if sc == nil {
@@ -157,32 +125,8 @@ func (a *analyzer) explainUnboundClaim(pod *corev1.Pod, claim *corev1.Persistent
 			map[string]any{"claim": claim.Name, "storageClass": className})
 		return true
 	}
-	wffc := sc.VolumeBindingMode != nil && *sc.VolumeBindingMode == storagev1.VolumeBindingWaitForFirstConsumer
-	if wffc {
-		ex.Evidence = append(ex.Evidence, fmt.Sprintf("claim %s uses StorageClass %s with volumeBindingMode WaitForFirstConsumer: it binds only after the pod is scheduled", ref, sc.Name))
-		if node := claim.Annotations[annSelectedNode]; node != "" {
-			ex.Reason = fmt.Sprintf("waiting for provisioner %s to create the volume of claim %s on node %s", sc.Provisioner, claim.Name, node)
-			a.add(ex, RuleWaitForConsumer, report.SeverityWarning,
-				fmt.Sprintf("the scheduler picked node %s for claim %s; provisioner %s has not created its volume yet%s", node, ref, sc.Provisioner, pvEvidence),
-				fmt.Sprintf("check that the %s provisioner runs and look at the claim's events (kubectl describe pvc %s -n %s)", sc.Provisioner, claim.Name, claim.Namespace),
-				map[string]any{"claim": claim.Name, "storageClass": sc.Name, "selectedNode": node})
-			return true
-		}
-		if sc.Provisioner == noProvisioner && a.snap.Loaded[cluster.KindPV] && a.matchingPV(claim) == nil {
-			ex.Reason = fmt.Sprintf("no PersistentVolume matches claim %s (StorageClass %s: WaitForFirstConsumer, no provisioner)", claim.Name, sc.Name)
-			a.add(ex, RuleNoMatchingPV, report.SeverityError,
-				fmt.Sprintf("claim %s uses StorageClass %s (WaitForFirstConsumer, no provisioner) and no available PersistentVolume matches it", ref, sc.Name),
-				fmt.Sprintf("create a PersistentVolume with storageClassName: %s, capacity ≥ %s, accessModes %v and nodeAffinity to a node the pod can use", sc.Name, claimRequest(claim), claim.Spec.AccessModes),
-				map[string]any{"claim": claim.Name, "storageClass": sc.Name, "volumeBindingMode": "WaitForFirstConsumer"})
-			// The scheduler still evaluates the pod (its VolumeBinding
-			// filter fails per node), so this is the scheduler's stage
-			// with the claim as the cause.
-			return true
-		}
-		a.add(ex, RuleWaitForConsumer, report.SeverityInfo,
-			fmt.Sprintf("claim %s waits for the pod to be scheduled (StorageClass %s is WaitForFirstConsumer); being Pending is expected", ref, sc.Name),
-			"", map[string]any{"claim": claim.Name, "storageClass": sc.Name})
-		return false
+	if sc.VolumeBindingMode != nil && *sc.VolumeBindingMode == storagev1.VolumeBindingWaitForFirstConsumer {
+		return a.explainWaitingClaim(claim, sc, ref, pvEvidence, ex)
 	}
 	if sc.Provisioner == noProvisioner {
 		if a.matchingPV(claim) != nil {
@@ -201,6 +145,82 @@ func (a *analyzer) explainUnboundClaim(pod *corev1.Pod, claim *corev1.Persistent
 		fmt.Sprintf("check that the %s provisioner runs and read the claim's events: kubectl describe pvc %s -n %s", sc.Provisioner, claim.Name, claim.Namespace),
 		map[string]any{"claim": claim.Name, "storageClass": sc.Name, "provisioner": sc.Provisioner})
 	return true
+}
+
+// willBeProvisioned reports whether a claim from the manifests, not created
+// yet, will be provisioned by a class (its own or the default one); it notes
+// that in the evidence.
+func (a *analyzer) willBeProvisioned(claim *corev1.PersistentVolumeClaim, className, ref string, ex *Explanation) bool {
+	cn := className
+	if cn == "" && claim.Spec.StorageClassName == nil {
+		if d := a.defaultClasses(); len(d) > 0 {
+			cn = d[0]
+		}
+	}
+	sc := a.storageClass(cn)
+	if sc == nil || sc.Provisioner == noProvisioner {
+		return false
+	}
+	a.provisionable[claim.Namespace+"/"+claim.Name] = true
+	ex.Evidence = append(ex.Evidence, fmt.Sprintf("claim %s will be provisioned by %s (StorageClass %s)", ref, sc.Provisioner, sc.Name))
+	return true
+}
+
+// explainClasslessClaim explains a claim without a StorageClass: it binds
+// only to a matching PersistentVolume, unless a default class is assigned to
+// it; true when it blocks scheduling.
+func (a *analyzer) explainClasslessClaim(claim *corev1.PersistentVolumeClaim, ref, pvEvidence string, ex *Explanation) bool {
+	defaults := a.defaultClasses()
+	if pv := a.matchingPV(claim); pv != nil {
+		ex.Evidence = append(ex.Evidence, fmt.Sprintf("claim %s has no StorageClass; PersistentVolume %s matches it and should bind soon", ref, pv.Name))
+		return false
+	}
+	if claim.Spec.StorageClassName == nil && len(defaults) > 0 && a.snap.Loaded[cluster.KindStorageClass] {
+		ex.Evidence = append(ex.Evidence, fmt.Sprintf("claim %s has no storageClassName; default class %s is assigned to it retroactively", ref, defaults[0]))
+		return false
+	}
+	ex.Reason = fmt.Sprintf("PersistentVolumeClaim %s unbound: no StorageClass", claim.Name)
+	msg := fmt.Sprintf("claim %s names no StorageClass, ", ref)
+	if claim.Spec.StorageClassName != nil {
+		msg = fmt.Sprintf("claim %s sets storageClassName: \"\" (static binding only), ", ref)
+	} else if a.snap.Loaded[cluster.KindStorageClass] {
+		msg += "the cluster has no default StorageClass, "
+	}
+	msg += "and no PersistentVolume matches it"
+	a.add(ex, RulePVCNoClass, report.SeverityError, msg+pvEvidence,
+		fmt.Sprintf("set spec.storageClassName on claim %s to a class with a provisioner, mark a class default (kubectl annotate storageclass CLASS %s=true), or create a PersistentVolume with capacity ≥ %s and accessModes %v", claim.Name, annDefaultClass, claimRequest(claim), claim.Spec.AccessModes),
+		map[string]any{"claim": claim.Name, "defaultClasses": defaults})
+	return true
+}
+
+// explainWaitingClaim explains a claim of a WaitForFirstConsumer class: it
+// binds after the pod is scheduled, so it blocks only when the provisioner
+// lags behind the scheduler's choice or no PersistentVolume can ever match.
+func (a *analyzer) explainWaitingClaim(claim *corev1.PersistentVolumeClaim, sc *storagev1.StorageClass, ref, pvEvidence string, ex *Explanation) bool {
+	ex.Evidence = append(ex.Evidence, fmt.Sprintf("claim %s uses StorageClass %s with volumeBindingMode WaitForFirstConsumer: it binds only after the pod is scheduled", ref, sc.Name))
+	if node := claim.Annotations[annSelectedNode]; node != "" {
+		ex.Reason = fmt.Sprintf("waiting for provisioner %s to create the volume of claim %s on node %s", sc.Provisioner, claim.Name, node)
+		a.add(ex, RuleWaitForConsumer, report.SeverityWarning,
+			fmt.Sprintf("the scheduler picked node %s for claim %s; provisioner %s has not created its volume yet%s", node, ref, sc.Provisioner, pvEvidence),
+			fmt.Sprintf("check that the %s provisioner runs and look at the claim's events (kubectl describe pvc %s -n %s)", sc.Provisioner, claim.Name, claim.Namespace),
+			map[string]any{"claim": claim.Name, "storageClass": sc.Name, "selectedNode": node})
+		return true
+	}
+	if sc.Provisioner == noProvisioner && a.snap.Loaded[cluster.KindPV] && a.matchingPV(claim) == nil {
+		ex.Reason = fmt.Sprintf("no PersistentVolume matches claim %s (StorageClass %s: WaitForFirstConsumer, no provisioner)", claim.Name, sc.Name)
+		a.add(ex, RuleNoMatchingPV, report.SeverityError,
+			fmt.Sprintf("claim %s uses StorageClass %s (WaitForFirstConsumer, no provisioner) and no available PersistentVolume matches it", ref, sc.Name),
+			fmt.Sprintf("create a PersistentVolume with storageClassName: %s, capacity ≥ %s, accessModes %v and nodeAffinity to a node the pod can use", sc.Name, claimRequest(claim), claim.Spec.AccessModes),
+			map[string]any{"claim": claim.Name, "storageClass": sc.Name, "volumeBindingMode": "WaitForFirstConsumer"})
+		// The scheduler still evaluates the pod (its VolumeBinding
+		// filter fails per node), so this is the scheduler's stage
+		// with the claim as the cause.
+		return true
+	}
+	a.add(ex, RuleWaitForConsumer, report.SeverityInfo,
+		fmt.Sprintf("claim %s waits for the pod to be scheduled (StorageClass %s is WaitForFirstConsumer); being Pending is expected", ref, sc.Name),
+		"", map[string]any{"claim": claim.Name, "storageClass": sc.Name})
+	return false
 }
 
 // claimEvents renders the latest provisioning warning about the claim.
