@@ -5,5 +5,6 @@
 // scheduler filters themselves are evaluated by pkg/scheduling.
 //
 // In the data flow it is why-pending's analysis (Snapshot → report): plugins/whypending
-// loads the Snapshot, calls Explain and prints the result.
+// loads the Snapshot, calls Explain and prints the Report,
+// whose tables (table.go) are built here.
 package pending

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,7 +13,6 @@ import (
 	"github.com/ktriage/ktriage/pkg/autoscaler"
 	"github.com/ktriage/ktriage/pkg/cluster"
 	"github.com/ktriage/ktriage/pkg/pending"
-	"github.com/ktriage/ktriage/pkg/printers"
 	"github.com/ktriage/ktriage/pkg/report"
 	"github.com/ktriage/ktriage/pkg/scheduling"
 )
@@ -32,7 +29,7 @@ const karpenterNamespace = "karpenter"
 // query optional: missing APIs and RBAC become warnings) only when there is
 // such a pod, attaches the autoscaler's explanation to each and adds its
 // findings.
-func (o *Options) explainAutoscaler(ctx context.Context, l *live, rep *Report) error {
+func (o *Options) explainAutoscaler(ctx context.Context, l *live, rep *pending.Report) error {
 	snap := l.snap
 	pods := map[string]*corev1.Pod{}
 	for _, p := range snap.Pods {
@@ -179,79 +176,4 @@ func dedupe(ss []string) []string {
 		}
 	}
 	return out
-}
-
-// autoscalerTables: a line per pod the autoscaler was asked about; wide
-// adds its node groups or NodePools (the reasons and fixes are in the
-// findings).
-func autoscalerTables(pods []pending.Explanation, wide bool) []printers.Table {
-	verdicts := printers.Table{Title: "Autoscaler:", Columns: []string{"NAMESPACE", "POD", "AUTOSCALER", "VERDICT", "SUMMARY"}}
-	groups := printers.Table{Title: "Node groups:", Columns: []string{"NAMESPACE", "POD", "GROUP", "SIZE", "FITS", "BLOCKERS"}}
-	for _, p := range pods {
-		a := p.Autoscaler
-		if a == nil {
-			continue
-		}
-		verdicts.Rows = append(verdicts.Rows, []printers.Cell{printers.Text(p.Namespace), printers.Text(p.Name), printers.Text(string(a.Kind)),
-			printers.Sev(string(a.Verdict), verdictSeverity(a.Verdict)), printers.Text(oneLine(a.Summary))})
-		for _, g := range a.NodeGroups {
-			fits := "-"
-			if g.Fits != nil {
-				fits = map[bool]string{true: "yes", false: "no"}[*g.Fits]
-			}
-			blockers := strings.Join(g.Blockers, "; ")
-			if blockers == "" {
-				blockers = "-"
-			}
-			groups.Rows = append(groups.Rows, []printers.Cell{printers.Text(p.Namespace), printers.Text(p.Name), printers.Text(g.Name),
-				printers.Text(groupSize(g)), printers.Sev(fits, sevIf(fits == "no")), printers.Text(oneLine(blockers))})
-		}
-	}
-	if len(verdicts.Rows) == 0 {
-		return nil
-	}
-	out := []printers.Table{verdicts}
-	if wide && len(groups.Rows) > 0 {
-		out = append(out, groups)
-	}
-	return out
-}
-
-func verdictSeverity(v autoscaler.Verdict) report.Severity {
-	switch v {
-	case autoscaler.VerdictNotTriggered:
-		return report.SeverityError
-	case autoscaler.VerdictNoEvent:
-		return report.SeverityWarning
-	}
-	return report.SeverityNone
-}
-
-// groupSize: a node group's target/max size, or a NodePool's use of its
-// limits.
-func groupSize(g autoscaler.NodeGroup) string {
-	switch {
-	case g.TargetSize != nil && g.MaxSize != nil:
-		s := fmt.Sprintf("%d/%d", *g.TargetSize, *g.MaxSize)
-		if g.MinSize != nil {
-			s += fmt.Sprintf(" (min %d)", *g.MinSize)
-		}
-		return s
-	case g.NodeClaims != nil:
-		parts := []string{fmt.Sprintf("%d NodeClaims", *g.NodeClaims)}
-		keys := make([]string, 0, len(g.Limits))
-		for k := range g.Limits {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			used := g.InUse[k]
-			if used == "" {
-				used = "0"
-			}
-			parts = append(parts, fmt.Sprintf("%s %s/%s", k, used, g.Limits[k]))
-		}
-		return strings.Join(parts, ", ")
-	}
-	return "-"
 }

@@ -31,7 +31,7 @@ func BenchmarkAfterLoad(b *testing.B) {
 	})
 
 	res := pending.Explain(cluster.Merge(c.Snapshot, nil), subjects, nil, opts)
-	rep := newReport("bench")
+	rep := pending.NewReport("bench")
 	rep.Pods = res.Pods
 	for _, f := range res.Findings {
 		rep.Add(f)

@@ -122,8 +122,8 @@ func (o *Options) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	rep := newReport(version.Get())
-	rep.verbose = o.Verbose
+	rep := pending.NewReport(version.Get())
+	rep.Verbose = o.Verbose
 	var err error
 	if len(o.Filenames) > 0 {
 		err = o.runManifests(ctx, rep)
@@ -133,21 +133,16 @@ func (o *Options) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if rep.Summary.Counts == nil {
-		rep.Summary.Counts = map[string]int{}
-	}
-	for _, p := range rep.Pods {
-		rep.Summary.Counts[string(p.Stage)]++
-	}
+	rep.CountStages()
 	if !o.listsNodes(len(rep.Pods)) {
-		rep.dropNodeLists()
+		rep.DropNodeLists()
 	}
 	if err := o.PrintReport(rep); err != nil {
 		return err
 	}
 	// A Pending pod fails the run even when its findings were suppressed
 	// with --ignore; --fail-on never turns that off too.
-	if rep.pendingCount() > 0 && o.FailOnSeverity() != report.SeverityNone {
+	if rep.PendingCount() > 0 && o.FailOnSeverity() != report.SeverityNone {
 		return cli.Found()
 	}
 	return nil

@@ -28,7 +28,7 @@ type live struct {
 	plan     *pending.LivePlan
 }
 
-func (o *Options) runLive(ctx context.Context, rep *Report) error {
+func (o *Options) runLive(ctx context.Context, rep *pending.Report) error {
 	cs, _, err := o.Clientset()
 	if err != nil {
 		return err
@@ -102,10 +102,7 @@ func (o *Options) runLive(ctx context.Context, rep *Report) error {
 		}
 		res = pending.Explain(l.snap, subjects, workloads, o.analysisOptions())
 	}
-	rep.Pods = append(rep.Pods, res.Pods...)
-	for _, f := range res.Findings {
-		rep.Add(f)
-	}
+	rep.AddResult(res)
 	// Will a node come for the pods no node takes?
 	return o.explainAutoscaler(ctx, l, rep)
 }

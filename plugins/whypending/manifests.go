@@ -12,7 +12,7 @@ import (
 
 // runManifests is CI mode: would the manifests' pods run on the cluster (or
 // on the dump given with --cluster-state)?
-func (o *Options) runManifests(ctx context.Context, rep *Report) error {
+func (o *Options) runManifests(ctx context.Context, rep *pending.Report) error {
 	files, err := cluster.LoadFiles(cluster.FileOptions{Filenames: o.Filenames, Recursive: o.Recursive, Stdin: o.In})
 	if err != nil {
 		return err
@@ -97,10 +97,7 @@ func (o *Options) runManifests(ctx context.Context, rep *Report) error {
 		rep.Warn(w)
 	}
 	res := pending.ExplainManifests(merged, files, o.analysisOptions())
-	rep.Pods = append(rep.Pods, res.Pods...)
-	for _, f := range res.Findings {
-		rep.Add(f)
-	}
+	rep.AddResult(res)
 	return nil
 }
 

@@ -49,7 +49,7 @@ func goldenPod(name string, mods ...func(*corev1.Pod)) *corev1.Pod {
 }
 
 // goldenReport is a fixed cluster with a pod stuck on each of three stages.
-func goldenReport(t *testing.T) *Report {
+func goldenReport(t *testing.T) *pending.Report {
 	t.Helper()
 	busy := goldenPod("busy", func(p *corev1.Pod) {
 		p.Spec.NodeName = "node-a"
@@ -82,7 +82,7 @@ func goldenReport(t *testing.T) *Report {
 		Loaded: map[cluster.Kind]bool{cluster.KindNode: true, cluster.KindPod: true, cluster.KindEvent: true, cluster.KindSecret: true},
 	}
 	res := pending.Explain(snap, []pending.Subject{{Pod: web}, {Pod: gated}, {Pod: pull}}, nil, pending.Options{Now: goldenNow})
-	rep := newReport("v0.0.0-test")
+	rep := pending.NewReport("v0.0.0-test")
 	rep.Metadata.Context = "prod"
 	rep.Metadata.Namespace = "shop"
 	rep.Metadata.Input = "cluster"
@@ -96,12 +96,12 @@ func goldenReport(t *testing.T) *Report {
 
 // printed is what Run prints for the report: nodes grouped by reason unless
 // --per-node (or -o wide for one pod) lists them.
-func printed(t *testing.T, rep *Report, format string, perNode bool) []byte {
+func printed(t *testing.T, rep *pending.Report, format string, perNode bool) []byte {
 	t.Helper()
 	o := &Options{Common: cli.NewCommon(genericiooptions.IOStreams{}), PerNode: perNode}
 	o.Output = format
 	if !o.listsNodes(len(rep.Pods)) {
-		rep.dropNodeLists()
+		rep.DropNodeLists()
 	}
 	var buf bytes.Buffer
 	if err := printers.Print(&buf, format, rep, printers.Options{}); err != nil {

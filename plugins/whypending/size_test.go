@@ -14,7 +14,7 @@ import (
 // sizedReport explains pods Pending pods (four causes in turn) on a cluster
 // of nodes nodes: a quarter tainted, a quarter cordoned, one zone in three.
 // From 100 nodes on, every reason has more nodes than a finding names.
-func sizedReport(t *testing.T, pods, nodes int) *Report {
+func sizedReport(t *testing.T, pods, nodes int) *pending.Report {
 	t.Helper()
 	snap := &cluster.Snapshot{Loaded: map[cluster.Kind]bool{cluster.KindNode: true, cluster.KindPod: true}}
 	for i := range nodes {
@@ -49,7 +49,7 @@ func sizedReport(t *testing.T, pods, nodes int) *Report {
 		subjects = append(subjects, pending.Subject{Pod: p})
 	}
 	res := pending.Explain(snap, subjects, nil, pending.Options{Now: goldenNow})
-	rep := newReport("v0.0.0-test")
+	rep := pending.NewReport("v0.0.0-test")
 	rep.Pods = res.Pods
 	for _, f := range res.Findings {
 		rep.Add(f)

@@ -1,24 +1,22 @@
-package whypending
+package pending
 
 import (
 	"testing"
-
-	"github.com/ktriage/ktriage/pkg/pending"
 )
 
 func TestTheSummaryLineCountsPodsByStage(t *testing.T) {
-	stages := func(ss ...pending.Stage) *Report {
-		r := newReport("test")
+	stages := func(ss ...Stage) *Report {
+		r := NewReport("test")
 		for _, s := range ss {
-			r.Pods = append(r.Pods, pending.Explanation{Stage: s})
+			r.Pods = append(r.Pods, Explanation{Stage: s})
 		}
 		return r
 	}
-	many := []pending.Stage{pending.StageGated, pending.StageNoScheduler}
+	many := []Stage{StageGated, StageNoScheduler}
 	for range 15 {
-		many = append(many, pending.StageUnschedulable)
+		many = append(many, StageUnschedulable)
 	}
-	suppressed := stages(pending.StageUnschedulable)
+	suppressed := stages(StageUnschedulable)
 	suppressed.Summary.Suppressed = 2
 	cases := []struct {
 		name string
@@ -27,7 +25,7 @@ func TestTheSummaryLineCountsPodsByStage(t *testing.T) {
 	}{
 		{"most common stage first, ties by name", stages(many...), "17 Pending: 15 Unschedulable, 1 Gated, 1 NoScheduler"},
 		{"nothing pending", stages(), "0 Pending"},
-		{"manifest pods that would schedule come after", stages(pending.StageUnschedulable, pending.StageSchedulable, pending.StageSchedulable),
+		{"manifest pods that would schedule come after", stages(StageUnschedulable, StageSchedulable, StageSchedulable),
 			"1 Pending: 1 Unschedulable; 2 Schedulable"},
 		{"suppressed findings are still said", suppressed, "1 Pending: 1 Unschedulable (2 findings suppressed)"},
 	}

@@ -1,4 +1,4 @@
-package whypending
+package pending
 
 import (
 	"fmt"
@@ -6,56 +6,25 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ktriage/ktriage/pkg/pending"
+	"github.com/ktriage/ktriage/pkg/autoscaler"
 	"github.com/ktriage/ktriage/pkg/printers"
 	"github.com/ktriage/ktriage/pkg/report"
 )
-
-// Report is the why-pending document: the common report plus .pods[].
-type Report struct {
-	report.Report
-	Pods []pending.Explanation `json:"pods"`
-
-	verbose bool
-}
-
-func newReport(version string) *Report {
-	return &Report{Report: report.New("WhyPendingReport", pending.Plugin, version), Pods: []pending.Explanation{}}
-}
-
-// dropNodeLists leaves each pod's nodes grouped by reason only, so that the
-// report grows with the pods, not with pods times nodes.
-func (r *Report) dropNodeLists() {
-	for i := range r.Pods {
-		r.Pods[i].DropNodeLists()
-	}
-}
-
-// pendingCount is how many explained pods are not (or would not be) running.
-func (r *Report) pendingCount() int {
-	n := 0
-	for _, p := range r.Pods {
-		if p.Stage != pending.StageSchedulable {
-			n++
-		}
-	}
-	return n
-}
 
 // SummaryLine counts the explained pods by stage, most common first:
 // "17 Pending: 15 Unschedulable, 1 Gated, 1 NoScheduler"; manifest pods that
 // would schedule are counted after them ("; 3 Schedulable").
 func (r *Report) SummaryLine() string {
-	counts := map[pending.Stage]int{}
+	counts := map[Stage]int{}
 	schedulable := 0
 	for _, p := range r.Pods {
-		if p.Stage == pending.StageSchedulable {
+		if p.Stage == StageSchedulable {
 			schedulable++
 			continue
 		}
 		counts[p.Stage]++
 	}
-	stages := make([]pending.Stage, 0, len(counts))
+	stages := make([]Stage, 0, len(counts))
 	for s := range counts {
 		stages = append(stages, s)
 	}
@@ -69,7 +38,7 @@ func (r *Report) SummaryLine() string {
 	for _, s := range stages {
 		parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
 	}
-	line := fmt.Sprintf("%d Pending", r.pendingCount())
+	line := fmt.Sprintf("%d Pending", r.PendingCount())
 	if len(parts) > 0 {
 		line += ": " + strings.Join(parts, ", ")
 	}
@@ -85,7 +54,7 @@ func (r *Report) SummaryLine() string {
 // Tables: one line per pod; wide (or -v) adds the nodes by reason (or every
 // node, when the report lists them), the scheduler's messages and the fixes.
 func (r *Report) Tables(wide bool) []printers.Table {
-	wide = wide || r.verbose
+	wide = wide || r.Verbose
 	main := printers.Table{Columns: []string{"NAMESPACE", "POD", "STAGE", "REASON"}, Empty: "No Pending pods."}
 	if wide {
 		main.Columns = []string{"NAMESPACE", "POD", "STAGE", "NODE", "REASON"}
@@ -96,7 +65,7 @@ func (r *Report) Tables(wide bool) []printers.Table {
 			name = fmt.Sprintf("%s (replica %d/%d)", name, p.Replica, p.Replicas)
 		}
 		sev := report.SeverityError
-		if p.Stage == pending.StageSchedulable {
+		if p.Stage == StageSchedulable {
 			sev = report.SeverityNone
 		}
 		row := []printers.Cell{printers.Text(p.Namespace), printers.Text(name), printers.Sev(string(p.Stage), sev)}
@@ -120,7 +89,7 @@ func (r *Report) Tables(wide bool) []printers.Table {
 	}
 	nodes := printers.Table{Title: "Per node:", Columns: []string{"NAMESPACE", "POD", "NODE", "FILTER", "REASON", "DETAIL"}}
 	for _, p := range r.Pods {
-		if p.Stage == pending.StageSchedulable {
+		if p.Stage == StageSchedulable {
 			continue
 		}
 		for _, n := range p.Nodes {
@@ -167,7 +136,7 @@ func (r *Report) Tables(wide bool) []printers.Table {
 	}
 	fixes := printers.Table{Title: "Fixes:", Columns: []string{"RULE", "OBJECT", "FIX"}}
 	for _, f := range r.Findings {
-		if f.Fix == "" || f.Severity < report.SeverityWarning || f.RuleID == pending.RuleUnschedulable && strings.HasPrefix(f.Fix, "a node needs every reason") {
+		if f.Fix == "" || f.Severity < report.SeverityWarning || f.RuleID == RuleUnschedulable && strings.HasPrefix(f.Fix, "a node needs every reason") {
 			continue
 		}
 		lines := strings.Split(f.Fix, "\n")
@@ -184,10 +153,10 @@ func (r *Report) Tables(wide bool) []printers.Table {
 
 // reasonsTable groups the nodes of the pods whose per-node verdicts are not
 // listed by reason, as the scheduler's message does, with a few node names.
-func reasonsTable(pods []pending.Explanation) printers.Table {
+func reasonsTable(pods []Explanation) printers.Table {
 	t := printers.Table{Title: "Nodes by reason:", Columns: []string{"NAMESPACE", "POD", "FILTER", "REASON", "RULE", "NODES", "FIRST NODES"}}
 	for _, p := range pods {
-		if p.Stage == pending.StageSchedulable || len(p.Nodes) > 0 {
+		if p.Stage == StageSchedulable || len(p.Nodes) > 0 {
 			continue
 		}
 		for _, g := range p.NodeReasons {
@@ -220,4 +189,79 @@ func sevIf(b bool) report.Severity {
 
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// autoscalerTables: a line per pod the autoscaler was asked about; wide
+// adds its node groups or NodePools (the reasons and fixes are in the
+// findings).
+func autoscalerTables(pods []Explanation, wide bool) []printers.Table {
+	verdicts := printers.Table{Title: "Autoscaler:", Columns: []string{"NAMESPACE", "POD", "AUTOSCALER", "VERDICT", "SUMMARY"}}
+	groups := printers.Table{Title: "Node groups:", Columns: []string{"NAMESPACE", "POD", "GROUP", "SIZE", "FITS", "BLOCKERS"}}
+	for _, p := range pods {
+		a := p.Autoscaler
+		if a == nil {
+			continue
+		}
+		verdicts.Rows = append(verdicts.Rows, []printers.Cell{printers.Text(p.Namespace), printers.Text(p.Name), printers.Text(string(a.Kind)),
+			printers.Sev(string(a.Verdict), verdictSeverity(a.Verdict)), printers.Text(oneLine(a.Summary))})
+		for _, g := range a.NodeGroups {
+			fits := "-"
+			if g.Fits != nil {
+				fits = map[bool]string{true: "yes", false: "no"}[*g.Fits]
+			}
+			blockers := strings.Join(g.Blockers, "; ")
+			if blockers == "" {
+				blockers = "-"
+			}
+			groups.Rows = append(groups.Rows, []printers.Cell{printers.Text(p.Namespace), printers.Text(p.Name), printers.Text(g.Name),
+				printers.Text(groupSize(g)), printers.Sev(fits, sevIf(fits == "no")), printers.Text(oneLine(blockers))})
+		}
+	}
+	if len(verdicts.Rows) == 0 {
+		return nil
+	}
+	out := []printers.Table{verdicts}
+	if wide && len(groups.Rows) > 0 {
+		out = append(out, groups)
+	}
+	return out
+}
+
+func verdictSeverity(v autoscaler.Verdict) report.Severity {
+	switch v {
+	case autoscaler.VerdictNotTriggered:
+		return report.SeverityError
+	case autoscaler.VerdictNoEvent:
+		return report.SeverityWarning
+	}
+	return report.SeverityNone
+}
+
+// groupSize: a node group's target/max size, or a NodePool's use of its
+// limits.
+func groupSize(g autoscaler.NodeGroup) string {
+	switch {
+	case g.TargetSize != nil && g.MaxSize != nil:
+		s := fmt.Sprintf("%d/%d", *g.TargetSize, *g.MaxSize)
+		if g.MinSize != nil {
+			s += fmt.Sprintf(" (min %d)", *g.MinSize)
+		}
+		return s
+	case g.NodeClaims != nil:
+		parts := []string{fmt.Sprintf("%d NodeClaims", *g.NodeClaims)}
+		keys := make([]string, 0, len(g.Limits))
+		for k := range g.Limits {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			used := g.InUse[k]
+			if used == "" {
+				used = "0"
+			}
+			parts = append(parts, fmt.Sprintf("%s %s/%s", k, used, g.Limits[k]))
+		}
+		return strings.Join(parts, ", ")
+	}
+	return "-"
 }
