@@ -13,8 +13,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ktriage/ktriage/pkg/report"
@@ -45,6 +48,62 @@ type analyzer struct {
 	bySubject map[string][]*entry
 	findings  []report.Finding
 	about     []string
+	// parsed and signatures make each distinct PEM block parsed once and
+	// each (certificate, issuer) signature checked once: a cluster's TLS
+	// Secrets repeat the same CA and intermediate in every Secret, and a
+	// signature check costs far more than anything else here.
+	parsed     pemCache
+	signatures map[signedBy]error
+	checks     int // signatures checked
+}
+
+// signedBy is a signature check: child against parent's key. Identical
+// certificates share one *x509.Certificate (see pemCache), so the pointers
+// name the bytes.
+type signedBy struct{ child, parent *x509.Certificate }
+
+// checkSignature is checkSignature, once per pair.
+func (a *analyzer) checkSignature(child, parent *x509.Certificate) error {
+	k := signedBy{child, parent}
+	if err, ok := a.signatures[k]; ok {
+		return err
+	}
+	err := checkSignature(child, parent)
+	a.signatures[k] = err
+	a.checks++
+	return err
+}
+
+// checkSignatures checks the pairs not checked yet, in parallel, into the
+// cache: the checks are independent, and most of cert-expiry's CPU.
+func (a *analyzer) checkSignatures(pairs []signedBy) {
+	var todo []signedBy
+	for _, k := range pairs {
+		if _, ok := a.signatures[k]; !ok {
+			a.signatures[k] = nil // a placeholder: each pair once in todo
+			todo = append(todo, k)
+		}
+	}
+	a.checks += len(todo)
+	errs := make([]error, len(todo))
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(todo)) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < len(todo); i = int(next.Add(1)) - 1 {
+				errs[i] = checkSignature(todo[i].child, todo[i].parent)
+			}
+		})
+	}
+	wg.Wait()
+	for i, k := range todo {
+		a.signatures[k] = errs[i]
+	}
+}
+
+// selfSigned is selfSigned, once per certificate.
+func (a *analyzer) selfSigned(c *x509.Certificate) bool {
+	return bytes.Equal(c.RawSubject, c.RawIssuer) && a.checkSignature(c, c) == nil
 }
 
 // Analyze reads every input's certificates and reports on them: expiry
@@ -53,10 +112,17 @@ type analyzer struct {
 // against their trust anchors or do not match the host. A certificate found
 // in several places is reported once, with the other places in AlsoIn.
 func Analyze(inputs []Input, opts Options) Result {
+	res, _ := analyze(inputs, opts)
+	return res
+}
+
+// analyze is Analyze; the analyzer tells tests and benchmarks what it did.
+func analyze(inputs []Input, opts Options) (Result, *analyzer) {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
-	a := &analyzer{opts: opts, byFP: map[string]*entry{}, bySubject: map[string][]*entry{}}
+	a := &analyzer{opts: opts, byFP: map[string]*entry{}, bySubject: map[string][]*entry{},
+		parsed: pemCache{}, signatures: map[signedBy]error{}}
 	parsed := make([][]*x509.Certificate, len(inputs))
 	for i := range inputs {
 		in := &inputs[i]
@@ -70,7 +136,7 @@ func Analyze(inputs []Input, opts Options) Result {
 				map[string]any{"source": in.Origin.String()})
 			continue
 		}
-		certs, err := Parse(in.Data)
+		certs, err := a.parsed.parse(in.Data)
 		if err != nil {
 			a.add(in.Ref, RuleUnreadable, report.SeverityWarning, nil,
 				fmt.Sprintf("%s: cannot read certificates: %v", in.Origin, oneLine(err)),
@@ -104,7 +170,7 @@ func Analyze(inputs []Input, opts Options) Result {
 		}
 		return out[i].Source < out[j].Source
 	})
-	return Result{Certificates: out, Findings: a.findings, About: a.about}
+	return Result{Certificates: out, Findings: a.findings, About: a.about}, a
 }
 
 func (a *analyzer) record(in *Input, index, count int, c *x509.Certificate) {
@@ -117,6 +183,7 @@ func (a *analyzer) record(in *Input, index, count int, c *x509.Certificate) {
 		return
 	}
 	left := c.NotAfter.Sub(a.opts.Now)
+	self := a.selfSigned(c)
 	e := &entry{cert: c, first: in, out: Certificate{
 		Source:       in.Origin.String(),
 		Origin:       in.Origin,
@@ -129,9 +196,9 @@ func (a *analyzer) record(in *Input, index, count int, c *x509.Certificate) {
 		DaysLeft:     int(left / (24 * time.Hour)),
 		SecondsLeft:  int64(left / time.Second),
 		IsCA:         c.IsCA,
-		SelfSigned:   selfSigned(c),
+		SelfSigned:   self,
 		ChainIndex:   index,
-		ChainRole:    chainRole(c),
+		ChainRole:    chainRole(c, self),
 		KeyAlgorithm: keyAlgorithm(c),
 		Signature:    c.SignatureAlgorithm.String(),
 		SHA256:       fp,
@@ -235,16 +302,17 @@ func (a *analyzer) checkIssuers() {
 			continue
 		}
 		for _, ca := range a.bySubject[string(child.cert.RawIssuer)] {
-			if ca == child || checkSignature(child.cert, ca.cert) != nil {
+			// The signature last: it is the costly part, and most CAs
+			// outlive what they signed.
+			if ca == child || !ca.cert.NotAfter.Before(child.cert.NotAfter) || a.renewedFor(ca, child) ||
+				a.checkSignature(child.cert, ca.cert) != nil {
 				continue
 			}
-			if ca.cert.NotAfter.Before(child.cert.NotAfter) && !a.renewedFor(ca, child) {
-				a.certFinding(ca, RuleCAExpiresFirst, report.SeverityWarning,
-					fmt.Sprintf("CA %q expires %s, %s before %s it signed (%s, %s)",
-						ca.out.Subject, stamp(ca.cert.NotAfter), Human(child.cert.NotAfter.Sub(ca.cert.NotAfter)),
-						describe(child), child.out.Source, stamp(child.cert.NotAfter)),
-					"Renew the CA before it expires (keeping its key keeps the certificates it signed valid), or re-issue them within its lifetime.")
-			}
+			a.certFinding(ca, RuleCAExpiresFirst, report.SeverityWarning,
+				fmt.Sprintf("CA %q expires %s, %s before %s it signed (%s, %s)",
+					ca.out.Subject, stamp(ca.cert.NotAfter), Human(child.cert.NotAfter.Sub(ca.cert.NotAfter)),
+					describe(child), child.out.Source, stamp(child.cert.NotAfter)),
+				"Renew the CA before it expires (keeping its key keeps the certificates it signed valid), or re-issue them within its lifetime.")
 		}
 	}
 }
@@ -284,6 +352,28 @@ func (a *analyzer) checkGroups(inputs []Input, parsed [][]*x509.Certificate) {
 			groups[g] = append(groups[g], member{&inputs[i], c})
 		}
 	}
+	// The issuers each certificate names within its group, their
+	// signatures checked on every core first.
+	named := func(members []member, m member) []*x509.Certificate {
+		var out []*x509.Certificate
+		for _, o := range members {
+			if o.cert != m.cert && !bytes.Equal(o.cert.Raw, m.cert.Raw) && bytes.Equal(o.cert.RawSubject, m.cert.RawIssuer) {
+				out = append(out, o.cert)
+			}
+		}
+		return out
+	}
+	var pairs []signedBy
+	for _, g := range order {
+		for _, m := range groups[g] {
+			if e := a.byFP[fingerprint(m.cert)]; e != nil && !e.out.SelfSigned {
+				for _, iss := range named(groups[g], m) {
+					pairs = append(pairs, signedBy{m.cert, iss})
+				}
+			}
+		}
+	}
+	a.checkSignatures(pairs)
 	reported := map[string]bool{}
 	for _, g := range order {
 		members := groups[g]
@@ -295,20 +385,15 @@ func (a *analyzer) checkGroups(inputs []Input, parsed [][]*x509.Certificate) {
 		}
 		for _, m := range members {
 			e := a.byFP[fingerprint(m.cert)]
-			if e == nil || selfSigned(m.cert) || reported[e.out.SHA256] {
+			if e == nil || e.out.SelfSigned || reported[e.out.SHA256] {
 				continue
 			}
-			var named []*x509.Certificate
-			for _, o := range members {
-				if o.cert != m.cert && !bytes.Equal(o.cert.Raw, m.cert.Raw) && bytes.Equal(o.cert.RawSubject, m.cert.RawIssuer) {
-					named = append(named, o.cert)
-				}
-			}
+			named := named(members, m)
 			switch {
 			case len(named) > 0:
 				var errs []error
 				for _, iss := range named {
-					err := checkSignature(m.cert, iss)
+					err := a.checkSignature(m.cert, iss)
 					if err == nil {
 						errs = nil
 						break
@@ -354,7 +439,7 @@ func (a *analyzer) checkServed(in *Input, chain []*x509.Certificate) {
 	var roots []*x509.Certificate
 	if len(s.Roots) > 0 {
 		var err error
-		roots, err = Parse(s.Roots)
+		roots, err = a.parsed.parse(s.Roots)
 		opts.Roots = x509.NewCertPool()
 		for _, r := range roots {
 			opts.Roots.AddCert(r)
@@ -511,18 +596,11 @@ func fingerprint(c *x509.Certificate) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func selfSigned(c *x509.Certificate) bool {
-	if !bytes.Equal(c.RawSubject, c.RawIssuer) {
-		return false
-	}
-	return checkSignature(c, c) == nil
-}
-
-func chainRole(c *x509.Certificate) string {
+func chainRole(c *x509.Certificate, selfSigned bool) string {
 	switch {
 	case !c.IsCA:
 		return ChainLeaf
-	case selfSigned(c):
+	case selfSigned:
 		return ChainRoot
 	}
 	return ChainIntermediate

@@ -22,9 +22,17 @@ func HasPEMCertificate(data []byte) bool { return bytes.Contains(data, pemCertHe
 // block types such as keys are skipped) or DER (one or several concatenated
 // certificates). It returns what it could read and an error describing the
 // rest; a block that does not parse does not stop the others.
-func Parse(data []byte) ([]*x509.Certificate, error) {
+func Parse(data []byte) ([]*x509.Certificate, error) { return pemCache(nil).parse(data) }
+
+// pemCache holds the certificates parsed from PEM blocks, by the block's
+// text: the same CA is published in many places, and every copy then is
+// the same *x509.Certificate. A nil cache parses every block.
+type pemCache map[string]*x509.Certificate
+
+// parse is Parse through the cache.
+func (pc pemCache) parse(data []byte) ([]*x509.Certificate, error) {
 	if bytes.Contains(data, pemAnyHeader) {
-		return parsePEM(data)
+		return pc.parsePEM(data)
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, errors.New("empty")
@@ -36,7 +44,7 @@ func Parse(data []byte) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
-func parsePEM(data []byte) ([]*x509.Certificate, error) {
+func (pc pemCache) parsePEM(data []byte) ([]*x509.Certificate, error) {
 	var (
 		out  []*x509.Certificate
 		errs []error
@@ -65,6 +73,11 @@ func parsePEM(data []byte) ([]*x509.Certificate, error) {
 		}
 		segment := rest[:end+lineEnd]
 		rest = rest[end+lineEnd:]
+		if c, ok := pc[string(segment)]; ok {
+			n++
+			out = append(out, c)
+			continue
+		}
 		block, _ := pem.Decode(segment)
 		if block == nil {
 			n++
@@ -79,6 +92,9 @@ func parsePEM(data []byte) ([]*x509.Certificate, error) {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("PEM block %d: %v", n, err))
 			continue
+		}
+		if pc != nil {
+			pc[string(segment)] = c
 		}
 		out = append(out, c)
 	}
