@@ -254,7 +254,7 @@ func (o *Options) Run(ctx context.Context) error {
 }
 
 // printCheck prints one check's report: exit 1 unless reachable.
-func (o *Options) printCheck(rep *Report) error {
+func (o *Options) printCheck(rep *nc.Result) error {
 	perr := o.PrintReport(rep)
 	if perr != nil && cli.ExitCode(perr) != cli.ExitFound {
 		return perr

@@ -22,14 +22,14 @@ import (
 // database only the api may reach.
 func world() []runtime.Object { return netchecktest.Shop() }
 
-func runCheck(t *testing.T, args ...string) (*Report, error) {
+func runCheck(t *testing.T, args ...string) (*nc.Result, error) {
 	t.Helper()
 	return runCheckWith(t, nil, args...)
 }
 
 // runCheckWith runs against world() plus extra objects, read as the live
 // path reads them.
-func runCheckWith(t *testing.T, extra []runtime.Object, args ...string) (*Report, error) {
+func runCheckWith(t *testing.T, extra []runtime.Object, args ...string) (*nc.Result, error) {
 	t.Helper()
 	streams, _, _, _ := genericiooptions.NewTestIOStreams()
 	o := &Options{Common: cli.NewCommon(streams), Protocol: "tcp", NoProbe: true, Timeout: 1, StartTimeout: 1}
@@ -53,7 +53,7 @@ func runCheckWith(t *testing.T, extra []runtime.Object, args ...string) (*Report
 	if err != nil {
 		return nil, err
 	}
-	return &Report{res}, nil
+	return res, nil
 }
 
 func TestGoldenOutput(t *testing.T) {

@@ -34,7 +34,7 @@ func (o *Options) runLive(ctx context.Context) error {
 	}
 	res.Metadata.Context = o.CurrentContext()
 	res.Metadata.Namespace = ns
-	return o.printCheck(&Report{res})
+	return o.printCheck(res)
 }
 
 // answerLive makes the reads the check needs with read, round by round,

@@ -142,13 +142,13 @@ func (o *Options) runManifestCheck(m *manifests) error {
 	for _, w := range objs.Snapshot().Warnings {
 		res.Warn(w)
 	}
-	return o.printCheck(&Report{res})
+	return o.printCheck(res)
 }
 
 // runBatch answers the expectations and builds the matrix. It returns the
 // report and how many expectations were not met.
-func (o *Options) runBatch(m *manifests, expectations []nc.Expectation) (*BatchReport, int, error) {
-	rep := &BatchReport{nc.NewBatchResult()}
+func (o *Options) runBatch(m *manifests, expectations []nc.Expectation) (*nc.BatchResult, int, error) {
+	rep := nc.NewBatchResult()
 	m.describe(&rep.Report, o)
 	chk := o.check(m.ns, m.nsSet)
 	var warnings []string

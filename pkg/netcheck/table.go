@@ -7,54 +7,58 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	nc "github.com/ktriage/ktriage/pkg/netcheck"
 	"github.com/ktriage/ktriage/pkg/netpolicy"
 	"github.com/ktriage/ktriage/pkg/printers"
 	"github.com/ktriage/ktriage/pkg/report"
 )
 
-// Report is the NetcheckReport of one check: nc.Result, which json and
-// yaml print as is, and its tables.
-type Report struct {
-	*nc.Result
+// Tables renders one check: the answer first, then each check, then the
+// verdict with its fix (and, wide, the findings).
+func (r *Result) Tables(wide bool) []printers.Table {
+	tables := []printers.Table{r.answerTable(), r.checksTable(wide), r.verdictTable()}
+	if wide && len(r.Findings) > 0 {
+		tables = append(tables, printers.FindingsTable(r.Findings, true))
+	}
+	return tables
 }
 
-// BatchReport is the NetcheckReport of --expect and --matrix:
-// nc.BatchResult and its tables.
-type BatchReport struct {
-	*nc.BatchResult
-}
-
-// Tables renders the answer first, then each check.
-func (r *Report) Tables(wide bool) []printers.Table {
+// answerTable is the one-row answer: who, to what, and the verdict.
+func (r *Result) answerTable() printers.Table {
 	sev := report.SeverityNone
-	if r.Verdict != nc.VerdictReachable {
+	if r.Verdict != VerdictReachable {
 		sev = report.SeverityError
 	}
-	head := printers.Table{Columns: []string{"SOURCE", "DESTINATION", "PROTOCOL", "VERDICT", "BASIS"}}
-	head.Rows = [][]printers.Cell{{
+	t := printers.Table{Columns: []string{"SOURCE", "DESTINATION", "PROTOCOL", "VERDICT", "BASIS"}}
+	t.Rows = [][]printers.Cell{{
 		printers.Text(r.Source.Namespace + "/" + r.Source.Name),
 		printers.Text(r.Destination.Input),
 		printers.Text(r.Destination.Protocol),
 		printers.Sev(r.Verdict, sev),
 		printers.Text(r.Basis),
 	}}
-	checks := printers.Table{Columns: []string{"CHECK", "RESULT", "DETAIL"}}
+	return t
+}
+
+// checksTable has a row per check made (see checks).
+func (r *Result) checksTable(wide bool) printers.Table {
+	t := printers.Table{Columns: []string{"CHECK", "RESULT", "DETAIL"}}
 	for _, c := range r.checks(wide) {
-		checks.Rows = append(checks.Rows, []printers.Cell{printers.Text(c.check), printers.Sev(c.result, c.sev), printers.Text(c.detail)})
+		t.Rows = append(t.Rows, []printers.Cell{printers.Text(c.check), printers.Sev(c.result, c.sev), printers.Text(c.detail)})
 	}
-	tail := printers.Table{Title: "Verdict: " + r.Verdict + ": " + r.Reason}
+	return t
+}
+
+// verdictTable is the verdict, its reason, the fix and any disagreement
+// between the probe and the objects, as a title.
+func (r *Result) verdictTable() printers.Table {
+	t := printers.Table{Title: "Verdict: " + r.Verdict + ": " + r.Reason}
 	if r.Fix != "" {
-		tail.Title += "\nFix: " + r.Fix
+		t.Title += "\nFix: " + r.Fix
 	}
 	if r.Disagreement != "" {
-		tail.Title += "\nWarning: " + r.Disagreement
+		t.Title += "\nWarning: " + r.Disagreement
 	}
-	tables := []printers.Table{head, checks, tail}
-	if wide && len(r.Findings) > 0 {
-		tables = append(tables, printers.FindingsTable(r.Findings, true))
-	}
-	return tables
+	return t
 }
 
 // checkRow is one row of the checks table.
@@ -66,7 +70,7 @@ type checkRow struct {
 
 // checks are the rows of the checks table: the probe, DNS, the Service,
 // and the policies.
-func (r *Report) checks(wide bool) []checkRow {
+func (r *Result) checks(wide bool) []checkRow {
 	rows := []checkRow{r.probeCheck()}
 	if r.DNS != nil {
 		rows = append(rows, r.dnsCheck())
@@ -81,7 +85,7 @@ func (r *Report) checks(wide bool) []checkRow {
 	return rows
 }
 
-func (r *Report) probeCheck() checkRow {
+func (r *Result) probeCheck() checkRow {
 	switch {
 	case r.Probe != nil:
 		s := report.SeverityNone
@@ -102,7 +106,7 @@ func (r *Report) probeCheck() checkRow {
 	return checkRow{"probe", "skipped", report.SeverityNone, "--no-probe: explained from the cluster's objects only"}
 }
 
-func (r *Report) dnsCheck() checkRow {
+func (r *Result) dnsCheck() checkRow {
 	var names []string
 	for _, q := range r.DNS.Queries {
 		n := q.Name
@@ -122,7 +126,7 @@ func (r *Report) dnsCheck() checkRow {
 	return checkRow{"dns", "resolves: " + r.DNS.Resolves, s, d}
 }
 
-func (r *Report) serviceCheck() checkRow {
+func (r *Result) serviceCheck() checkRow {
 	sv := r.Service
 	res, s := "ok", report.SeverityNone
 	if p, blocked := sv.Blocking(); blocked {
@@ -142,7 +146,7 @@ func (r *Report) serviceCheck() checkRow {
 }
 
 // policyChecks: each direction, and with wide each backend.
-func (r *Report) policyChecks(wide bool) []checkRow {
+func (r *Result) policyChecks(wide bool) []checkRow {
 	p := r.Policy
 	if p == nil {
 		return []checkRow{{"policy", "not evaluated", report.SeverityNone, "no backend pod or address to evaluate"}}
@@ -167,46 +171,23 @@ func (r *Report) policyChecks(wide bool) []checkRow {
 
 func directionCheck(check string, d netpolicy.DirectionResult) checkRow {
 	if !d.Allowed {
-		return checkRow{check, "denied", report.SeverityError, nc.DirectionDetail(d)}
+		return checkRow{check, "denied", report.SeverityError, DirectionDetail(d)}
 	}
-	return checkRow{check, "allowed", report.SeverityNone, nc.DirectionDetail(d)}
+	return checkRow{check, "allowed", report.SeverityNone, DirectionDetail(d)}
 }
 
-// Tables renders the expectations, the matrix (a grid, or the changes) and
-// the findings.
-func (r *BatchReport) Tables(wide bool) []printers.Table {
+// Tables renders --expect and --matrix: the expectations, the matrix (a
+// grid, or the changes) and the findings.
+func (r *BatchResult) Tables(wide bool) []printers.Table {
 	var tables []printers.Table
 	if len(r.Expectations) > 0 {
-		t := printers.Table{Columns: []string{"EXPECTATION", "FROM", "TO", "PORT", "EXPECT", "VERDICT", "RESULT"}}
-		if wide {
-			t.Columns = append(t.Columns, "DECIDED BY")
-		}
-		for _, e := range r.Expectations {
-			res := printers.Sev("ok", report.SeverityNone)
-			if !e.Met {
-				res = printers.Sev("NOT MET", report.SeverityError)
-			}
-			port := e.Port
-			if port == "" {
-				port = "-"
-			}
-			if e.Protocol != "tcp" {
-				port += "/" + e.Protocol
-			}
-			row := []printers.Cell{printers.Text(printers.SourceString(&e.Source)), printers.Text(e.From), printers.Text(e.To), printers.Text(port),
-				printers.Text(e.Expect), printers.Text(e.Verdict), res}
-			if wide {
-				row = append(row, printers.Text(e.DecidedBy))
-			}
-			t.Rows = append(t.Rows, row)
-		}
-		tables = append(tables, t)
+		tables = append(tables, expectationsTable(r.Expectations, wide))
 	}
 	if r.Matrix != nil {
 		if r.Matrix.Diff {
-			tables = append(tables, changes(r.Matrix, wide))
+			tables = append(tables, changesTable(r.Matrix, wide))
 		} else {
-			tables = append(tables, grid(r.Matrix))
+			tables = append(tables, gridTable(r.Matrix))
 		}
 	}
 	if len(r.Findings) > 0 {
@@ -217,9 +198,38 @@ func (r *BatchReport) Tables(wide bool) []printers.Table {
 	return tables
 }
 
+// expectationsTable has a row per expectation: met or not, and (wide) what
+// decided.
+func expectationsTable(expectations []ExpectationResult, wide bool) printers.Table {
+	t := printers.Table{Columns: []string{"EXPECTATION", "FROM", "TO", "PORT", "EXPECT", "VERDICT", "RESULT"}}
+	if wide {
+		t.Columns = append(t.Columns, "DECIDED BY")
+	}
+	for _, e := range expectations {
+		res := printers.Sev("ok", report.SeverityNone)
+		if !e.Met {
+			res = printers.Sev("NOT MET", report.SeverityError)
+		}
+		port := e.Port
+		if port == "" {
+			port = "-"
+		}
+		if e.Protocol != "tcp" {
+			port += "/" + e.Protocol
+		}
+		row := []printers.Cell{printers.Text(printers.SourceString(&e.Source)), printers.Text(e.From), printers.Text(e.To), printers.Text(port),
+			printers.Text(e.Expect), printers.Text(e.Verdict), res}
+		if wide {
+			row = append(row, printers.Text(e.DecidedBy))
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return t
+}
+
 // shortNames gives each workload its shortest unambiguous label: KIND/NAME when
 // all share a namespace, else NAMESPACE/KIND/NAME.
-func shortNames(m *nc.Matrix) map[string]string {
+func shortNames(m *Matrix) map[string]string {
 	nss := map[string]bool{}
 	for _, w := range m.Workloads {
 		nss[w.Namespace] = true
@@ -243,20 +253,22 @@ func portLabel(port int32, protocol string) string {
 	return s
 }
 
-// grid is the matrix as rows (from) and columns (to:port): ok, blocked (by
-// a policy), another verdict, or "-" where not judged.
-func grid(m *nc.Matrix) printers.Table {
+// gridColumn is a column of the grid: a workload's declared port.
+type gridColumn struct {
+	id    string
+	port  int32
+	proto string
+}
+
+// gridTable is the matrix as rows (from) and columns (to:port): ok, blocked
+// (by a policy), another verdict, or "-" where not judged.
+func gridTable(m *Matrix) printers.Table {
 	t := printers.Table{Title: "Reachability (rows: from, columns: to:port; ok, blocked by policy, or another verdict):", Empty: "No workload declares a port."}
 	names := shortNames(m)
-	type col struct {
-		id    string
-		port  int32
-		proto string
-	}
-	var cols []col
+	var cols []gridColumn
 	for _, w := range m.Workloads {
 		for _, p := range w.Ports {
-			cols = append(cols, col{w.Namespace + "/" + w.Kind + "/" + w.Name, p.Port, p.Protocol})
+			cols = append(cols, gridColumn{w.Namespace + "/" + w.Kind + "/" + w.Name, p.Port, p.Protocol})
 		}
 	}
 	if len(cols) == 0 {
@@ -275,39 +287,37 @@ func grid(m *nc.Matrix) printers.Table {
 		row := []printers.Cell{printers.Text(names[id])}
 		for _, c := range cols {
 			v, ok := verdicts[fmt.Sprintf("%s|%s|%d|%s", id, c.id, c.port, c.proto)]
-			switch {
-			case !ok:
-				row = append(row, printers.Text("-"))
-			case v == nc.VerdictReachable:
-				row = append(row, printers.Text("ok"))
-			case v == nc.VerdictBlockedByPolicy:
-				row = append(row, printers.Sev("blocked", report.SeverityError))
-			default:
-				row = append(row, printers.Sev(v, report.SeverityWarning))
-			}
+			row = append(row, gridCell(v, ok))
 		}
 		t.Rows = append(t.Rows, row)
 	}
 	return t
 }
 
-// changes lists a diff's cells.
-func changes(m *nc.Matrix, wide bool) printers.Table {
+// gridCell is one verdict of the grid ("-" when the pair was not judged).
+func gridCell(verdict string, judged bool) printers.Cell {
+	switch {
+	case !judged:
+		return printers.Text("-")
+	case verdict == VerdictReachable:
+		return printers.Text("ok")
+	case verdict == VerdictBlockedByPolicy:
+		return printers.Sev("blocked", report.SeverityError)
+	}
+	return printers.Sev(verdict, report.SeverityWarning)
+}
+
+// changesTable lists a diff's cells.
+func changesTable(m *Matrix, wide bool) printers.Table {
 	t := printers.Table{Title: "Reachability changes (--cluster-state -> -f):", Empty: "No change in who reaches whom.",
 		Columns: []string{"FROM", "TO", "PORT", "BEFORE", "AFTER"}}
 	if wide {
 		t.Columns = append(t.Columns, "DECIDED BY")
 	}
 	names := shortNames(m)
-	orDash := func(s string) string {
-		if s == "" {
-			return "-"
-		}
-		return s
-	}
 	for _, c := range m.Cells {
 		before := c.Before
-		if c.Change == nc.ChangeAdded {
+		if c.Change == ChangeAdded {
 			before = ""
 		}
 		row := []printers.Cell{printers.Text(orName(names, c.From)), printers.Text(orName(names, c.To)), printers.Text(portLabel(c.Port, c.Protocol)),
@@ -318,6 +328,13 @@ func changes(m *nc.Matrix, wide bool) printers.Table {
 		t.Rows = append(t.Rows, row)
 	}
 	return t
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func orName(names map[string]string, id string) string {
