@@ -42,9 +42,12 @@ func Policies(seed uint64, n, namespaces int) []*networkingv1.NetworkPolicy {
 		case k%3 == 0:
 			np.Spec.PodSelector = metav1.LabelSelector{MatchLabels: map[string]string{"app.kubernetes.io/name": app}}
 			np.Spec.PolicyTypes = []networkingv1.PolicyType{networkingv1.PolicyTypeEgress}
+			// A /16 with one of its /24s excepted: the API server refuses an
+			// exception that is not strictly inside the block.
+			block, sub := r.IntN(256), r.IntN(256)
 			np.Spec.Egress = []networkingv1.NetworkPolicyEgressRule{{
-				To: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: fmt.Sprintf("10.%d.0.0/16", r.IntN(256)),
-					Except: []string{fmt.Sprintf("10.%d.%d.0/24", r.IntN(256), r.IntN(256))}}}},
+				To: []networkingv1.NetworkPolicyPeer{{IPBlock: &networkingv1.IPBlock{CIDR: fmt.Sprintf("10.%d.0.0/16", block),
+					Except: []string{fmt.Sprintf("10.%d.%d.0/24", block, sub)}}}},
 				Ports: []networkingv1.NetworkPolicyPort{{Protocol: &tcp, Port: port(5432), EndPort: ptr(int32(5440))}},
 			}}
 		default:

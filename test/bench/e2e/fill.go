@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
-	"net"
 	"sort"
 	"strings"
 	"sync"
@@ -123,9 +122,6 @@ func newFiller(cs kubernetes.Interface, sizes []int, podsPerNode, pending, worke
 	}
 	f.secrets = bigcluster.TLSSecrets(1, maxNodes*2/5, namespaces)
 	f.policies = bigcluster.Policies(1, maxNodes/2, namespaces)
-	for _, np := range f.policies {
-		validExcepts(np)
-	}
 	f.daemonSets = daemonSets()
 	return f
 }
@@ -228,52 +224,6 @@ func (f *filler) namespaces(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// validExcepts moves each ipBlock exception into its block: the generator
-// draws them independently (the in-process benchmarks never validate), and
-// the API server refuses an exception outside the CIDR.
-func validExcepts(np *networkingv1.NetworkPolicy) {
-	fix := func(b *networkingv1.IPBlock) {
-		if b == nil {
-			return
-		}
-		_, block, err := net.ParseCIDR(b.CIDR)
-		if err != nil {
-			return
-		}
-		for i, e := range b.Except {
-			ip, sub, err := net.ParseCIDR(e)
-			if err != nil || block.Contains(ip) {
-				continue
-			}
-			ones, _ := sub.Mask.Size()
-			bo, _ := block.Mask.Size()
-			if ones <= bo {
-				continue
-			}
-			moved := block.IP.To4()
-			if moved == nil {
-				continue
-			}
-			moved = append(net.IP(nil), moved...)
-			moved[2] = ip.To4()[2] // keep the exception's third octet when the block is a /16
-			if !block.Contains(moved) {
-				moved = block.IP.To4()
-			}
-			b.Except[i] = (&net.IPNet{IP: moved.Mask(sub.Mask), Mask: sub.Mask}).String()
-		}
-	}
-	for _, r := range np.Spec.Egress {
-		for _, p := range r.To {
-			fix(p.IPBlock)
-		}
-	}
-	for _, r := range np.Spec.Ingress {
-		for _, p := range r.From {
-			fix(p.IPBlock)
-		}
-	}
 }
 
 // daemonSets are two DaemonSets with a pod on every node, as most clusters
