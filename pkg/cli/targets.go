@@ -66,3 +66,14 @@ func (c *Common) ValidateTargets(args []string) error {
 	}
 	return nil
 }
+
+// Targets are the POD and TYPE/NAME arguments, checked by ValidateTargets,
+// as targets in namespace ns.
+func Targets(args []string, ns string) []cluster.Target {
+	out := make([]cluster.Target, 0, len(args))
+	for _, a := range args {
+		kind, name, _ := ParseTarget(a)
+		out = append(out, cluster.Target{Kind: cluster.Kind(kind), Namespace: ns, Name: name})
+	}
+	return out
+}

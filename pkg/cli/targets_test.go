@@ -2,10 +2,13 @@ package cli
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+
+	"github.com/ktriage/ktriage/pkg/cluster"
 )
 
 func TestParseTarget(t *testing.T) {
@@ -79,5 +82,17 @@ func TestValidateTargets(t *testing.T) {
 				t.Errorf("want a usage error, got %v", err)
 			}
 		})
+	}
+}
+
+func TestTargetsAreInTheNamespaceGiven(t *testing.T) {
+	got := Targets([]string{"web", "deployments.apps/api", "CJ/nightly"}, "shop")
+	want := []cluster.Target{
+		{Kind: cluster.KindPod, Namespace: "shop", Name: "web"},
+		{Kind: cluster.KindDeployment, Namespace: "shop", Name: "api"},
+		{Kind: cluster.KindCronJob, Namespace: "shop", Name: "nightly"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
 	}
 }

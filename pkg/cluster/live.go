@@ -147,6 +147,27 @@ func LoadLiveWith(ctx context.Context, cs kubernetes.Interface, opts LiveOptions
 	return snap, nil
 }
 
+// LoadEach runs every query as a LoadLive of its own, in parallel, and
+// returns one snapshot per query, in order: where LoadLive merges the
+// warnings of all Optional queries, the caller can tell which query left one
+// instead of objects (e.g. which node's pods could not be listed).
+func LoadEach(ctx context.Context, cs kubernetes.Interface, queries ...Query) ([]*Snapshot, error) {
+	snaps := make([]*Snapshot, len(queries))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(DefaultConcurrency)
+	for i, q := range queries {
+		g.Go(func() error {
+			s, err := LoadLive(gctx, cs, q)
+			snaps[i] = s
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return snaps, nil
+}
+
 // queryResult is what one query produced: objects, or a warning instead.
 type queryResult struct {
 	kind    Kind // "" for objects kept in Other

@@ -383,3 +383,31 @@ func TestLoadLiveDynamic(t *testing.T) {
 		t.Errorf("without a dynamic client: %v, want an error naming LiveOptions.Dynamic", err)
 	}
 }
+
+// LoadEach keeps each query's outcome apart: a forbidden optional list
+// leaves its own snapshot without objects, the others are loaded.
+func TestLoadEachKeepsEachQuerysOutcome(t *testing.T) {
+	cs := fake.NewClientset(pod("x", "a", "node-1"), pod("y", "b", "node-2"))
+	cs.PrependReactor("list", "pods", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetNamespace() == "y" {
+			return forbid("pods")(a)
+		}
+		return false, nil, nil
+	})
+	snaps, err := LoadEach(context.Background(), cs, Query{Kind: KindPod, Namespace: "x", Optional: true}, Query{Kind: KindPod, Namespace: "y", Optional: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snaps) != 2 {
+		t.Fatalf("%d snapshots for 2 queries", len(snaps))
+	}
+	if !snaps[0].Loaded[KindPod] || len(snaps[0].Pods) != 1 || len(snaps[0].Warnings) != 0 {
+		t.Errorf("namespace x: loaded %v, pods %v, warnings %q", snaps[0].Loaded, podNames(snaps[0].Pods), snaps[0].Warnings)
+	}
+	if snaps[1].Loaded[KindPod] || len(snaps[1].Pods) != 0 || len(snaps[1].Warnings) != 1 || !strings.Contains(snaps[1].Warnings[0], "cannot list pods in namespace y") {
+		t.Errorf("namespace y: loaded %v, pods %v, warnings %q", snaps[1].Loaded, podNames(snaps[1].Pods), snaps[1].Warnings)
+	}
+	if _, err := LoadEach(context.Background(), cs, Query{Kind: KindPod, Namespace: "y"}); err == nil {
+		t.Error("a forbidden required list must fail LoadEach")
+	}
+}

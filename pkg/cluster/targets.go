@@ -243,6 +243,26 @@ func selected(pods []*corev1.Pod, sel labels.Selector) []*corev1.Pod {
 	return out
 }
 
+// ResolvePods resolves every target (Resolve) and returns the pods they
+// stand for, each once, in the order of the targets.
+func (s *Snapshot) ResolvePods(targets ...Target) ([]*corev1.Pod, error) {
+	var out []*corev1.Pod
+	seen := map[string]bool{}
+	for _, t := range targets {
+		r, err := s.Resolve(t)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range r.Pods {
+			if k := key(p.Namespace, p.Name); !seen[k] {
+				seen[k] = true
+				out = append(out, p)
+			}
+		}
+	}
+	return out, nil
+}
+
 // TargetQueries are the queries that load what Resolve reads for t that the
 // snapshot has not been asked for yet (see Queried): the object by name
 // first; once it is there, the pods its selector matches (field-selected

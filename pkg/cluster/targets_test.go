@@ -239,3 +239,21 @@ func TestQueriedCoversNarrowerQueries(t *testing.T) {
 		t.Error("Merge lost what was queried")
 	}
 }
+
+func TestResolvePodsNamesEachPodOnce(t *testing.T) {
+	s := workloads()
+	pods, err := s.ResolvePods(
+		Target{Kind: KindDeployment, Namespace: "shop", Name: "web"},
+		Target{Kind: KindPod, Namespace: "shop", Name: "web-1-a"},
+		Target{Kind: KindPod, Namespace: "shop", Name: "bare"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := podNames(pods), []string{"web-1-a", "bare"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("pods %v, want %v", got, want)
+	}
+	var nf *NotFoundError
+	if _, err := s.ResolvePods(Target{Kind: KindPod, Namespace: "shop", Name: "gone"}); !errors.As(err, &nf) {
+		t.Errorf("a missing target must be a *NotFoundError, got %v", err)
+	}
+}

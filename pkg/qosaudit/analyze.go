@@ -39,6 +39,25 @@ type AnalysisOptions struct {
 	Selector labels.Selector
 }
 
+// RequireScope describes where --require applies, for messages:
+// "--require (namespace shop, -l tier=db)"; namespace is "" for manifests.
+func RequireScope(allNamespaces bool, namespace, selector string) string {
+	var parts []string
+	switch {
+	case allNamespaces:
+		parts = append(parts, "all namespaces")
+	case namespace != "":
+		parts = append(parts, "namespace "+namespace)
+	}
+	if selector != "" {
+		parts = append(parts, "-l "+selector)
+	}
+	if len(parts) == 0 {
+		return "--require"
+	}
+	return "--require (" + strings.Join(parts, ", ") + ")"
+}
+
 // unit is what findings are about: a live workload (its pods) or one manifest.
 type unit struct {
 	ref       report.ObjectRef

@@ -341,3 +341,22 @@ func TestAnalyzeFilesOverlappingLimitRanges(t *testing.T) {
 		t.Errorf("no warning that the class may differ: %q", rep.Metadata.Warnings)
 	}
 }
+
+func TestRequireScopeNamesWhereTheRequirementApplies(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		all           bool
+		ns, sel, want string
+	}{
+		{"manifests without a selector", false, "", "", "--require"},
+		{"manifests with a selector", false, "", "tier=db", "--require (-l tier=db)"},
+		{"one namespace", false, "shop", "", "--require (namespace shop)"},
+		{"every namespace with a selector", true, "", "tier=db", "--require (all namespaces, -l tier=db)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := RequireScope(tc.all, tc.ns, tc.sel); got != tc.want {
+				t.Errorf("got %q, want %q", got, tc.want)
+			}
+		})
+	}
+}

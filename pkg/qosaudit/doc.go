@@ -3,8 +3,9 @@
 // spec next to the stored one and, per node, the kubelet's eviction order
 // and OOM score adjustments; for manifests, the class the apiserver will
 // assign after defaulting and LimitRanges. It reports the QA1xx findings,
-// registers their rules, and says which objects a live audit must load
-// (BaseQueries, OwnerQueries, NodePodQueries) without loading them.
+// registers their rules, builds the report's tables (Result.Tables), and
+// says which objects an audit must load (BaseQueries, OwnerQueries,
+// NodePodQueries; LimitRangeQueries for manifests) without loading them.
 //
 // It is a package of its own, not part of pkg/qos, because the two answer
 // different questions: pkg/qos ports what Kubernetes itself computes (class,

@@ -12,8 +12,8 @@ import (
 // What a live audit loads, in rounds: first the pods in scope with the
 // LimitRanges, Namespaces and Nodes (BaseQueries), then the owners that name
 // their workloads (OwnerQueries) and the other pods of their nodes, which
-// the kubelet ranks too (NodePodQueries). Every function here is pure: the
-// plugin hands the queries to cluster.LoadLive.
+// the kubelet ranks too (NodePodQueries, merged by NodePods). Every function
+// here is pure: the plugin hands the queries to cluster.LoadLive.
 
 // perNodeListLimit: above this many nodes one LIST of all pods is cheaper
 // than a field-selected LIST per node.
@@ -127,6 +127,51 @@ func NodePodQueries(snap *cluster.Snapshot, s LiveScope) []cluster.Query {
 		qs = append(qs, cluster.Query{Kind: cluster.KindPod, FieldSelector: "spec.nodeName=" + n + activePods, Optional: true})
 	}
 	return qs
+}
+
+// LimitRangeQueries list the LimitRanges of the namespaces manifests' pods
+// land in (ManifestNamespaces), for the defaults the LimitRanger applies.
+// Optional: one the user may not list leaves a warning, and a namespace
+// without a LimitRange is then not reported.
+func LimitRangeQueries(namespaces []string) []cluster.Query {
+	qs := make([]cluster.Query, 0, len(namespaces))
+	for _, n := range namespaces {
+		qs = append(qs, cluster.Query{Kind: cluster.KindLimitRange, Namespace: n, Optional: true})
+	}
+	return qs
+}
+
+// WebhookQuery lists the mutating webhooks, which may change manifests'
+// pods after the prediction (sidecar injectors).
+var WebhookQuery = cluster.Query{Kind: cluster.KindMutatingWebhook, Optional: true}
+
+// NodePods merges what NodePodQueries loaded, one snapshot per query as
+// cluster.LoadEach returns them, each query on its own so that a list the
+// user may not make (pods of namespaces other than their own) marks only
+// the nodes it covers as partial instead of failing the run. It returns the
+// pods listed and, per node left partial, why; a failed cluster-wide list
+// leaves every node of nodes partial.
+func NodePods(qs []cluster.Query, snaps []*cluster.Snapshot, nodes []string) (*cluster.Snapshot, map[string]string) {
+	var out *cluster.Snapshot
+	partial := map[string]string{}
+	for i, s := range snaps {
+		if s.Loaded[cluster.KindPod] {
+			out = cluster.Merge(out, &cluster.Snapshot{Pods: s.Pods, Loaded: s.Loaded})
+			continue
+		}
+		why := strings.Join(s.Warnings, "; ")
+		if n := NodeOfQuery(qs[i]); n != "" {
+			partial[n] = why
+			continue
+		}
+		for _, n := range nodes {
+			partial[n] = why
+		}
+	}
+	if out == nil {
+		out = &cluster.Snapshot{Loaded: map[cluster.Kind]bool{}}
+	}
+	return out, partial
 }
 
 // NodeOfQuery is the node a query of NodePodQueries lists the pods of; ""

@@ -54,3 +54,18 @@ func sortedCounts(m map[string]*ClassCount) []ClassCount {
 	}
 	return out
 }
+
+// CountClasses sets the summary's counts per class: of the live pods, or of
+// the manifests (a bare Pod's is among the pods already).
+func (r *Result) CountClasses() {
+	counts := map[string]int{}
+	for _, p := range r.Pods {
+		counts[p.QOSClass]++
+	}
+	for _, w := range r.Workloads {
+		if w.Kind != "Pod" {
+			counts[w.QOSClass]++
+		}
+	}
+	r.Summary.Counts = counts
+}

@@ -7,14 +7,17 @@ package qosaudit
 
 import (
 	"context"
-	"strings"
+	"fmt"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/ktriage/ktriage/pkg/cli"
+	"github.com/ktriage/ktriage/pkg/cluster"
 	"github.com/ktriage/ktriage/pkg/qos"
+	"github.com/ktriage/ktriage/pkg/qosaudit"
+	"github.com/ktriage/ktriage/pkg/version"
 )
 
 const long = `Show the QoS class of pods exactly as Kubernetes computes it, and what it means
@@ -137,46 +140,25 @@ func (o *Options) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	var (
-		rep *Report
-		err error
-	)
+	load, analyze := o.loadLive, qosaudit.AnalyzeLive
 	if len(o.Filenames) > 0 {
-		rep, err = o.runFiles(ctx)
-	} else {
-		rep, err = o.runLive(ctx)
+		load, analyze = o.loadFiles, qosaudit.AnalyzeFiles
 	}
+	snap, opts, meta, err := load(ctx)
 	if err != nil {
 		return err
 	}
-	counts := map[string]int{}
-	for _, p := range rep.Pods {
-		counts[p.QOSClass]++
+	rep := analyze(snap, opts, version.Get())
+	rep.Metadata.Context, rep.Metadata.Namespace = meta.Context, meta.Namespace
+	if meta.Input != "" {
+		rep.Metadata.Input = meta.Input
 	}
-	for _, w := range rep.Workloads {
-		if w.Kind != "Pod" {
-			counts[w.QOSClass]++
+	if o.Node != "" && len(rep.Nodes) == 0 {
+		if snap.Loaded[cluster.KindNode] {
+			return &cli.ExitError{Code: cli.ExitFailure, Err: fmt.Errorf("node %q not found: check the name with kubectl get nodes", o.Node)}
 		}
+		rep.Warn("cannot show node " + o.Node + ": nodes could not be listed")
 	}
-	rep.Summary.Counts = counts
+	rep.CountClasses()
 	return o.PrintReport(rep)
-}
-
-// requireScope describes where --require applies, for messages:
-// "--require (namespace shop, -l tier=db)".
-func (o *Options) requireScope(ns string) string {
-	var parts []string
-	switch {
-	case o.AllNamespaces:
-		parts = append(parts, "all namespaces")
-	case ns != "":
-		parts = append(parts, "namespace "+ns)
-	}
-	if o.Selector != "" {
-		parts = append(parts, "-l "+o.Selector)
-	}
-	if len(parts) == 0 {
-		return "--require"
-	}
-	return "--require (" + strings.Join(parts, ", ") + ")"
 }

@@ -9,18 +9,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/ktriage/ktriage/pkg/printers"
-	"github.com/ktriage/ktriage/pkg/qosaudit"
 	"github.com/ktriage/ktriage/pkg/report"
 )
 
-// Report is the qos-audit document: qosaudit.Result, which json and yaml
-// print as is, and its tables.
-type Report struct {
-	*qosaudit.Result
-}
+// The tables of table and wide output. JSON and YAML print Result as is.
 
 // Tables renders pods (or manifests), nodes and rollups.
-func (r *Report) Tables(wide bool) []printers.Table {
+func (r *Result) Tables(wide bool) []printers.Table {
 	var out []printers.Table
 	if len(r.Workloads) > 0 {
 		out = append(out, r.workloadTable(wide))
@@ -51,7 +46,7 @@ func classCell(c string) printers.Cell {
 	return printers.Text(c)
 }
 
-func (r *Report) podTable(wide bool) printers.Table {
+func (r *Result) podTable(wide bool) printers.Table {
 	t := printers.Table{Title: "PODS", Columns: []string{"NAMESPACE", "POD", "QOS", "WORKLOAD", "NODE", "REASON"}, Empty: "No pods in scope."}
 	if wide {
 		t.Columns = []string{"NAMESPACE", "POD", "QOS", "STORED", "CONTAINER", "TYPE", "REQUESTS", "LIMITS", "OOM_SCORE_ADJ"}
@@ -81,7 +76,7 @@ func (r *Report) podTable(wide bool) printers.Table {
 	return t
 }
 
-func (r *Report) workloadTable(wide bool) printers.Table {
+func (r *Result) workloadTable(wide bool) printers.Table {
 	t := printers.Table{Title: "MANIFESTS", Columns: []string{"NAMESPACE", "KIND", "NAME", "QOS", "LIMITRANGE", "REASON"}}
 	if wide {
 		t.Columns = []string{"NAMESPACE", "KIND", "NAME", "QOS", "CONTAINER", "TYPE", "REQUESTS", "LIMITS"}
@@ -106,7 +101,7 @@ func (r *Report) workloadTable(wide bool) printers.Table {
 	return t
 }
 
-func nodeTable(n qosaudit.NodeResult, wide bool) printers.Table {
+func nodeTable(n NodeResult, wide bool) printers.Table {
 	var oc []string
 	for _, o := range n.Overcommit {
 		part := fmt.Sprintf("%s requests %d%% limits %d%%", o.Resource, o.RequestsPercent, o.LimitsPercent)
@@ -169,7 +164,7 @@ func nodeTable(n qosaudit.NodeResult, wide bool) printers.Table {
 	return t
 }
 
-func rollupTable(title string, counts []qosaudit.ClassCount, workload bool) printers.Table {
+func rollupTable(title string, counts []ClassCount, workload bool) printers.Table {
 	t := printers.Table{Title: title, Columns: []string{"NAMESPACE", "GUARANTEED", "BURSTABLE", "BESTEFFORT"}}
 	if workload {
 		t.Columns = []string{"NAMESPACE", "WORKLOAD", "GUARANTEED", "BURSTABLE", "BESTEFFORT"}
@@ -204,6 +199,7 @@ func oomString(v *int) string {
 	return fmt.Sprint(*v)
 }
 
+// uniq drops repeated values, keeping the first of each in place.
 func uniq(s []string) []string {
 	var out []string
 	seen := map[string]bool{}

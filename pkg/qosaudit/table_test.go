@@ -7,20 +7,19 @@ import (
 
 	"github.com/ktriage/ktriage/internal/golden"
 	"github.com/ktriage/ktriage/pkg/printers"
-	"github.com/ktriage/ktriage/pkg/qosaudit"
 	"github.com/ktriage/ktriage/pkg/qosaudit/qosaudittest"
 )
 
 func TestGolden(t *testing.T) {
 	inputs := []struct {
 		name string
-		rep  func() *Report
+		rep  func() *Result
 	}{
-		{"files", func() *Report {
-			return &Report{qosaudit.AnalyzeFiles(qosaudittest.Manifests(t), qosaudit.AnalysisOptions{}, "test")}
+		{"files", func() *Result {
+			return AnalyzeFiles(qosaudittest.Manifests(t), AnalysisOptions{}, "test")
 		}},
-		{"live", func() *Report {
-			return &Report{qosaudit.AnalyzeLive(qosaudittest.LiveSnapshot(), qosaudit.AnalysisOptions{LimitRangesKnown: true}, "test")}
+		{"live", func() *Result {
+			return AnalyzeLive(qosaudittest.LiveSnapshot(), AnalysisOptions{LimitRangesKnown: true}, "test")
 		}},
 	}
 	for _, in := range inputs {
