@@ -14,5 +14,6 @@
 //
 // In the data flow it is drain-preflight's analysis (Snapshot → report): what
 // to load is BaseQueries and NodeQueries, plugins/drainpreflight loads it with
-// cluster.LoadLive or reads a --cluster-state dump, and prints Simulate's result.
+// cluster.LoadLive or reads a --cluster-state dump, and prints the Report of
+// Analyze (Simulate, then Plan's order), whose tables are built here too.
 package drain

@@ -146,3 +146,22 @@ func TestManyNodesAreTakenInTheOrderGiven(t *testing.T) {
 		t.Errorf("plan %q", got)
 	}
 }
+
+// Analyze is the drain of the nodes given, with the order Plan finds.
+func TestAnalyzeAddsThePlanToTheDrain(t *testing.T) {
+	o := drainOf([]string{"a", "b"})
+	res, err := Analyze(affinityPair(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := Simulate(affinityPair(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verdict != sim.Verdict || len(res.Nodes) != 2 {
+		t.Errorf("verdict %s with %d nodes, Simulate says %s", res.Verdict, len(res.Nodes), sim.Verdict)
+	}
+	if got, want := stepsOf(res.Order), []string{"1 b safe", "2 a safe"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("order %q, want %q", got, want)
+	}
+}

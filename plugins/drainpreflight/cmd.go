@@ -1,19 +1,18 @@
 // Package drainpreflight implements "kubectl drain-preflight": say, before
 // anyone drains a node, whether `kubectl drain` with the same flags will
-// finish and where every pod will land. It wires flags → Snapshot →
-// drain.Simulate → printer; the analysis is pkg/drain.
+// finish and where every pod will land. It wires flags → Snapshot (load.go)
+// → drain.Analyze → printer; the analysis and its tables are pkg/drain.
 package drainpreflight
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 
 	"github.com/ktriage/ktriage/pkg/cli"
-	"github.com/ktriage/ktriage/pkg/cluster"
 	"github.com/ktriage/ktriage/pkg/drain"
 	"github.com/ktriage/ktriage/pkg/report"
 	"github.com/ktriage/ktriage/pkg/version"
@@ -110,7 +109,7 @@ func (o *Options) Validate() error {
 		return cli.UsageErrorf("--skip-wait-for-delete-timeout must not be negative")
 	}
 	if o.Drain.PodSelector != "" {
-		if _, err := parseSelector(o.Drain.PodSelector); err != nil {
+		if _, err := labels.Parse(o.Drain.PodSelector); err != nil {
 			return cli.UsageErrorf("--pod-selector: %v", err)
 		}
 	}
@@ -122,28 +121,19 @@ func (o *Options) Run(ctx context.Context) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	rep := newReport(version.Get())
-	snap, nodes, err := o.load(ctx, rep)
+	rep := drain.NewReport(version.Get())
+	snap, nodes, err := o.load(ctx, &rep.Metadata)
 	if err != nil {
 		return err
 	}
 	opts := o.Drain
 	opts.Nodes = nodes
 	opts.Now = o.now()
-	res, err := drain.Simulate(snap, opts)
+	res, err := drain.Analyze(snap, opts)
 	if err != nil {
 		return err
 	}
-	if res.Order, err = drain.Plan(snap, opts); err != nil {
-		return err
-	}
-	rep.Result = res
-	for _, f := range res.Findings {
-		rep.Add(f)
-	}
-	for _, w := range snap.Warnings {
-		rep.Warn(w)
-	}
+	rep.SetResult(res, snap.Warnings)
 	if err := o.PrintReport(rep); err != nil {
 		return err
 	}
@@ -151,42 +141,4 @@ func (o *Options) Run(ctx context.Context) error {
 		return cli.Found()
 	}
 	return nil
-}
-
-// load reads the cluster (or the dump) and resolves the nodes.
-func (o *Options) load(ctx context.Context, rep *Report) (*cluster.Snapshot, []string, error) {
-	if o.ClusterState != "" {
-		rep.Metadata.Input = "files"
-		snap, err := cluster.LoadFiles(cluster.FileOptions{Filenames: []string{o.ClusterState}})
-		if err != nil {
-			return nil, nil, fmt.Errorf("--cluster-state: %w", err)
-		}
-		if len(snap.Nodes) == 0 {
-			return nil, nil, fmt.Errorf("--cluster-state %s holds no nodes: dump it with kubectl get nodes,pods,poddisruptionbudgets,daemonsets,priorityclasses -A -o yaml", o.ClusterState)
-		}
-		for _, k := range drain.ClusterStateKinds {
-			snap.Loaded[k] = true
-		}
-		nodes, err := cluster.ResolveNodes(snap, o.Nodes, o.Selector)
-		return snap, nodes, err
-	}
-	rep.Metadata.Input = "cluster"
-	rep.Metadata.Context = o.CurrentContext()
-	cs, _, err := o.Clientset()
-	if err != nil {
-		return nil, nil, err
-	}
-	snap, err := cluster.LoadLive(ctx, cs, drain.BaseQueries()...)
-	if err != nil {
-		return nil, nil, err
-	}
-	nodes, err := cluster.ResolveNodes(snap, o.Nodes, o.Selector)
-	if err != nil {
-		return nil, nil, err
-	}
-	more, err := cluster.LoadLive(ctx, cs, drain.NodeQueries(snap, nodes)...)
-	if err != nil {
-		return nil, nil, err
-	}
-	return cluster.Merge(snap, more), nodes, nil
 }

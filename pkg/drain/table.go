@@ -1,32 +1,12 @@
-package drainpreflight
+package drain
 
 import (
 	"fmt"
 	"strings"
 
-	"k8s.io/apimachinery/pkg/labels"
-
-	"github.com/ktriage/ktriage/pkg/drain"
 	"github.com/ktriage/ktriage/pkg/printers"
 	"github.com/ktriage/ktriage/pkg/report"
 )
-
-// Report is the drain-preflight document: the common report and, at the
-// top level, drain.Result's sections (.verdict, .nodes[], .pdbs[],
-// .capacity[], .preempted[], .order[]).
-type Report struct {
-	report.Report
-	*drain.Result
-}
-
-func newReport(version string) *Report {
-	return &Report{Report: report.New("DrainPreflightReport", drain.Plugin, version)}
-}
-
-// Base resolves the two embedded types' overlap for the printers.
-func (r *Report) Base() *report.Report { return &r.Report }
-
-func parseSelector(s string) (labels.Selector, error) { return labels.Parse(s) }
 
 // Tables: one row per pod, the budgets, the verdict; wide adds the other
 // nodes' load, the preempted pods and the scheduler's message for pods
@@ -45,7 +25,7 @@ func (r *Report) Tables(wide bool) []printers.Table {
 				dest = "-"
 			}
 			sev := report.SeverityNone
-			if p.Action == drain.ActionBlocked {
+			if p.Action == ActionBlocked {
 				sev = report.SeverityError
 			}
 			destSev := report.SeverityNone
@@ -157,18 +137,18 @@ func (r *Report) wideTables() []printers.Table {
 	return out
 }
 
-func verdictSeverity(v drain.Verdict) report.Severity {
-	if v == drain.Safe {
+func verdictSeverity(v Verdict) report.Severity {
+	if v == Safe {
 		return report.SeverityNone
 	}
 	return report.SeverityError
 }
 
-func verdictText(v drain.Verdict) string {
+func verdictText(v Verdict) string {
 	switch v {
-	case drain.Safe:
+	case Safe:
 		return "kubectl drain with these flags finishes and every replacement finds a node"
-	case drain.Unschedulable:
+	case Unschedulable:
 		return "kubectl drain finishes but some pods stay Pending"
 	}
 	return "kubectl drain with these flags fails or waits for ever"
