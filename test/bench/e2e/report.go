@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -122,8 +123,18 @@ func profiles(ctx context.Context, r *runner, cons []contender, verdicts []resul
 		if s.Err != "" {
 			logf("  %s: %s", c.id, s.Err)
 		}
-		p := results.Profile{Contender: fmt.Sprintf("%s (`%s`, %.1f s, %.0f MiB peak RSS in this run)", c.label, c.display(), s.Wall.Seconds(), float64(s.RSS)/(1<<20)),
-			Files: []string{rel(cpu), rel(heap)}}
+		p := results.Profile{ID: c.id, Contender: fmt.Sprintf("%s (`%s`, %.1f s, %.0f MiB peak RSS in this run)", c.label, c.display(), s.Wall.Seconds(), float64(s.RSS)/(1<<20)),
+			Files: []string{rel(cpu), rel(heap)}, CPUFile: rel(cpu), HeapFile: rel(heap), Wall: s.Wall, RSS: s.RSS}
+		if sum, err := summarize(cpu, results.SummarizeCPU); err == nil {
+			p.CPU = &sum
+		} else {
+			logf("  %s: %v", cpu, err)
+		}
+		if sum, err := summarize(heap, results.SummarizeHeap); err == nil {
+			p.Heap = &sum
+		} else {
+			logf("  %s: %v", heap, err)
+		}
 		var top bytes.Buffer
 		for _, args := range [][]string{
 			{"tool", "pprof", "-top", "-cum", "-nodecount", "25", c.argv[0], cpu},
@@ -141,6 +152,17 @@ func profiles(ctx context.Context, r *runner, cons []contender, verdicts []resul
 		out = append(out, p)
 	}
 	return out, nil
+}
+
+// summarize reads the profile in file with fn.
+func summarize[T any](file string, fn func(io.Reader) (T, error)) (T, error) {
+	f, err := os.Open(file)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	defer f.Close()
+	return fn(f)
 }
 
 // writeOutputs writes the report and the chart.

@@ -39,11 +39,17 @@ type Size struct {
 }
 
 // Profile is a CPU and heap profile of one plugin run, with the top of
-// each as text.
+// each as text and what they show in numbers (for the missed targets).
 type Profile struct {
-	Contender string
-	Files     []string
-	Top       string
+	ID                string // the contender's measurement ID
+	Contender         string
+	Files             []string
+	Top               string
+	CPUFile, HeapFile string // relative to the report
+	Wall              time.Duration
+	RSS               int64 // bytes
+	CPU               *CPUSummary
+	Heap              *HeapSummary
 }
 
 // WriteMarkdown writes the report.
@@ -65,6 +71,27 @@ func WriteMarkdown(w io.Writer, r Report) error {
 		p("| %s | %s | %s |\n", v.Target, v.Measured, mark)
 	}
 	p("\n")
+	explained := false
+	for _, v := range r.Verdicts {
+		if v.Met {
+			continue
+		}
+		if !explained {
+			p("### Why the missed targets are missed\n\n")
+			p("From the profiles this run wrote: each plugin of a missed target ran once more with `KTRIAGE_CPUPROFILE` and `KTRIAGE_MEMPROFILE` (see Profiles below for the files and their top entries).\n\n")
+			explained = true
+		}
+		why := "No profile of this contender was written (-profile none)."
+		for _, pr := range r.Profiles {
+			if pr.ID == v.Contender {
+				why = pr.Explain(v)
+			}
+		}
+		p("- **%s** — %s. %s\n", v.Target, v.Measured, why)
+	}
+	if explained {
+		p("\n")
+	}
 
 	if len(sizes) > 0 {
 		n := sizes[len(sizes)-1]
