@@ -1,7 +1,9 @@
 package qos
 
 import (
-	"sort"
+	"cmp"
+	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -41,7 +43,13 @@ type EvictionCandidate struct {
 // class first (a Guaranteed pod can never use more than its request, others
 // can), then by namespace/name: one of the orders the kubelet can produce.
 func RankMemoryPressure(pods []*corev1.Pod, usage UsageFunc) []EvictionCandidate {
-	out := make([]EvictionCandidate, 0, len(pods))
+	// Each candidate with its tie-break class rank, computed once per pod
+	// rather than in every comparison.
+	type ranked struct {
+		EvictionCandidate
+		classRank int
+	}
+	rs := make([]ranked, 0, len(pods))
 	for _, p := range pods {
 		c := EvictionCandidate{Pod: p, Priority: corev1helpers.PodPriority(p), Critical: IsCriticalPod(p)}
 		req := MemoryRequestForEviction(p)
@@ -50,43 +58,42 @@ func RankMemoryPressure(pods []*corev1.Pod, usage UsageFunc) []EvictionCandidate
 		if c.UsageKnown {
 			c.ExceedsRequests = resource.NewQuantity(c.Usage, resource.BinarySI).Cmp(req) == 1
 		}
-		out = append(out, c)
+		rs = append(rs, ranked{c, Rank(PodClass(p))})
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i].Pod, out[j].Pod
-		if ra, rb := Rank(PodClass(a)), Rank(PodClass(b)); ra != rb {
-			return ra < rb
-		}
-		if a.Namespace != b.Namespace {
-			return a.Namespace < b.Namespace
-		}
-		return a.Name < b.Name
-	})
-	cmps := []func(a, b *EvictionCandidate) int{exceedMemoryRequests, priority, memoryAboveRequest}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := &out[i], &out[j]
-		k := 0
-		for ; k < len(cmps)-1; k++ {
-			switch r := cmps[k](a, b); {
-			case r < 0:
-				return true
-			case r > 0:
-				return false
+	// The kubelet's keys, then the tie-break: one stable sort on both gives
+	// the order of a stable sort by the tie-break followed by one by the keys.
+	slices.SortStableFunc(rs, func(a, b ranked) int {
+		for _, key := range memoryPressureKeys {
+			if r := key(a.EvictionCandidate, b.EvictionCandidate); r != 0 {
+				return r
 			}
 		}
-		return cmps[k](a, b) < 0
+		if a.classRank != b.classRank {
+			return a.classRank - b.classRank
+		}
+		if a.Pod.Namespace != b.Pod.Namespace {
+			return strings.Compare(a.Pod.Namespace, b.Pod.Namespace)
+		}
+		return strings.Compare(a.Pod.Name, b.Pod.Name)
 	})
+	out := make([]EvictionCandidate, len(rs))
+	for i := range rs {
+		out[i] = rs[i].EvictionCandidate
+	}
 	return out
 }
 
-func exceedMemoryRequests(a, b *EvictionCandidate) int {
+// memoryPressureKeys are rankMemoryPressure's orderedBy keys.
+var memoryPressureKeys = []func(a, b EvictionCandidate) int{exceedMemoryRequests, priority, memoryAboveRequest}
+
+func exceedMemoryRequests(a, b EvictionCandidate) int {
 	if !a.UsageKnown || !b.UsageKnown {
 		return cmpBool(!a.UsageKnown, !b.UsageKnown)
 	}
 	return cmpBool(a.ExceedsRequests, b.ExceedsRequests)
 }
 
-func priority(a, b *EvictionCandidate) int {
+func priority(a, b EvictionCandidate) int {
 	switch {
 	case a.Priority == b.Priority:
 		return 0
@@ -96,15 +103,13 @@ func priority(a, b *EvictionCandidate) int {
 	return -1
 }
 
-func memoryAboveRequest(a, b *EvictionCandidate) int {
+func memoryAboveRequest(a, b EvictionCandidate) int {
 	if !a.UsageKnown || !b.UsageKnown {
 		return cmpBool(!a.UsageKnown, !b.UsageKnown)
 	}
-	am := resource.NewQuantity(a.Usage, resource.BinarySI)
-	am.Sub(*resource.NewQuantity(a.MemoryRequest, resource.BinarySI))
-	bm := resource.NewQuantity(b.Usage, resource.BinarySI)
-	bm.Sub(*resource.NewQuantity(b.MemoryRequest, resource.BinarySI))
-	return bm.Cmp(*am)
+	// Usage and request are whole, non-negative byte counts: their
+	// difference is exact in an int64. Larger first.
+	return cmp.Compare(b.Usage-b.MemoryRequest, a.Usage-a.MemoryRequest)
 }
 
 // cmpBool places true before false.

@@ -31,23 +31,26 @@ func (c Commitment) LimitsOvercommitted() bool { return c.Limits > c.Allocatable
 // resources, overhead) against the node's allocatable. Pods that have
 // finished are left out.
 func NodeCommitment(node *corev1.Node, pods []*corev1.Pod) []Commitment {
-	out := make([]Commitment, 0, 2)
-	for _, name := range computeResources {
-		c := Commitment{Resource: name, Allocatable: value(name, node.Status.Allocatable[name])}
-		for _, p := range pods {
-			if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
-				continue
-			}
-			reqs := resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{})
+	out := make([]Commitment, len(computeResources))
+	for i, name := range computeResources {
+		out[i] = Commitment{Resource: name, Allocatable: value(name, node.Status.Allocatable[name])}
+	}
+	for _, p := range pods {
+		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+			continue
+		}
+		// Once per pod, for every resource: the helpers build new lists.
+		reqs := resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{})
+		lims := resourcehelper.PodLimits(p, resourcehelper.PodResourcesOptions{})
+		for i, name := range computeResources {
+			c := &out[i]
 			c.Requests += value(name, reqs[name])
-			lims := resourcehelper.PodLimits(p, resourcehelper.PodResourcesOptions{})
 			if l, ok := lims[name]; ok && !l.IsZero() && allContainersLimited(p, name) {
 				c.Limits += value(name, l)
 			} else {
 				c.Unbounded++
 			}
 		}
-		out = append(out, c)
 	}
 	return out
 }

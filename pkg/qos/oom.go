@@ -145,8 +145,13 @@ func remainingPodMemReqPerContainer(pod *corev1.Pod) int64 {
 // AllocatedPod returns the pod as the kubelet sizes it: requests replaced by
 // what the kubelet allocated (status allocatedResources), which differ from
 // the spec while an in-place resize is pending. The kubelet computes OOM
-// score adjustments from the allocated resources.
+// score adjustments from the allocated resources. A pod with no allocated
+// resources in its status is returned as it is (not a copy): callers only
+// read the result.
 func AllocatedPod(pod *corev1.Pod) *corev1.Pod {
+	if !hasAllocatedResources(pod) {
+		return pod
+	}
 	p := pod.DeepCopy()
 	apply := func(list []corev1.Container, statuses []corev1.ContainerStatus) {
 		for i := range list {
@@ -174,6 +179,21 @@ func AllocatedPod(pod *corev1.Pod) *corev1.Pod {
 		}
 	}
 	return p
+}
+
+// hasAllocatedResources says whether AllocatedPod would change anything.
+func hasAllocatedResources(pod *corev1.Pod) bool {
+	if pod.Spec.Resources != nil && len(pod.Status.AllocatedResources) > 0 {
+		return true
+	}
+	for _, statuses := range [][]corev1.ContainerStatus{pod.Status.ContainerStatuses, pod.Status.InitContainerStatuses} {
+		for i := range statuses {
+			if len(statuses[i].AllocatedResources) > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // SetsOOMScoreAdj says whether the kubelet of node gives containers an
