@@ -277,7 +277,7 @@ func (p queryPlan) runGet(ctx context.Context, q Query, timeout time.Duration) (
 	obj, err := p.get(ctx, q.Name)
 	switch {
 	case err == nil:
-		trim(obj) // as paginate does for every listed object
+		trim(obj, nil) // as paginate does for every listed object
 		return queryResult{kind: p.kind, objects: []runtime.Object{obj}}, nil
 	case apierrors.IsNotFound(err) && isObjectNotFound(err):
 		return queryResult{kind: p.kind}, nil
@@ -364,6 +364,7 @@ func listPage(ctx context.Context, list lister, opts metav1.ListOptions, timeout
 // the beginning.
 func paginate(ctx context.Context, list lister, opts metav1.ListOptions, timeout time.Duration) ([]runtime.Object, error) {
 	var out []runtime.Object
+	in := newInterner()
 	restarted := false
 	for {
 		page, err := listPage(ctx, list, opts, timeout)
@@ -383,7 +384,7 @@ func paginate(ctx context.Context, list lister, opts metav1.ListOptions, timeout
 		// Drop what no analysis reads while only this page is decoded,
 		// so the snapshot never holds it (see trim.go).
 		for _, o := range items {
-			trim(o)
+			trim(o, in)
 		}
 		out = append(out, items...)
 		lm, err := meta.ListAccessor(page)

@@ -41,8 +41,9 @@ var keptAnnotations = map[string]bool{
 // every annotation but this one.
 const lastApplied = corev1.LastAppliedConfigAnnotation
 
-// trim drops from obj, in place, what no analysis reads.
-func trim(obj runtime.Object) {
+// trim drops from obj, in place, what no analysis reads, and shares through
+// in (nil: nothing shared) what obj repeats of the other objects of its list.
+func trim(obj runtime.Object, in *interner) {
 	if u, ok := obj.(*unstructured.Unstructured); ok {
 		u.SetManagedFields(nil)
 		if a := u.GetAnnotations(); a != nil {
@@ -78,29 +79,73 @@ func trim(obj runtime.Object) {
 			m.SetAnnotations(nil)
 		}
 	}
-	if p, ok := obj.(*corev1.Pod); ok {
-		trimPod(p)
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		trimPod(o)
+		if in != nil {
+			in.pod(o)
+		}
+	case *corev1.Node:
+		if in != nil {
+			in.node(o)
+		}
 	}
 }
 
-// trimPod drops the container probes and lifecycle hooks, and the runtime's
-// identifiers and mount list from container statuses.
+// trimPod drops the container probes, lifecycle hooks, commands, security
+// contexts and environment values, the pod's security context and service account, and the
+// runtime's identifiers and mount list from container statuses; of volumes,
+// the downward API and service account token projections (every pod has
+// one, and nothing reads them).
 func trimPod(p *corev1.Pod) {
 	for _, cs := range [][]corev1.Container{p.Spec.InitContainers, p.Spec.Containers} {
 		for i := range cs {
 			c := &cs[i]
 			c.LivenessProbe, c.ReadinessProbe, c.StartupProbe, c.Lifecycle = nil, nil, nil, nil
+			c.Command, c.Args, c.WorkingDir, c.SecurityContext = nil, nil, "", nil
+			c.TerminationMessagePath, c.TerminationMessagePolicy, c.ImagePullPolicy = "", "", ""
+			trimEnv(c.Env)
 		}
 	}
 	for i := range p.Spec.EphemeralContainers {
 		c := &p.Spec.EphemeralContainers[i].EphemeralContainerCommon
 		c.LivenessProbe, c.ReadinessProbe, c.StartupProbe, c.Lifecycle = nil, nil, nil, nil
+		c.Command, c.Args, c.WorkingDir, c.SecurityContext = nil, nil, "", nil
+		c.TerminationMessagePath, c.TerminationMessagePolicy, c.ImagePullPolicy = "", "", ""
+	}
+	p.Spec.SecurityContext, p.Spec.ServiceAccountName, p.Spec.DeprecatedServiceAccount = nil, "", ""
+	p.Spec.TerminationGracePeriodSeconds, p.Spec.EnableServiceLinks = nil, nil
+	for i := range p.Spec.Volumes {
+		v := &p.Spec.Volumes[i].VolumeSource
+		v.DownwardAPI = nil
+		if v.Projected != nil {
+			for j := range v.Projected.Sources {
+				s := &v.Projected.Sources[j]
+				s.DownwardAPI, s.ServiceAccountToken = nil, nil
+			}
+		}
 	}
 	for _, ss := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses, p.Status.EphemeralContainerStatuses} {
 		for i := range ss {
 			s := &ss[i]
 			s.ImageID, s.ContainerID = "", ""
 			s.VolumeMounts, s.User, s.AllocatedResourcesStatus = nil, nil, nil
+		}
+	}
+}
+
+// trimEnv keeps of each variable its name and the ConfigMap or Secret it
+// comes from (what why-pending checks exists): values and field references
+// are dropped.
+func trimEnv(env []corev1.EnvVar) {
+	for i := range env {
+		e := &env[i]
+		e.Value = ""
+		if f := e.ValueFrom; f != nil {
+			f.FieldRef, f.ResourceFieldRef, f.FileKeyRef = nil, nil, nil
+			if f.ConfigMapKeyRef == nil && f.SecretKeyRef == nil {
+				e.ValueFrom = nil
+			}
 		}
 	}
 }

@@ -47,6 +47,32 @@ var trimmedFields = []string{
 	"k8s.io/api/core/v1.ContainerStatus.VolumeMounts",
 	"k8s.io/api/core/v1.ContainerStatus.User",
 	"k8s.io/api/core/v1.ContainerStatus.AllocatedResourcesStatus",
+	"k8s.io/api/core/v1.Container.Command",
+	"k8s.io/api/core/v1.Container.Args",
+	"k8s.io/api/core/v1.Container.WorkingDir",
+	"k8s.io/api/core/v1.Container.SecurityContext",
+	"k8s.io/api/core/v1.Container.TerminationMessagePath",
+	"k8s.io/api/core/v1.Container.TerminationMessagePolicy",
+	"k8s.io/api/core/v1.Container.ImagePullPolicy",
+	"k8s.io/api/core/v1.EphemeralContainerCommon.Command",
+	"k8s.io/api/core/v1.EphemeralContainerCommon.Args",
+	"k8s.io/api/core/v1.EphemeralContainerCommon.WorkingDir",
+	"k8s.io/api/core/v1.EphemeralContainerCommon.SecurityContext",
+	"k8s.io/api/core/v1.EphemeralContainerCommon.TerminationMessagePath",
+	"k8s.io/api/core/v1.EphemeralContainerCommon.TerminationMessagePolicy",
+	"k8s.io/api/core/v1.EphemeralContainerCommon.ImagePullPolicy",
+	"k8s.io/api/core/v1.PodSpec.SecurityContext",
+	"k8s.io/api/core/v1.PodSpec.ServiceAccountName",
+	"k8s.io/api/core/v1.PodSpec.DeprecatedServiceAccount",
+	"k8s.io/api/core/v1.PodSpec.TerminationGracePeriodSeconds",
+	"k8s.io/api/core/v1.PodSpec.EnableServiceLinks",
+	"k8s.io/api/core/v1.VolumeSource.DownwardAPI",
+	"k8s.io/api/core/v1.VolumeProjection.DownwardAPI",
+	"k8s.io/api/core/v1.VolumeProjection.ServiceAccountToken",
+	"k8s.io/api/core/v1.EnvVar.Value",
+	"k8s.io/api/core/v1.EnvVarSource.FieldRef",
+	"k8s.io/api/core/v1.EnvVarSource.ResourceFieldRef",
+	"k8s.io/api/core/v1.EnvVarSource.FileKeyRef",
 }
 
 // annotationsPassedOn are the places that hand a whole annotation map to
@@ -408,7 +434,7 @@ func TestTrim(t *testing.T) {
 			NodeInfo: corev1.NodeSystemInfo{OperatingSystem: "linux"},
 		},
 	}
-	trim(node)
+	trim(node, nil)
 	if node.Status.Images != nil || node.Status.NodeInfo.OperatingSystem != "linux" {
 		t.Errorf("node status after trim: %+v", node.Status)
 	}
@@ -435,7 +461,7 @@ func TestTrim(t *testing.T) {
 			ReadinessProbe: &corev1.Probe{}, Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}}}}},
 		Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Name: "c", Image: "i", ImageID: "sha", ContainerID: "containerd://x", RestartCount: 3}}},
 	}
-	trim(pod)
+	trim(pod, nil)
 	c, s := pod.Spec.Containers[0], pod.Status.ContainerStatuses[0]
 	if pod.ManagedFields != nil || c.ReadinessProbe != nil || s.ImageID != "" || s.ContainerID != "" {
 		t.Errorf("pod after trim keeps what nothing reads: %+v", pod)
@@ -448,7 +474,7 @@ func TestTrim(t *testing.T) {
 	u := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "karpenter.sh/v1", "kind": "NodePool", "metadata": map[string]any{
 		"name": "default", "annotations": map[string]any{corev1.LastAppliedConfigAnnotation: "{}", "karpenter.sh/nodepool-hash": "1"},
 		"managedFields": []any{map[string]any{"manager": "karpenter"}}}}}
-	trim(u)
+	trim(u, nil)
 	if u.GetManagedFields() != nil || !mapsEqual(u.GetAnnotations(), map[string]string{"karpenter.sh/nodepool-hash": "1"}) {
 		t.Errorf("custom resource after trim: %v", u.Object)
 	}

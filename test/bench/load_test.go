@@ -26,7 +26,7 @@ import (
 // (5,000 nodes, 50,000 pods) through a real clientset: paginated protobuf
 // LISTs of pods and nodes served from memory, decoded and kept in a
 // Snapshot. Besides B/op and allocs/op it reports the heap the snapshot
-// keeps (live-MB, after a collection). A whole process's peak follows from
+// keeps (live-MB, after a collection, and live-B/object). A whole process's peak follows from
 // it (about twice the live heap with the default GOGC); in this process the
 // generated cluster and the encoded pages share the heap, so the high-water
 // mark here would measure them too.
@@ -78,6 +78,9 @@ func BenchmarkLoadLive(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(live, "live-MB")
+	// What the analyses must hold per object: the lower bound of a
+	// process's peak beyond the runtime's own.
+	b.ReportMetric(live*1e6/float64(len(c.Pods)+len(c.Nodes)), "live-B/object")
 }
 
 // paginated encodes objects as the API server answers a paginated
