@@ -1,7 +1,6 @@
 package printers
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -88,17 +87,35 @@ func PrintJSON(w io.Writer, p Printable) error {
 }
 
 // writeJSON indents and leaves <, > and & alone: the output is read by people
-// and scripts, never embedded in HTML.
+// and scripts, never embedded in HTML. The encoder writes nothing until the
+// whole document is encoded, so it writes to w directly: a buffer here would
+// hold a third copy of a report that can be tens of megabytes.
 func writeJSON(w io.Writer, v any, what string) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	ew := &errWriter{w: w}
+	enc := json.NewEncoder(ew)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
+		if ew.err != nil {
+			return ew.err // the output failed, not the encoding
+		}
 		return fmt.Errorf("encoding %s as JSON: %w", what, err)
 	}
-	_, err := w.Write(buf.Bytes())
-	return err
+	return nil
+}
+
+// errWriter remembers the error its writer returned.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(b []byte) (int, error) {
+	n, err := e.w.Write(b)
+	if err != nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // PrintYAML writes the whole document as YAML with the same field names as JSON.
