@@ -221,6 +221,23 @@ func (c *Common) CurrentContext() string {
 	return raw.CurrentContext
 }
 
+// ClusterConfigured says a cluster is named: by --server or --context, a
+// kubeconfig with a cluster or context, or the in-cluster service account.
+// Without one, client-go would fall back to localhost:8080, so a plugin that
+// can work from files alone stays offline instead.
+func (c *Common) ClusterConfigured() bool {
+	f := c.ConfigFlags
+	if f.APIServer != nil && *f.APIServer != "" || f.Context != nil && *f.Context != "" {
+		return true
+	}
+	raw, err := f.ToRawKubeConfigLoader().RawConfig()
+	if err != nil || len(raw.Clusters) > 0 || len(raw.Contexts) > 0 {
+		return true // a broken kubeconfig is reported by the client
+	}
+	_, err = rest.InClusterConfig()
+	return err == nil
+}
+
 // PrintReport finalizes the report (suppression, sorting, summary), prints it
 // and returns the exit error: nil, or Found() when a finding reaches --fail-on.
 func (c *Common) PrintReport(p printers.Printable) error {

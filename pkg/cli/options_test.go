@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -188,5 +189,19 @@ func TestRESTConfigIsTunedForReading(t *testing.T) {
 	c, _, _ = parsed(t, "--server", "https://127.0.0.1:6443", "--request-timeout", "5s")
 	if cfg, err := c.RESTConfig(); err != nil || cfg.Timeout.String() != "5s" {
 		t.Errorf("--request-timeout 5s gave %v, %v", cfg.Timeout, err)
+	}
+}
+
+func TestNoClusterIsConfiguredWithoutAKubeconfig(t *testing.T) {
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "no-kubeconfig"))
+	streams, _, _, _ := genericiooptions.NewTestIOStreams()
+	o := NewCommon(streams)
+	if o.ClusterConfigured() {
+		t.Fatal("no kubeconfig, no --server, no service account: want no cluster")
+	}
+	server := "https://127.0.0.1:1"
+	o.ConfigFlags.APIServer = &server
+	if !o.ClusterConfigured() {
+		t.Error("--server names a cluster")
 	}
 }

@@ -7,7 +7,7 @@ package netcheck
 import (
 	"context"
 	"errors"
-	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,6 +17,7 @@ import (
 
 	"github.com/ktriage/ktriage/pkg/cli"
 	nc "github.com/ktriage/ktriage/pkg/netcheck"
+	"github.com/ktriage/ktriage/pkg/printers"
 	"github.com/ktriage/ktriage/pkg/probe"
 )
 
@@ -187,11 +188,7 @@ func (o *Options) Validate() error {
 	if err := o.Common.Validate(); err != nil {
 		return err
 	}
-	known := false
-	for _, p := range nc.Protocols {
-		known = known || p == o.Protocol
-	}
-	if !known {
+	if !slices.Contains(nc.Protocols, o.Protocol) {
 		return cli.UsageErrorf("--protocol: unknown value %q: use %s", o.Protocol, strings.Join(nc.Protocols, ", "))
 	}
 	if o.Timeout <= 0 || o.StartTimeout <= 0 {
@@ -253,18 +250,15 @@ func (o *Options) Run(ctx context.Context) error {
 	return o.runLive(ctx)
 }
 
-// printCheck prints one check's report: exit 1 unless reachable.
-func (o *Options) printCheck(rep *nc.Result) error {
+// print prints a report: exit 1 when it failed (a check not reachable, an
+// expectation not met) or a finding reaches --fail-on.
+func (o *Options) print(rep printers.Printable, failed bool) error {
 	perr := o.PrintReport(rep)
 	if perr != nil && cli.ExitCode(perr) != cli.ExitFound {
 		return perr
 	}
-	if rep.Verdict != nc.VerdictReachable || perr != nil {
+	if failed || perr != nil {
 		return cli.Found()
 	}
 	return nil
-}
-
-func (o *Options) notify(format string, args ...any) {
-	fmt.Fprintf(o.ErrOut, format+"\n", args...)
 }

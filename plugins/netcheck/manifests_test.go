@@ -247,20 +247,6 @@ func TestManifestModeUsage(t *testing.T) {
 	}
 }
 
-func TestFilesMakeNoAPICallWithoutAKubeconfig(t *testing.T) {
-	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "no-kubeconfig"))
-	streams, _, _, _ := genericiooptions.NewTestIOStreams()
-	o := &Options{Common: cli.NewCommon(streams)}
-	if o.clusterConfigured() {
-		t.Fatal("no kubeconfig, no --server, no service account: want no cluster")
-	}
-	server := "https://127.0.0.1:1"
-	o.ConfigFlags.APIServer = &server
-	if !o.clusterConfigured() {
-		t.Error("--server names a cluster")
-	}
-}
-
 func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
