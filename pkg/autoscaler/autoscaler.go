@@ -2,6 +2,7 @@ package autoscaler
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -358,6 +359,17 @@ func (s *State) lastWord(who string, e *corev1.Event) string {
 		times = fmt.Sprintf(", %d times in all", e.Count)
 	}
 	return fmt.Sprintf("%s's last word about the pod: %s, %s ago%s", who, e.Reason, age(s.now.Sub(eventTime(e))), times)
+}
+
+// lastEvent is the last of evs with one of the reasons; nil when none has.
+func lastEvent(evs []*corev1.Event, reasons ...string) *corev1.Event {
+	var last *corev1.Event
+	for _, e := range evs {
+		if slices.Contains(reasons, e.Reason) {
+			last = e
+		}
+	}
+	return last
 }
 
 func toEvents(evs []*corev1.Event) []Event {

@@ -153,12 +153,7 @@ func (s *State) explainClusterAutoscaler(pod *corev1.Pod, evs []*corev1.Event) *
 	ex := &Explanation{Kind: KindClusterAutoscaler, Running: ca.running, Events: toEvents(evs)}
 	ex.Evidence = append(ex.Evidence, ca.evidence...)
 	groups := s.caGroups(pod)
-	var last *corev1.Event
-	for _, e := range evs {
-		if e.Reason == ReasonTriggeredScaleUp || e.Reason == ReasonNotTriggerScaleUp {
-			last = e
-		}
-	}
+	last := lastEvent(evs, ReasonTriggeredScaleUp, ReasonNotTriggerScaleUp)
 	if last != nil {
 		ex.Evidence = append(ex.Evidence, s.lastWord("cluster-autoscaler", last))
 	}
@@ -611,15 +606,7 @@ func groupTemplates(groups []GroupStatus, nodes []*corev1.Node) map[string]*core
 
 // usableTemplate prefers Ready, schedulable nodes as templates.
 func usableTemplate(n *corev1.Node) bool {
-	if n.Spec.Unschedulable {
-		return false
-	}
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
+	return !n.Spec.Unschedulable && cluster.NodeReady(n)
 }
 
 // nodePoolLabels carry a node's node pool or group name, by platform.

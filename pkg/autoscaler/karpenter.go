@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -476,7 +477,7 @@ func poolLabels(np *nodePool, w map[string][]string) map[string]string {
 			}
 		case corev1.NodeSelectorOpNotIn:
 			for _, v := range want {
-				if !contains(r.Values, v) {
+				if !slices.Contains(r.Values, v) {
 					labels[r.Key] = v
 					break
 				}
@@ -524,20 +525,11 @@ func boundValue(r corev1.NodeSelectorRequirement, want []string) string {
 
 func firstIn(want, allowed []string) (string, bool) {
 	for _, v := range want {
-		if contains(allowed, v) {
+		if slices.Contains(allowed, v) {
 			return v, true
 		}
 	}
 	return "", false
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // explainKarpenter reads Karpenter's last word about the pod and checks its
@@ -564,12 +556,7 @@ func (s *State) explainKarpenter(pod *corev1.Pod, evs []*corev1.Event) *Explanat
 	} else if len(fitting) > 0 {
 		ex.Evidence = append(ex.Evidence, "NodePool(s) the pod fits, as far as the cluster shows (instance types and offerings are the cloud provider's): "+strings.Join(fitting, ", "))
 	}
-	var last *corev1.Event
-	for _, e := range evs {
-		if e.Reason == ReasonNominated || e.Reason == ReasonFailedScheduling {
-			last = e
-		}
-	}
+	last := lastEvent(evs, ReasonNominated, ReasonFailedScheduling)
 	if last != nil {
 		ex.Evidence = append(ex.Evidence, s.lastWord("Karpenter", last))
 	}

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -177,7 +178,7 @@ func (a *analyzer) record(in *Input, index, count int, c *x509.Certificate) {
 	sum := sha256.Sum256(c.Raw)
 	fp := hex.EncodeToString(sum[:])
 	if e, ok := a.byFP[fp]; ok {
-		if src := in.Origin.String(); src != e.out.Source && !contains(e.out.AlsoIn, src) {
+		if src := in.Origin.String(); src != e.out.Source && !slices.Contains(e.out.AlsoIn, src) {
 			e.out.AlsoIn = append(e.out.AlsoIn, src)
 		}
 		return
@@ -218,7 +219,7 @@ func (a *analyzer) add(ref report.ObjectRef, rule string, sev report.Severity, e
 	a.about = append(a.about, fp)
 	if e != nil {
 		e.out.Severity = max(e.out.Severity, sev)
-		if !contains(e.out.Rules, rule) {
+		if !slices.Contains(e.out.Rules, rule) {
 			e.out.Rules = append(e.out.Rules, rule)
 		}
 	}
@@ -683,13 +684,4 @@ func oneLine(err error) string {
 		return ""
 	}
 	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -3,9 +3,11 @@ package certs
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"sort"
 
 	"k8s.io/client-go/tools/clientcmd"
@@ -161,7 +163,7 @@ func unreferenced(cfg *clientcmdapi.Config, opts KubeconfigOptions, seen map[str
 			out = append(out, in)
 		}
 	}
-	for _, name := range sortedKeys(cfg.Clusters) {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Clusters)) {
 		if c := cfg.Clusters[name]; !clusters[name] && c != nil {
 			in, ok := fieldInput(opts, "", "certificate-authority", "cluster/"+name, c.CertificateAuthorityData, c.CertificateAuthority,
 				"kubeconfig/"+opts.Path+"/cluster/"+name, c.LocationOfOrigin)
@@ -169,7 +171,7 @@ func unreferenced(cfg *clientcmdapi.Config, opts KubeconfigOptions, seen map[str
 			add(in, ok)
 		}
 	}
-	for _, name := range sortedKeys(cfg.AuthInfos) {
+	for _, name := range slices.Sorted(maps.Keys(cfg.AuthInfos)) {
 		if u := cfg.AuthInfos[name]; !users[name] && u != nil {
 			add(fieldInput(opts, "", "client-certificate", "user/"+name, u.ClientCertificateData, u.ClientCertificate,
 				"kubeconfig/"+opts.Path+"/user/"+name, u.LocationOfOrigin))

@@ -3,9 +3,10 @@ package certs
 import (
 	"encoding/base64"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
-	"sort"
+	"slices"
 	"strings"
 
 	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
@@ -64,13 +65,13 @@ func FromSnapshot(s *cluster.Snapshot) Found {
 	for _, sec := range s.Secrets {
 		ref := report.RefFor("Secret", sec).WithSource(s.SourceOf("Secret", sec.Namespace, sec.Name))
 		group := "secret/" + sec.Namespace + "/" + sec.Name
-		for _, k := range sortedKeys(sec.Data) {
+		for _, k := range slices.Sorted(maps.Keys(sec.Data)) {
 			if certKey(k, sec.Data[k]) {
 				f.Inputs = append(f.Inputs, Input{Origin: objOrigin("Secret", sec.Namespace, sec.Name, k), Ref: ref, Data: sec.Data[k], Group: group, Role: keyRole(k)})
 			}
 		}
 		// stringData only exists in manifests (the API folds it into data).
-		for _, k := range sortedKeys(sec.StringData) {
+		for _, k := range slices.Sorted(maps.Keys(sec.StringData)) {
 			if _, dup := sec.Data[k]; !dup && certKey(k, []byte(sec.StringData[k])) {
 				f.Inputs = append(f.Inputs, Input{Origin: objOrigin("Secret", sec.Namespace, sec.Name, k), Ref: ref, Data: []byte(sec.StringData[k]), Group: group, Role: keyRole(k)})
 			}
@@ -79,12 +80,12 @@ func FromSnapshot(s *cluster.Snapshot) Found {
 	for _, cm := range s.ConfigMaps {
 		ref := report.RefFor("ConfigMap", cm).WithSource(s.SourceOf("ConfigMap", cm.Namespace, cm.Name))
 		group := "configmap/" + cm.Namespace + "/" + cm.Name
-		for _, k := range sortedKeys(cm.Data) {
+		for _, k := range slices.Sorted(maps.Keys(cm.Data)) {
 			if v := []byte(cm.Data[k]); certKey(k, v) {
 				f.Inputs = append(f.Inputs, Input{Origin: objOrigin("ConfigMap", cm.Namespace, cm.Name, k), Ref: ref, Data: v, Group: group, Role: keyRole(k)})
 			}
 		}
-		for _, k := range sortedKeys(cm.BinaryData) {
+		for _, k := range slices.Sorted(maps.Keys(cm.BinaryData)) {
 			if certKey(k, cm.BinaryData[k]) {
 				f.Inputs = append(f.Inputs, Input{Origin: objOrigin("ConfigMap", cm.Namespace, cm.Name, k), Ref: ref, Data: cm.BinaryData[k], Group: group, Role: keyRole(k)})
 			}
@@ -300,13 +301,4 @@ func wrapErr(msg string, err error) error {
 		return nil
 	}
 	return fmt.Errorf("%s: %w", msg, err)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

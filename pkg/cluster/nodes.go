@@ -4,8 +4,26 @@ import (
 	"fmt"
 	"sort"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
 )
+
+// ReadyCondition is the node's Ready condition; nil when it has none (its
+// kubelet never reported).
+func ReadyCondition(n *corev1.Node) *corev1.NodeCondition {
+	for i := range n.Status.Conditions {
+		if n.Status.Conditions[i].Type == corev1.NodeReady {
+			return &n.Status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+// NodeReady reports whether the node's Ready condition is True.
+func NodeReady(n *corev1.Node) bool {
+	c := ReadyCondition(n)
+	return c != nil && c.Status == corev1.ConditionTrue
+}
 
 // NotFoundError is a named object the snapshot does not have: a node, or a
 // target (see Resolve).

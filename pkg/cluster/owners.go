@@ -28,21 +28,41 @@ func (s *Snapshot) TopOwner(p *corev1.Pod) (kind, name string, obj metav1.Object
 	}
 	kind, name = ref.Kind, ref.Name
 	if kind == "ReplicaSet" || kind == "Job" {
-		if mid := s.workload(kind, p.Namespace, name); mid != nil {
+		if mid := s.Workload(kind, p.Namespace, name); mid != nil {
 			if up := metav1.GetControllerOf(mid); up != nil {
 				kind, name = up.Kind, up.Name
 			}
 		}
 	}
-	return kind, name, s.workload(kind, p.Namespace, name)
+	return kind, name, s.Workload(kind, p.Namespace, name)
 }
 
-// workload finds a built-in workload by kind (as owner references spell it),
+// Workload finds a built-in workload by kind (as owner references spell it),
 // namespace and name; nil for other kinds or when not loaded.
-func (s *Snapshot) workload(kind, ns, name string) metav1.Object {
+func (s *Snapshot) Workload(kind, ns, name string) metav1.Object {
 	k, ok := workloadKinds[kind]
 	if !ok {
 		return nil
 	}
 	return s.object(k, ns, name)
+}
+
+// Controllers are the snapshot's built-in workload controllers: its
+// Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs and CronJobs, in
+// that order.
+func (s *Snapshot) Controllers() []metav1.Object {
+	out := make([]metav1.Object, 0, len(s.Deployments)+len(s.ReplicaSets)+len(s.StatefulSets)+len(s.DaemonSets)+len(s.Jobs)+len(s.CronJobs))
+	out = appendObjects(out, s.Deployments)
+	out = appendObjects(out, s.ReplicaSets)
+	out = appendObjects(out, s.StatefulSets)
+	out = appendObjects(out, s.DaemonSets)
+	out = appendObjects(out, s.Jobs)
+	return appendObjects(out, s.CronJobs)
+}
+
+func appendObjects[T metav1.Object](out []metav1.Object, items []T) []metav1.Object {
+	for _, o := range items {
+		out = append(out, o)
+	}
+	return out
 }

@@ -13,11 +13,11 @@ import (
 	"go/token"
 	"go/types"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -131,7 +131,7 @@ func TestTrimmedFieldsAndAnnotationsAreNeverRead(t *testing.T) {
 		}
 	}
 	if t.Failed() {
-		t.Logf("scanned %d packages; annotation keys read: %v", scanned, sortedKeys(reads.keys))
+		t.Logf("scanned %d packages; annotation keys read: %v", scanned, slices.Sorted(maps.Keys(reads.keys)))
 	}
 }
 
@@ -140,15 +140,6 @@ func mapValues(m map[string]string) []string {
 	for _, v := range m {
 		out = append(out, v)
 	}
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }
 

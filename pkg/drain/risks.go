@@ -5,6 +5,7 @@ import (
 	"math"
 	"strings"
 
+	"github.com/ktriage/ktriage/pkg/cluster"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -88,7 +89,7 @@ func pvZone(pv *corev1.PersistentVolume) string {
 // --skip-wait-for-delete-timeout lets kubectl move on.
 func (s *sim) waitsForever(node string, decisions []podDecision, plans []*PodPlan) bool {
 	n := s.snap.Node(node)
-	nodeReady := n != nil && isNodeReady(n)
+	nodeReady := n != nil && cluster.NodeReady(n)
 	stuck := false
 	for i, d := range decisions {
 		p := d.pod
@@ -120,15 +121,6 @@ func (s *sim) waitsForever(node string, decisions []podDecision, plans []*PodPla
 		s.addFix("add --skip-wait-for-delete-timeout=60 to kubectl drain")
 	}
 	return stuck
-}
-
-func isNodeReady(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // blockingBudgets reports each budget that still refuses evictions.

@@ -1,7 +1,8 @@
 package netcheck
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -113,7 +114,7 @@ func ManifestQueries(files *cluster.Snapshot, named []string, ns string) ([]clus
 		live[n] = true
 	}
 	qs := []cluster.Query{{Kind: cluster.KindNamespace, Optional: true}}
-	for _, n := range sortedKeys(live) {
+	for _, n := range slices.Sorted(maps.Keys(live)) {
 		for _, k := range namespacedKinds {
 			qs = append(qs, cluster.Query{Kind: k.kind, Namespace: n, Optional: k.optional || n == clusterDNSNamespace})
 		}
@@ -128,8 +129,7 @@ func FileNamespaces(files *cluster.Snapshot) []string {
 	}
 	set := map[string]bool{}
 	for _, objs := range [][]metav1.Object{metas(files.Namespaces), metas(files.Pods), metas(files.Services), metas(files.EndpointSlices),
-		metas(files.NetworkPolicies), metas(files.Deployments), metas(files.ReplicaSets), metas(files.StatefulSets),
-		metas(files.DaemonSets), metas(files.Jobs), metas(files.CronJobs)} {
+		metas(files.NetworkPolicies), files.Controllers()} {
 		for _, o := range objs {
 			ns := o.GetNamespace()
 			if _, isNamespace := o.(*corev1.Namespace); isNamespace {
@@ -140,7 +140,7 @@ func FileNamespaces(files *cluster.Snapshot) []string {
 			}
 		}
 	}
-	return sortedKeys(set)
+	return slices.Sorted(maps.Keys(set))
 }
 
 func metas[T metav1.Object](items []T) []metav1.Object {
@@ -148,15 +148,6 @@ func metas[T metav1.Object](items []T) []metav1.Object {
 	for i, o := range items {
 		out[i] = o
 	}
-	return out
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }
 

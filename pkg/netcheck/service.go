@@ -348,15 +348,9 @@ func anyResolves(pods []*corev1.Pod, name string, proto corev1.Protocol) bool {
 
 func anyDeclares(pods []*corev1.Pod, port int32, proto corev1.Protocol) bool {
 	for _, p := range pods {
-		for _, c := range p.Spec.Containers {
-			for _, cp := range c.Ports {
-				cpp := cp.Protocol
-				if cpp == "" {
-					cpp = corev1.ProtocolTCP
-				}
-				if cp.ContainerPort == port && cpp == proto {
-					return true
-				}
+		for _, cp := range containerPorts(p) {
+			if cp.Protocol == proto && cp.ContainerPort == port {
+				return true
 			}
 		}
 	}
@@ -368,23 +362,17 @@ func declaredPorts(pods []*corev1.Pod, proto corev1.Protocol) []string {
 	seen := map[string]bool{}
 	var out []string
 	for _, p := range pods {
-		for _, c := range p.Spec.Containers {
-			for _, cp := range c.Ports {
-				cpp := cp.Protocol
-				if cpp == "" {
-					cpp = corev1.ProtocolTCP
-				}
-				if cpp != proto {
-					continue
-				}
-				v := strconv.Itoa(int(cp.ContainerPort))
-				if cp.Name != "" {
-					v = cp.Name + "=" + v
-				}
-				if !seen[v] {
-					seen[v] = true
-					out = append(out, v)
-				}
+		for _, cp := range containerPorts(p) {
+			if cp.Protocol != proto {
+				continue
+			}
+			v := strconv.Itoa(int(cp.ContainerPort))
+			if cp.Name != "" {
+				v = cp.Name + "=" + v
+			}
+			if !seen[v] {
+				seen[v] = true
+				out = append(out, v)
 			}
 		}
 	}

@@ -2,8 +2,9 @@ package pending
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -53,7 +54,7 @@ func (a *analyzer) classifyCreateFailure(ex *Explanation, w WorkloadTarget, f co
 		details["quota"], details["requested"], details["used"], details["hard"] = name, requested, used, limited
 		var parts, fixes []string
 		patch := map[string]string{}
-		for _, r := range sortedKeys(requested) {
+		for _, r := range slices.Sorted(maps.Keys(requested)) {
 			parts = append(parts, fmt.Sprintf("%s: requested %s, used %s, hard %s", r, requested[r], used[r], limited[r]))
 			need, err1 := resource.ParseQuantity(used[r])
 			req, err2 := resource.ParseQuantity(requested[r])
@@ -78,7 +79,7 @@ func (a *analyzer) classifyCreateFailure(ex *Explanation, w WorkloadTarget, f co
 		}
 		ex.Reason = fmt.Sprintf("exceeded quota %s (%s)", name, strings.Join(parts, "; "))
 		var jp []string
-		for _, k := range sortedKeys(patch) {
+		for _, k := range slices.Sorted(maps.Keys(patch)) {
 			jp = append(jp, fmt.Sprintf("%q:%q", k, patch[k]))
 		}
 		fix := fmt.Sprintf("raise ResourceQuota %s: %s (kubectl patch resourcequota %s -n %s --type=merge -p '{\"spec\":{\"hard\":{%s}}}'), or lower the pods' requests/replicas, or delete what uses the quota",
@@ -144,15 +145,6 @@ func extractAfterForbidden(msg string) string {
 		return strings.TrimSpace(msg[i+len("is forbidden: "):])
 	}
 	return strings.TrimSpace(strings.TrimPrefix(msg, "Error creating: "))
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func (a *analyzer) quota(ns, name string) *corev1.ResourceQuota {

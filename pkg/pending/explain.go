@@ -152,6 +152,12 @@ func Explain(snap *cluster.Snapshot, subjects []Subject, workloads []WorkloadTar
 	for _, w := range workloads {
 		a.explainWorkload(w)
 	}
+	return a.result()
+}
+
+// result is the analysis' result: its pods in namespace and name order,
+// findings an empty list rather than null when there are none.
+func (a *analyzer) result() Result {
 	sort.SliceStable(a.res.Pods, func(i, j int) bool {
 		x, y := a.res.Pods[i], a.res.Pods[j]
 		if x.Namespace != y.Namespace {

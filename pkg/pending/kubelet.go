@@ -54,7 +54,7 @@ func (a *analyzer) explainNodeLost(pod *corev1.Pod, ex *Explanation) bool {
 			map[string]any{"node": name})
 		return true
 	}
-	ready := nodeReady(node)
+	ready := cluster.ReadyCondition(node)
 	var unreachable []string
 	for _, t := range node.Spec.Taints {
 		if t.Key == corev1.TaintNodeUnreachable || t.Key == corev1.TaintNodeNotReady {
@@ -85,15 +85,6 @@ func (a *analyzer) explainNodeLost(pod *corev1.Pod, ex *Explanation) bool {
 		fmt.Sprintf("repair node %s (kubelet, network, runtime); if it is gone for good, drain and delete it: kubectl drain %s --ignore-daemonsets --delete-emptydir-data && kubectl delete node %s", name, name, name),
 		map[string]any{"node": name, "ready": condStatus(ready), "taints": unreachable, "condition": msg})
 	return true
-}
-
-func nodeReady(n *corev1.Node) *corev1.NodeCondition {
-	for i := range n.Status.Conditions {
-		if n.Status.Conditions[i].Type == corev1.NodeReady {
-			return &n.Status.Conditions[i]
-		}
-	}
-	return nil
 }
 
 func condStatus(c *corev1.NodeCondition) string {

@@ -1,10 +1,10 @@
 package pending
 
 import (
-	"sort"
+	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/ktriage/ktriage/pkg/cluster"
@@ -115,13 +115,13 @@ func (lp *LivePlan) ContextQueries(snap *cluster.Snapshot, pods []*corev1.Pod, w
 	}
 	qs = append(qs, lp.eventQueries(uids, "Pod")...)
 	var controllers []eventTarget
-	for _, o := range controllerObjects(snap) {
+	for _, o := range snap.Controllers() {
 		if wlNS[o.GetNamespace()] {
 			controllers = append(controllers, eventTarget{o.GetNamespace(), string(o.GetUID())})
 		}
 	}
 	qs = append(qs, lp.eventQueries(controllers, "")...)
-	for _, ns := range sortedSet(wlNS) {
+	for _, ns := range slices.Sorted(maps.Keys(wlNS)) {
 		qs = append(qs, cluster.Query{Kind: cluster.KindResourceQuota, Namespace: ns, Optional: true}, cluster.Query{Kind: cluster.KindLimitRange, Namespace: ns, Optional: true})
 	}
 	return qs
@@ -223,7 +223,7 @@ func candidates(snap *cluster.Snapshot, unbound []*corev1.Pod) ([]string, bool) 
 	if len(set) > perNodeListLimit {
 		return nil, true
 	}
-	return sortedSet(set), false
+	return slices.Sorted(maps.Keys(set)), false
 }
 
 func hasPodScheduled(p *corev1.Pod) bool {
@@ -233,38 +233,6 @@ func hasPodScheduled(p *corev1.Pod) bool {
 		}
 	}
 	return false
-}
-
-func controllerObjects(snap *cluster.Snapshot) []metav1.Object {
-	var out []metav1.Object
-	for _, o := range snap.Deployments {
-		out = append(out, o)
-	}
-	for _, o := range snap.ReplicaSets {
-		out = append(out, o)
-	}
-	for _, o := range snap.StatefulSets {
-		out = append(out, o)
-	}
-	for _, o := range snap.DaemonSets {
-		out = append(out, o)
-	}
-	for _, o := range snap.Jobs {
-		out = append(out, o)
-	}
-	for _, o := range snap.CronJobs {
-		out = append(out, o)
-	}
-	return out
-}
-
-func sortedSet(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 type ref struct {
@@ -356,7 +324,7 @@ func SchedulerQueries(snap *cluster.Snapshot, pods []*corev1.Pod) []cluster.Quer
 		}
 	}
 	var qs []cluster.Query
-	for _, n := range sortedSet(names) {
+	for _, n := range slices.Sorted(maps.Keys(names)) {
 		if !snap.Queried(EveryActivePod) {
 			// With every pod loaded already (-A), the bound ones are there.
 			qs = append(qs, cluster.Query{Kind: cluster.KindPod, FieldSelector: "spec.schedulerName=" + n + ",spec.nodeName!=", Optional: true})

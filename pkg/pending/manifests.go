@@ -2,9 +2,12 @@ package pending
 
 import (
 	"fmt"
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
+
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -125,7 +128,7 @@ func admitRuntimeClass(p *corev1.Pod, snap *cluster.Snapshot) (set []string, ref
 		set = append(set, fmt.Sprintf("pod overhead %s from RuntimeClass %s", formatList(rc.Overhead.PodFixed), name))
 	}
 	if sc := rc.Scheduling; sc != nil {
-		for _, k := range sortedKeys(sc.NodeSelector) {
+		for _, k := range slices.Sorted(maps.Keys(sc.NodeSelector)) {
 			v := sc.NodeSelector[k]
 			if old, ok := p.Spec.NodeSelector[k]; ok && old != v {
 				return nil, fmt.Sprintf("conflict: runtimeClass.scheduling.nodeSelector[%s] = %s; pod.spec.nodeSelector[%s] = %s", k, v, k, old)
@@ -296,17 +299,7 @@ func ExplainManifests(state, files *cluster.Snapshot, opts Options) Result {
 		}
 		a.placeReplicas(w, ref, wl, defaults)
 	}
-	sort.SliceStable(a.res.Pods, func(i, j int) bool {
-		x, y := a.res.Pods[i], a.res.Pods[j]
-		if x.Namespace != y.Namespace {
-			return x.Namespace < y.Namespace
-		}
-		return x.Name < y.Name
-	})
-	if a.res.Findings == nil {
-		a.res.Findings = []report.Finding{}
-	}
-	return a.res
+	return a.result()
 }
 
 // quotaCheck compares the workload's pods with each quota's headroom.

@@ -23,7 +23,7 @@ type controllerFailure struct {
 
 // explainWorkload explains a controller that has fewer pods than it wants.
 func (a *analyzer) explainWorkload(w WorkloadTarget) {
-	obj := a.workloadObject(w)
+	obj := a.snap.Workload(w.Kind, w.Namespace, w.Name)
 	ex := Explanation{Namespace: w.Namespace, Name: strings.ToLower(w.Kind) + "/" + w.Name, Workload: &Workload{Kind: w.Kind, Name: w.Name}, Stage: StageNotCreated}
 	if obj != nil {
 		ex.object = report.RefFor(w.Kind, obj)
@@ -68,50 +68,6 @@ func notCreatedFix(w WorkloadTarget) string {
 		return "resume it: kubectl patch job " + w.Name + " -n " + w.Namespace + " --type=merge -p '{\"spec\":{\"suspend\":false}}'"
 	}
 	return "check the controller: kubectl describe " + strings.ToLower(w.Kind) + " " + w.Name + " -n " + w.Namespace
-}
-
-// workloadObject finds the named controller in the snapshot.
-func (a *analyzer) workloadObject(w WorkloadTarget) metav1.Object {
-	match := func(m metav1.Object) bool { return m.GetNamespace() == w.Namespace && m.GetName() == w.Name }
-	switch w.Kind {
-	case "Deployment":
-		for _, o := range a.snap.Deployments {
-			if match(o) {
-				return o
-			}
-		}
-	case "ReplicaSet":
-		for _, o := range a.snap.ReplicaSets {
-			if match(o) {
-				return o
-			}
-		}
-	case "StatefulSet":
-		for _, o := range a.snap.StatefulSets {
-			if match(o) {
-				return o
-			}
-		}
-	case "DaemonSet":
-		for _, o := range a.snap.DaemonSets {
-			if match(o) {
-				return o
-			}
-		}
-	case "Job":
-		for _, o := range a.snap.Jobs {
-			if match(o) {
-				return o
-			}
-		}
-	case "CronJob":
-		for _, o := range a.snap.CronJobs {
-			if match(o) {
-				return o
-			}
-		}
-	}
-	return nil
 }
 
 func ownedBy(m metav1.Object, owner metav1.Object) bool {

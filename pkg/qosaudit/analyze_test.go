@@ -3,6 +3,7 @@ package qosaudit
 import (
 	"encoding/json"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -176,22 +177,13 @@ func TestAnalyzeFiles(t *testing.T) {
 	}
 	ids := ruleIDs(rep.Findings)
 	for _, w := range []string{"QA108 statefulset/shop/db", "QA103 statefulset/shop/db", "QA110 deployment/shop/web", "QA101 cronjob/batch/report"} {
-		if !contains(ids, w) {
+		if !slices.Contains(ids, w) {
 			t.Errorf("missing %s in %q", w, ids)
 		}
 	}
-	if contains(ids, "QA106 namespace/batch") {
+	if slices.Contains(ids, "QA106 namespace/batch") {
 		t.Error("QA106 reported although the cluster's LimitRanges were not read")
 	}
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // TestJSONContract pins the field names scripts read.

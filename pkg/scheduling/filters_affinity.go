@@ -396,17 +396,7 @@ func record(m map[topologyPair]int, names map[topologyPair][]podAt, listed *[]to
 		return
 	}
 	*listed = append(*listed, tp)
-	if delta > 0 {
-		names[tp] = append(names[tp], podAt{pod: p, node: node.Name})
-		return
-	}
-	kept := make([]podAt, 0, len(names[tp]))
-	for _, e := range names[tp] {
-		if e.pod != p {
-			kept = append(kept, e)
-		}
-	}
-	names[tp] = kept
+	listPod(names, tp, p, node.Name, delta)
 }
 
 // recordTerm adds delta to a topology pair's count for pod p on node, and
@@ -421,9 +411,13 @@ func recordTerm(m map[topologyPair]int, names map[termPair][]podAt, term int, no
 	if m[tp] <= 0 {
 		delete(m, tp)
 	}
-	k := termPair{term, tp}
+	listPod(names, termPair{term, tp}, p, node.Name, delta)
+}
+
+// listPod lists p on node under k (delta > 0) or unlists it.
+func listPod[K comparable](names map[K][]podAt, k K, p *corev1.Pod, node string, delta int) {
 	if delta > 0 {
-		names[k] = append(names[k], podAt{pod: p, node: node.Name})
+		names[k] = append(names[k], podAt{pod: p, node: node})
 		return
 	}
 	kept := make([]podAt, 0, len(names[k]))

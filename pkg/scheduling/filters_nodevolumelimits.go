@@ -2,6 +2,8 @@ package scheduling
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	storagev1 "k8s.io/api/storage/v1"
@@ -119,7 +121,7 @@ func sortedValues(m map[string]string) []string {
 	for _, v := range m {
 		set[v] = true
 	}
-	return sortedKeys(set)
+	return slices.Sorted(maps.Keys(set))
 }
 
 func (e *Engine) csiNode(name string) *storagev1.CSINode {

@@ -2,7 +2,8 @@ package scheduling
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -112,7 +113,7 @@ var volumeZonePlugin = plugin{
 					have = t.key + "=" + v
 				}
 				return []Reason{{Message: msgVolumeZoneConflict, Unresolvable: true, Detail: fmt.Sprintf(
-					"PersistentVolume %s is labeled %s=%s; node has %s", t.pv, t.key, strings.Join(sortedKeys(t.values), "__"), have)}}
+					"PersistentVolume %s is labeled %s=%s; node has %s", t.pv, t.key, strings.Join(slices.Sorted(maps.Keys(t.values)), "__"), have)}}
 			}
 		}
 		return nil
@@ -127,13 +128,4 @@ func gaTopologyLabel(l string) string {
 		return corev1.LabelTopologyZone
 	}
 	return l
-}
-
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

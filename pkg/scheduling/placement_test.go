@@ -2,6 +2,7 @@ package scheduling
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -126,18 +127,9 @@ func TestCordonMakesNodeUnschedulableTheReportedReason(t *testing.T) {
 	// A pod that tolerates the unschedulable taint, as DaemonSet pods do,
 	// fits a cordoned node.
 	tolerant := pod("t", tolerate(corev1.TaintNodeUnschedulable, "", corev1.TaintEffectNoSchedule))
-	if res := e.Evaluate(tolerant, Options{}); !contains(res.Feasible, "n1") {
+	if res := e.Evaluate(tolerant, Options{}); !slices.Contains(res.Feasible, "n1") {
 		t.Errorf("a pod tolerating node.kubernetes.io/unschedulable fits a cordoned node: feasible %v", res.Feasible)
 	}
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func TestSelectHost(t *testing.T) {

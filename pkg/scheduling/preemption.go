@@ -285,14 +285,7 @@ func podViolatesPDB(p *corev1.Pod, pdbs []*policyv1.PodDisruptionBudget, allowed
 		return false
 	}
 	for i, pdb := range pdbs {
-		if pdb == nil || pdb.Namespace != p.Namespace {
-			continue
-		}
-		sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
-		if err != nil || sel.Empty() || !sel.Matches(labels.Set(p.Labels)) {
-			continue
-		}
-		if _, ok := pdb.Status.DisruptedPods[p.Name]; ok {
+		if !spendsBudget(p, pdb) {
 			continue
 		}
 		allowed[i]--
@@ -383,4 +376,20 @@ func (e *Engine) nodeIndex(name string) int {
 		}
 	}
 	return -1
+}
+
+// spendsBudget reports whether evicting p spends one of pdb's disruptions:
+// the budget is in p's namespace, its selector (an empty one matches
+// nothing) matches p, and the API server has not already counted p as
+// disrupted.
+func spendsBudget(p *corev1.Pod, pdb *policyv1.PodDisruptionBudget) bool {
+	if pdb == nil || pdb.Namespace != p.Namespace {
+		return false
+	}
+	sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
+	if err != nil || sel.Empty() || !sel.Matches(labels.Set(p.Labels)) {
+		return false
+	}
+	_, disrupted := pdb.Status.DisruptedPods[p.Name]
+	return !disrupted
 }

@@ -6,8 +6,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 )
 
 // PreemptionBlocked says why preemption cannot place a pod: whether it may
@@ -178,14 +176,7 @@ func (c *cycle) blockingPods(pods []*corev1.Pod) []BlockingPod {
 		pr := c.e.priorityOf(p)
 		bp := BlockingPod{Pod: p.Namespace + "/" + p.Name, Priority: pr, PriorityClass: p.Spec.PriorityClassName, Preemptible: pr < prio}
 		for i, pdb := range c.e.snap.PDBs {
-			if pdb == nil || pdb.Namespace != p.Namespace || len(p.Labels) == 0 {
-				continue
-			}
-			sel, err := metav1.LabelSelectorAsSelector(pdb.Spec.Selector)
-			if err != nil || sel.Empty() || !sel.Matches(labels.Set(p.Labels)) {
-				continue
-			}
-			if _, ok := pdb.Status.DisruptedPods[p.Name]; ok {
+			if len(p.Labels) == 0 || !spendsBudget(p, pdb) {
 				continue
 			}
 			allowed[i]--

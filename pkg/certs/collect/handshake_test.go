@@ -2,7 +2,6 @@ package collect
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"net"
 	"strings"
@@ -36,25 +35,7 @@ func tlsServer(t *testing.T) (string, *certtest.Pair) {
 	t.Helper()
 	now := time.Now()
 	pair := certtest.Must(certtest.Spec{CommonName: "answers", Server: true, IPs: []net.IP{net.ParseIP("127.0.0.1")}, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(time.Hour)})
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{pair.Cert.Raw}, PrivateKey: pair.Key}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-				_ = conn.(*tls.Conn).Handshake()
-				conn.Close()
-			}()
-		}
-	}()
-	return ln.Addr().String(), pair
+	return certtest.ServeTLS(t, pair.Key, pair), pair
 }
 
 // Servers that accept and never answer cost one --dial-timeout each, at most

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/ktriage/ktriage/pkg/cluster"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -82,7 +83,7 @@ func (c *Cluster) pendingPod(r *rand.Rand, i int, ns string, cause Cause) *corev
 
 func (c *Cluster) boundPendingPod(r *rand.Rand, p *corev1.Pod, cause Cause) {
 	var n *corev1.Node
-	for n == nil || ready(n) != (cause != NodeNotReady) || (cause != NodeNotReady && !schedulable(n)) {
+	for n == nil || cluster.NodeReady(n) != (cause != NodeNotReady) || (cause != NodeNotReady && !schedulable(n)) {
 		n = c.Nodes[r.IntN(len(c.Nodes))]
 	}
 	bind(p, n, p.CreationTimestamp.Time)
@@ -122,13 +123,4 @@ func (c *Cluster) boundPendingPod(r *rand.Rand, p *corev1.Pod, cause Cause) {
 	case NodeNotReady:
 		p.Status.ContainerStatuses = waiting("ContainerCreating", "")
 	}
-}
-
-func ready(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }

@@ -23,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/ktriage/ktriage/pkg/cluster"
 	"github.com/ktriage/ktriage/test/bench/bigcluster"
 )
 
@@ -148,7 +149,7 @@ func (f *filler) placePending(firstNodes int) {
 		wantReady := !strings.Contains(p.Name, string(bigcluster.NodeNotReady))
 		for j := range firstNodes {
 			n := f.gen.Nodes[(i*7+j)%firstNodes]
-			if nodeReady(n) == wantReady && (!wantReady || (len(n.Spec.Taints) == 0 && !n.Spec.Unschedulable)) {
+			if cluster.NodeReady(n) == wantReady && (!wantReady || (len(n.Spec.Taints) == 0 && !n.Spec.Unschedulable)) {
 				p.Spec.NodeName = n.Name
 				p.Status.HostIP = n.Status.Addresses[0].Address
 				p.Status.HostIPs = []corev1.HostIP{{IP: p.Status.HostIP}}
@@ -156,15 +157,6 @@ func (f *filler) placePending(firstNodes int) {
 			}
 		}
 	}
-}
-
-func nodeReady(n *corev1.Node) bool {
-	for _, c := range n.Status.Conditions {
-		if c.Type == corev1.NodeReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // parallel runs fn for 0..n-1 on the filler's workers and stops at the first error.
@@ -706,7 +698,7 @@ func (f *filler) busiestNode(n int) string {
 	best, bestPods := "", -1
 	for i := range n {
 		node := f.gen.Nodes[i]
-		if !nodeReady(node) || len(node.Spec.Taints) > 0 || node.Spec.Unschedulable {
+		if !cluster.NodeReady(node) || len(node.Spec.Taints) > 0 || node.Spec.Unschedulable {
 			continue
 		}
 		if c := len(f.runningByNode[i]); c > bestPods {

@@ -2,9 +2,7 @@ package certexpiry
 
 import (
 	"context"
-	"crypto"
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
@@ -15,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -229,7 +228,7 @@ func TestServedChainOfTheAPIServer(t *testing.T) {
 			interCert = cert
 		}
 	}
-	if interCert.Severity != "warning" || !contains(interCert.Rules, "CE103") || !contains(interCert.Rules, "CE105") {
+	if interCert.Severity != "warning" || !slices.Contains(interCert.Rules, "CE103") || !slices.Contains(interCert.Rules, "CE105") {
 		t.Errorf("intermediate: severity %s rules %v, want warning with CE103 and CE105", interCert.Severity, interCert.Rules)
 	}
 	if res.Code != 0 {
@@ -301,11 +300,11 @@ current-context: embedded
 
 	d, res := run(t, c, env, "--sources", "kubeconfig,served")
 	got := d.find(t, "kubeconfig/embedded:client-certificate")
-	if !got.NotAfter.Equal(embedded.Cert.NotAfter) || got.Severity != "error" || !contains(got.Rules, "CE102") {
+	if !got.NotAfter.Equal(embedded.Cert.NotAfter) || got.Severity != "error" || !slices.Contains(got.Rules, "CE102") {
 		t.Errorf("embedded client certificate: %+v, generated notAfter %s", got, embedded.Cert.NotAfter)
 	}
 	got = d.find(t, "kubeconfig/files:client-certificate")
-	if !got.NotAfter.Equal(onDisk.Cert.NotAfter) || got.Severity != "warning" || !contains(got.Rules, "CE103") {
+	if !got.NotAfter.Equal(onDisk.Cert.NotAfter) || got.Severity != "warning" || !slices.Contains(got.Rules, "CE103") {
 		t.Errorf("file client certificate: %+v, generated notAfter %s", got, onDisk.Cert.NotAfter)
 	}
 	d.find(t, "kubeconfig/files:certificate-authority")
@@ -375,7 +374,7 @@ func TestCertificatesInClusterObjects(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			got := d.find(t, tc.source)
-			if got.Severity != tc.severity || (tc.rule != "" && !contains(got.Rules, tc.rule)) || (tc.rule == "" && len(got.Rules) > 0) {
+			if got.Severity != tc.severity || (tc.rule != "" && !slices.Contains(got.Rules, tc.rule)) || (tc.rule == "" && len(got.Rules) > 0) {
 				t.Errorf("severity %s rules %v, want %s with %q", got.Severity, got.Rules, tc.severity, tc.rule)
 			}
 		})
@@ -461,10 +460,10 @@ func TestKubeadmPKIDirectory(t *testing.T) {
 			t.Errorf("a key was read as a certificate: %s", cert.Source)
 		}
 	}
-	if got := d.find(t, filepath.Join(dir, "pki", "front-proxy-client.crt")); got.Severity != "error" || !contains(got.Rules, "CE101") {
+	if got := d.find(t, filepath.Join(dir, "pki", "front-proxy-client.crt")); got.Severity != "error" || !slices.Contains(got.Rules, "CE101") {
 		t.Errorf("expired front-proxy-client: %+v", got)
 	}
-	if got := d.find(t, filepath.Join(dir, "pki", "apiserver.crt")); got.Severity != "error" || !contains(got.Rules, "CE102") {
+	if got := d.find(t, filepath.Join(dir, "pki", "apiserver.crt")); got.Severity != "error" || !slices.Contains(got.Rules, "CE102") {
 		t.Errorf("apiserver.crt expiring in 3 days: %+v", got)
 	}
 	if res.Code != 1 {
@@ -518,44 +517,6 @@ func TestFilesGivenWithF(t *testing.T) {
 	}
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// tlsServer serves chain (leaf first) on a loopback port and answers nothing
-// but the handshake.
-func tlsServer(t *testing.T, key crypto.Signer, chain ...*certtest.Pair) string {
-	t.Helper()
-	cert := tls.Certificate{PrivateKey: key}
-	for _, p := range chain {
-		cert.Certificate = append(cert.Certificate, p.Cert.Raw)
-	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-				_ = conn.(*tls.Conn).Handshake()
-				conn.Close()
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
-
 func TestURLWebhookWhoseCABundleDoesNotVerifyItsServer(t *testing.T) {
 	c := cluster(t)
 	now := time.Now()
@@ -563,7 +524,7 @@ func TestURLWebhookWhoseCABundleDoesNotVerifyItsServer(t *testing.T) {
 	bundleCA := certtest.Must(certtest.Spec{CommonName: "webhook-bundle-ca", IsCA: true, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(certtest.Days(365))})
 	leaf := certtest.Must(certtest.Spec{CommonName: "webhook", Server: true, IPs: []net.IP{net.ParseIP("127.0.0.1")},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(certtest.Days(20)), Parent: servingCA})
-	addr := tlsServer(t, leaf.Key, leaf)
+	addr := certtest.ServeTLS(t, leaf.Key, leaf)
 	name := fmt.Sprintf("ktriage-e2e-url-%d", now.UnixNano()%100000)
 	c.Apply(t, "", `apiVersion: admissionregistration.k8s.io/v1
 kind: MutatingWebhookConfiguration
@@ -610,7 +571,7 @@ func TestKubeletProbe(t *testing.T) {
 	now := time.Now()
 	serving := certtest.Must(certtest.Spec{CommonName: "probe-node@1700000000", IsCA: true, Server: true, DNSNames: []string{"probe-node"},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(certtest.Days(3))})
-	addr := tlsServer(t, serving.Key, serving)
+	addr := certtest.ServeTLS(t, serving.Key, serving)
 	_, portStr, _ := net.SplitHostPort(addr)
 	port, _ := strconv.Atoi(portStr)
 	node := fmt.Sprintf("probe-node-%d", now.UnixNano()%100000)
@@ -650,7 +611,7 @@ status:
 	start := time.Now()
 	d, res := run(t, c, nil, "--sources", "kubelets", "--dial-timeout", "2s")
 	got := d.find(t, "kubelet/"+node+" https://"+addr)
-	if !got.NotAfter.Equal(serving.Cert.NotAfter) || got.Severity != "error" || !contains(got.Rules, "CE102") {
+	if !got.NotAfter.Equal(serving.Cert.NotAfter) || got.Severity != "error" || !slices.Contains(got.Rules, "CE102") {
 		t.Errorf("kubelet certificate %+v, generated notAfter %s", got, serving.Cert.NotAfter)
 	}
 	// kwok's nodes have no kubelet listening: each is a CE115 warning, within the timeout.
