@@ -17,6 +17,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -174,9 +175,16 @@ func clean(m *metav1.ObjectMeta) {
 	m.UID, m.ResourceVersion, m.CreationTimestamp, m.ManagedFields, m.Generation = "", "", metav1.Time{}, nil, 0
 }
 
+// writes counts the writes the API server accepted while filling (the
+// fill rate in the log and the report).
+var writes atomic.Int64
+
 func create[T any](ctx context.Context, fn func(context.Context, T, metav1.CreateOptions) (T, error), obj T, manager string) (T, error) {
 	for attempt := 0; ; attempt++ {
 		out, err := fn(ctx, obj, metav1.CreateOptions{FieldManager: manager})
+		if err == nil {
+			writes.Add(1)
+		}
 		if err == nil || attempt >= 5 || !(apierrors.IsServerTimeout(err) || apierrors.IsTooManyRequests(err) || apierrors.IsTimeout(err)) {
 			return out, err
 		}
@@ -326,6 +334,7 @@ func (f *filler) createPod(ctx context.Context, gen *corev1.Pod, ownerUID types.
 	for attempt := 0; ; attempt++ {
 		out, err := pods.UpdateStatus(ctx, created, metav1.UpdateOptions{FieldManager: fieldManagerNode})
 		if err == nil {
+			writes.Add(1)
 			return out, nil
 		}
 		if attempt >= 5 || !(apierrors.IsServerTimeout(err) || apierrors.IsTooManyRequests(err) || apierrors.IsTimeout(err)) {
@@ -614,12 +623,23 @@ func (f *filler) statuses(ctx context.Context) error {
 		if allowed == 0 {
 			cond.Status, cond.Reason = metav1.ConditionFalse, policyv1.InsufficientPodsReason
 		}
+		// A budget whose workload gained no pod at this size keeps its
+		// status (the disruption controller would not write it either).
+		if old := pdb.Status; old.ObservedGeneration == pdb.Generation && old.ExpectedPods == pods && old.CurrentHealthy == pods &&
+			old.DesiredHealthy == desired && old.DisruptionsAllowed == allowed && len(old.Conditions) == 1 &&
+			old.Conditions[0].Status == cond.Status && old.Conditions[0].Reason == cond.Reason {
+			return nil
+		}
+		if c := meta.FindStatusCondition(pdb.Status.Conditions, policyv1.DisruptionAllowedCondition); c != nil && c.Status == cond.Status {
+			cond.LastTransitionTime = c.LastTransitionTime // a transition only when the status changes
+		}
 		pdb.Status = policyv1.PodDisruptionBudgetStatus{ObservedGeneration: pdb.Generation, DisruptionsAllowed: allowed,
 			CurrentHealthy: pods, DesiredHealthy: desired, ExpectedPods: pods, Conditions: []metav1.Condition{cond}}
 		out, err := f.cs.PolicyV1().PodDisruptionBudgets(pdb.Namespace).UpdateStatus(ctx, pdb, metav1.UpdateOptions{FieldManager: fieldManagerCtl})
 		if err != nil {
 			return fmt.Errorf("writing the status of poddisruptionbudget %s: %w", keys[i], err)
 		}
+		writes.Add(1)
 		f.mu.Lock()
 		f.pdbs[keys[i]] = out
 		f.mu.Unlock()
@@ -636,6 +656,7 @@ func (f *filler) statuses(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("writing the status of daemonset %s: %w", name, err)
 		}
+		writes.Add(1)
 		f.dsCreated[name] = out
 	}
 	return nil

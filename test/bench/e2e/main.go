@@ -176,11 +176,14 @@ func run(ctx context.Context, o options) error {
 	pendingAt := map[int]int{}
 	for _, n := range o.sizes {
 		logf("filling the cluster to %d nodes", n)
-		t0 := time.Now()
+		t0, w0, pods0 := time.Now(), writes.Load(), f.counts["pods"]
 		if err := f.grow(ctx, n); err != nil {
 			return err
 		}
 		created := time.Since(t0)
+		w := int(writes.Load() - w0)
+		logf("  %d writes in %s: %.0f writes/s, %.0f pods/s (load average %s)", w, created.Round(time.Second),
+			float64(w)/created.Seconds(), float64(f.counts["pods"]-pods0)/created.Seconds(), loadAverage())
 		if err := f.settle(ctx); err != nil {
 			return err
 		}
@@ -195,7 +198,7 @@ func run(ctx context.Context, o options) error {
 			return err
 		}
 		rep.Sizes = append(rep.Sizes, results.Size{Nodes: n, Pods: f.counts["pods"], Pending: f.counts["Pending pods"], Objects: f.describe(),
-			Fill: fill, Plugins: version})
+			Fill: fill, Writes: w, WritesTime: created, Plugins: version})
 		pendingAt[n] = f.counts["Pending pods"]
 
 		cons := contenders(plugins, floor, lc.env["KTRIAGE_KUBECTL"], f, n)

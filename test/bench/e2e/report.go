@@ -38,14 +38,23 @@ func machineInfo(ctx context.Context) [][2]string {
 			}
 		}
 	}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		add("load average at start (1, 5, 15 min)", strings.Join(strings.Fields(string(b))[:3], ", ")+" (other work shares the machine: compare ratios, not seconds)")
+	if l := loadAverage(); l != "" {
+		add("load average at start (1, 5, 15 min)", l+" (other work shares the machine: compare ratios, not seconds)")
 	}
 	if u, err := exec.CommandContext(ctx, "uname", "-sr").Output(); err == nil {
 		add("kernel", string(u))
 	}
 	add("Go", runtime.Version())
 	return out
+}
+
+// loadAverage is the machine's 1, 5 and 15 minute load average.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) >= 3 {
+		return strings.Join(f[:3], ", ")
+	}
+	return ""
 }
 
 // versionOf is the client and server version kubectl reports.

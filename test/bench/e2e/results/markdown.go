@@ -34,7 +34,9 @@ type Report struct {
 type Size struct {
 	Nodes, Pods, Pending int
 	Objects              string        // the rest of the mix, in words
-	Fill                 time.Duration // time to create what this size added
+	Fill                 time.Duration // time to create what this size added, the scheduler's settling included
+	Writes               int           // API writes that created it (creates and status updates)
+	WritesTime           time.Duration // the time they took
 	Plugins              string        // the plugins' version measured at this size
 }
 
@@ -159,9 +161,13 @@ func WriteMarkdown(w io.Writer, r Report) error {
 		p("\n")
 	}
 
-	p("## Clusters\n\n| nodes | pods | Pending | also | time to create | plugins measured |\n|---|---|---|---|---|---|\n")
+	p("## Clusters\n\n| nodes | pods | Pending | also | time to create | API writes | plugins measured |\n|---|---|---|---|---|---|---|\n")
 	for _, s := range r.Sizes {
-		p("| %d | %d | %d | %s | %s | %s |\n", s.Nodes, s.Pods, s.Pending, s.Objects, s.Fill.Round(time.Second), s.Plugins)
+		w := ""
+		if s.Writes > 0 && s.WritesTime > 0 {
+			w = fmt.Sprintf("%d (%.0f/s)", s.Writes, float64(s.Writes)/s.WritesTime.Seconds())
+		}
+		p("| %d | %d | %d | %s | %s | %s | %s |\n", s.Nodes, s.Pods, s.Pending, s.Objects, s.Fill.Round(time.Second), w, s.Plugins)
 	}
 	p("\n## Machine\n\n| | |\n|---|---|\n")
 	for _, kv := range r.Machine {

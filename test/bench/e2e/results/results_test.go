@@ -163,7 +163,7 @@ func TestWriteMarkdown(t *testing.T) {
 	ms = append(ms, Measurement{ID: "broken", Label: "broken", Command: "broken -A", Nodes: 2000, Samples: []Sample{sample(1, 1), {Err: "exit code 2: no | pipe"}}})
 	r := Report{Runs: 3, Order: []string{"floor", "plugin", "broken"}, Measurements: ms, Floor: map[string]string{"plugin": "floor"}, Kubectl: "floor",
 		Verdicts: []Verdict{EvaluateRatio(ms, RatioTarget{Contender: "plugin", Baseline: "floor", Metric: MetricRSS, Limit: 1.5})},
-		Sizes:    []Size{{Nodes: 2000, Pods: 30000, Pending: 50, Fill: 90 * time.Second, Plugins: "v1-abc"}}, Chart: "c.svg",
+		Sizes:    []Size{{Nodes: 2000, Pods: 30000, Pending: 50, Fill: 90 * time.Second, Writes: 60000, WritesTime: time.Minute, Plugins: "v1-abc"}}, Chart: "c.svg",
 		Machine: [][2]string{{"CPU", "x"}}}
 	var b bytes.Buffer
 	if err := WriteMarkdown(&b, r); err != nil {
@@ -176,7 +176,7 @@ func TestWriteMarkdown(t *testing.T) {
 		"| plugin<br>`` | 6.00 s (5.00–100) | 1.20 | 1.20 | 100 MiB (90.0–150) | 1.82 |",
 		`**1 of 2 runs failed**: exit code 2: no \| pipe`,
 		"![wall time and peak RSS against cluster size](c.svg)",
-		"| 2000 | 30000 | 50 |  | 1m30s | v1-abc |",
+		"| 2000 | 30000 | 50 |  | 1m30s | 60000 (1000/s) | v1-abc |",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q:\n%s", want, md)
