@@ -29,3 +29,18 @@ func ParseWindow(s string) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// ParseWindows reads --fail and --warn: errors name the flag, and the warning
+// window must contain the failure window.
+func ParseWindows(fail, warn string) (failWindow, warnWindow time.Duration, err error) {
+	if failWindow, err = ParseWindow(fail); err != nil {
+		return 0, 0, fmt.Errorf("--fail: %w", err)
+	}
+	if warnWindow, err = ParseWindow(warn); err != nil {
+		return 0, 0, fmt.Errorf("--warn: %w", err)
+	}
+	if warnWindow < failWindow {
+		return 0, 0, fmt.Errorf("--warn (%s) is shorter than --fail (%s): the warning window must contain the failure window", warn, fail)
+	}
+	return failWindow, warnWindow, nil
+}

@@ -5,20 +5,15 @@ package certexpiry
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ktriage/ktriage/pkg/certs"
 	"github.com/ktriage/ktriage/pkg/certs/collect"
 	"github.com/ktriage/ktriage/pkg/cli"
-	"github.com/ktriage/ktriage/pkg/version"
 )
 
 const long = `Find every certificate that can take a cluster down, before it expires.
@@ -159,14 +154,8 @@ func (o *Options) Validate() error {
 		return err
 	}
 	var err error
-	if o.failWindow, err = certs.ParseWindow(o.Fail); err != nil {
-		return cli.UsageErrorf("--fail: %w", err)
-	}
-	if o.warnWindow, err = certs.ParseWindow(o.Warn); err != nil {
-		return cli.UsageErrorf("--warn: %w", err)
-	}
-	if o.warnWindow < o.failWindow {
-		return cli.UsageErrorf("--warn (%s) is shorter than --fail (%s): the warning window must contain the failure window", o.Warn, o.Fail)
+	if o.failWindow, o.warnWindow, err = certs.ParseWindows(o.Fail, o.Warn); err != nil {
+		return cli.UsageErrorf("%w", err)
 	}
 	if o.DialTimeout <= 0 {
 		return cli.UsageErrorf("--dial-timeout must be positive")
@@ -186,25 +175,8 @@ func (o *Options) Validate() error {
 	return nil
 }
 
-// clusterConfigured says whether a cluster was configured at all (a
-// kubeconfig with clusters, --server, or in-cluster): without one, a
-// control-plane node's PKI check is not an unreachable cluster.
-func (o *Options) clusterConfigured() bool {
-	if f := o.ConfigFlags; f.APIServer != nil && *f.APIServer != "" {
-		return true
-	}
-	if os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
-		return true
-	}
-	raw, err := o.ConfigFlags.ToRawKubeConfigLoader().RawConfig()
-	return err != nil || len(raw.Clusters) > 0
-}
-
 // Run collects the certificates, analyses, prints and sets the exit code.
 func (o *Options) Run(ctx context.Context) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	got, err := collect.Collect(ctx, o.collectConfig())
 	if err != nil {
 		var usage *collect.UsageError
@@ -213,79 +185,10 @@ func (o *Options) Run(ctx context.Context) error {
 		}
 		return err
 	}
-	res := certs.Analyze(got.Inputs, certs.Options{Now: o.now, Fail: o.failWindow, Warn: o.warnWindow})
-	rep := newReport(version.Get())
-	rep.Metadata.Input = o.plan.InputKind()
-	rep.Metadata.Context = got.Context
-	rep.Metadata.Namespace = got.Namespace
-	rep.Metadata.Warnings = append(rep.Metadata.Warnings, got.Warnings...)
-	rep.Sources = got.Sources
-	rep.fill(res, got.Findings, o.Ignore)
-	err = o.PrintReport(rep)
+	err = o.PrintReport(got.Report(certs.Options{Now: o.now, Fail: o.failWindow, Warn: o.warnWindow}, o.Ignore, o.plan.InputKind()))
 	var exit *cli.ExitError
 	if got.ClusterErr != nil && (err == nil || errors.As(err, &exit) && exit.Code == cli.ExitFound) {
 		return got.ClusterErr
 	}
 	return err
-}
-
-// collectConfig says what to collect and how to reach the cluster.
-func (o *Options) collectConfig() collect.Config {
-	context := ""
-	if c := o.ConfigFlags.Context; c != nil {
-		context = *c
-	}
-	return collect.Config{
-		Plan:      o.plan,
-		Filenames: o.Filenames, Recursive: o.Recursive, Stdin: o.In,
-		PKIDir: o.PKIDir, KubernetesDir: o.KubernetesDir, KubeletPKIDir: o.KubeletPKIDir,
-		PKIDirSet: o.pkiDirSet, KubernetesDirSet: o.kubeDirSet, KubeletPKIDirSet: o.kubeletDirSet,
-		Kubeconfig: o.ConfigFlags.ToRawKubeConfigLoader(),
-		Context:    context,
-		Cluster:    collect.Cluster{Connect: o.connect, Configured: o.clusterConfigured, Server: o.server},
-		Handshakes: collect.HandshakeOptions{Concurrency: o.Concurrency, Timeout: o.handshakeTimeout()},
-	}
-}
-
-// handshakeTimeout is --dial-timeout, shortened to --request-timeout when
-// that is set: no single wait of a run outlasts what the user allowed a
-// request. (A malformed --request-timeout is reported when the cluster is
-// read.)
-func (o *Options) handshakeTimeout() time.Duration {
-	if t := o.ConfigFlags.Timeout; t != nil && *t != "" {
-		if d, err := clientcmd.ParseTimeout(*t); err == nil && d > 0 {
-			return min(o.DialTimeout, d)
-		}
-	}
-	return o.DialTimeout
-}
-
-// connect builds the cluster's clients; certificates matter in every
-// namespace unless -n names one.
-func (o *Options) connect() (collect.Connection, error) {
-	var conn collect.Connection
-	cs, cfg, err := o.Clientset()
-	if err != nil {
-		return conn, err
-	}
-	conn.Client, conn.Context = cs, o.CurrentContext()
-	ns, explicit, err := o.Namespace()
-	if err != nil {
-		return conn, err
-	}
-	if explicit {
-		conn.Namespace = ns
-	}
-	if conn.Dynamic, err = dynamic.NewForConfig(cfg); err != nil {
-		return conn, fmt.Errorf("creating the API client: %w", err)
-	}
-	return conn, nil
-}
-
-// server names the API server in a finding about a cluster not read.
-func (o *Options) server() string {
-	if cfg, err := o.RESTConfig(); err == nil {
-		return cfg.Host
-	}
-	return ""
 }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/client-go/tools/clientcmd"
+
 	"github.com/ktriage/ktriage/pkg/certs"
 	"github.com/ktriage/ktriage/pkg/inflight"
 )
@@ -101,4 +103,18 @@ func Handshake(ctx context.Context, addr, serverName string, timeout time.Durati
 		return nil, errors.New("the server sent no certificate")
 	}
 	return chain, nil
+}
+
+// HandshakeTimeout is the timeout of each handshake: dial (--dial-timeout),
+// shortened to requestTimeout (--request-timeout, a pointer as the kubeconfig
+// flags hold it) when that is set: no single wait of a run outlasts what the
+// user allowed a request. A malformed requestTimeout is left to the cluster's
+// client to report.
+func HandshakeTimeout(dial time.Duration, requestTimeout *string) time.Duration {
+	if t := requestTimeout; t != nil && *t != "" {
+		if d, err := clientcmd.ParseTimeout(*t); err == nil && d > 0 {
+			return min(dial, d)
+		}
+	}
+	return dial
 }
