@@ -15,4 +15,6 @@
 //
 // In the data flow it is part of the analysis: pkg/pending calls it for each pod
 // the scheduler's filters reject, and its answer becomes why-pending's findings.
+// What it reads from a live cluster is planned here too (Queries,
+// State.PodEventQueries); pkg/pending has it loaded.
 package autoscaler

@@ -6,5 +6,7 @@
 //
 // In the data flow it is the loading step: flags → Snapshot. What to load is a
 // pure function of each analysis' package (e.g. drain.BaseQueries); the loaders
-// here run it.
+// here run it. An analysis whose next load depends on what the last one
+// returned (pkg/pending's live run) plans round by round against a Loader
+// (NewLoader: LoadLiveWith and discovery) and makes no call itself.
 package cluster

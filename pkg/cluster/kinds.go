@@ -63,6 +63,14 @@ const (
 	KindCRD               Kind = "CustomResourceDefinition"
 )
 
+// Leases (coordination.k8s.io/v1) have no typed field: a Query with
+// Resource LeaseResource lists them into Snapshot.Other, recorded in Loaded
+// as KindLease.
+const KindLease Kind = "Lease"
+
+// LeaseResource is coordination.k8s.io/v1 Leases, listed with the dynamic client.
+var LeaseResource = schema.GroupVersionResource{Group: "coordination.k8s.io", Version: "v1", Resource: "leases"}
+
 // kindSpec says how one Kind is named in the API, listed and stored.
 type kindSpec struct {
 	gvk        schema.GroupVersionKind

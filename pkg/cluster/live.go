@@ -427,30 +427,3 @@ var getters = map[Kind]func(cs kubernetes.Interface, ns string) getter{
 	KindJob:         func(cs kubernetes.Interface, ns string) getter { return getFn(cs.BatchV1().Jobs(ns).Get) },
 	KindCronJob:     func(cs kubernetes.Interface, ns string) getter { return getFn(cs.BatchV1().CronJobs(ns).Get) },
 }
-
-// maxTargetRounds bounds LoadTargets: a CronJob needs three rounds (the
-// CronJob, its Jobs, their pods) and a fourth for its FailedCreate events.
-const maxTargetRounds = 4
-
-// LoadTargets loads into a copy of snap (nil for an empty one) what Resolve
-// reads for the targets, round by round (TargetQueries), all targets' queries
-// of a round at once. Resolve them on the snapshot it returns; one that
-// does not exist resolves to a *NotFoundError.
-func LoadTargets(ctx context.Context, cs kubernetes.Interface, opts LiveOptions, snap *Snapshot, targets ...Target) (*Snapshot, error) {
-	snap = Merge(snap, nil)
-	for range maxTargetRounds {
-		var qs []Query
-		for _, t := range targets {
-			qs = append(qs, TargetQueries(snap, t)...)
-		}
-		if len(qs) == 0 {
-			break
-		}
-		more, err := LoadLiveWith(ctx, cs, opts, qs...)
-		if err != nil {
-			return nil, err
-		}
-		snap = Merge(snap, more)
-	}
-	return snap, nil
-}

@@ -5,15 +5,15 @@ import (
 	"slices"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/ktriage/ktriage/pkg/cluster"
 	"github.com/ktriage/ktriage/pkg/scheduling"
 )
 
 // What why-pending loads from a live cluster. Every function here is pure:
-// it says which queries, the plugin runs them (cluster.LoadLive) and hands
-// back the snapshot for the next step.
+// it says which queries; ExplainLive runs them, round by round, through the
+// cluster.Loader the plugin hands it (ManifestQueries: the plugin, with
+// cluster.LoadLive).
 
 // nodeOnlyPlugins are the filters that look at the node alone: a node they
 // reject needs no pod list to be explained.
@@ -307,10 +307,6 @@ func UnboundPods(pods []*corev1.Pod) []*corev1.Pod {
 	return out
 }
 
-// LeaseResource is coordination.k8s.io/v1 Leases, listed with the dynamic
-// client into Snapshot.Other.
-var LeaseResource = schema.GroupVersionResource{Group: "coordination.k8s.io", Version: "v1", Resource: "leases"}
-
 // SchedulerQueries are, for the unbound pods that name another scheduler
 // which has not acted on them yet, what shows whether that scheduler
 // exists: pods it bound, events it wrote (any namespace), its leader Lease
@@ -332,7 +328,57 @@ func SchedulerQueries(snap *cluster.Snapshot, pods []*corev1.Pod) []cluster.Quer
 		qs = append(qs,
 			cluster.Query{Kind: cluster.KindEvent, FieldSelector: "reportingComponent=" + n, Optional: true},
 			cluster.Query{Kind: cluster.KindEvent, FieldSelector: "source=" + n, Optional: true},
-			cluster.Query{Kind: KindLease, Resource: LeaseResource, Namespace: LeaseNamespace, FieldSelector: "metadata.name=" + n, Optional: true})
+			cluster.Query{Kind: cluster.KindLease, Resource: cluster.LeaseResource, Namespace: LeaseNamespace, FieldSelector: "metadata.name=" + n, Optional: true})
 	}
 	return qs
 }
+
+// ManifestQueries are what checking the manifests' workloads (-f) against
+// a live cluster needs: its nodes and active pods, volumes, classes and
+// namespaces; in each namespace the manifests use, its claims, quotas,
+// LimitRanges and budgets; and the device objects when a pod claims
+// devices.
+func ManifestQueries(files *cluster.Snapshot) []cluster.Query {
+	namespaces, draNamespaces := map[string]bool{}, map[string]bool{}
+	for _, w := range Workloads(files) {
+		namespaces[w.Object.GetNamespace()] = true
+		if len(w.Template.Spec.ResourceClaims) > 0 {
+			draNamespaces[w.Object.GetNamespace()] = true
+		}
+	}
+	qs := []cluster.Query{
+		{Kind: cluster.KindNode},
+		{Kind: cluster.KindPod, FieldSelector: ActivePods},
+		{Kind: cluster.KindPV, Optional: true},
+		{Kind: cluster.KindStorageClass, Optional: true},
+		{Kind: cluster.KindCSINode, Optional: true},
+		{Kind: cluster.KindCSIDriver, Optional: true},
+		{Kind: cluster.KindNamespace, Optional: true},
+		// Manifest pods have no spec.priority yet: admission takes it
+		// from the PriorityClass, and preemption depends on it.
+		{Kind: cluster.KindPriorityClass, Optional: true},
+		// And the RuntimeClass adds its pod overhead and scheduling.
+		{Kind: cluster.KindRuntimeClass, Optional: true},
+	}
+	for _, n := range slices.Sorted(maps.Keys(namespaces)) {
+		qs = append(qs,
+			cluster.Query{Kind: cluster.KindPVC, Namespace: n, Optional: true},
+			cluster.Query{Kind: cluster.KindResourceQuota, Namespace: n, Optional: true},
+			cluster.Query{Kind: cluster.KindLimitRange, Namespace: n, Optional: true},
+			cluster.Query{Kind: cluster.KindPDB, Namespace: n, Optional: true})
+	}
+	for _, n := range slices.Sorted(maps.Keys(draNamespaces)) {
+		qs = append(qs, cluster.Query{Kind: cluster.KindResourceClaim, Namespace: n, Optional: true})
+	}
+	if len(draNamespaces) > 0 {
+		qs = append(qs, cluster.Query{Kind: cluster.KindDeviceClass, Optional: true}, cluster.Query{Kind: cluster.KindResourceSlice, Optional: true})
+	}
+	return qs
+}
+
+// ClusterStateKinds are the kinds of the documented --cluster-state dump
+// (kubectl get nodes,pods,pvc,pv,storageclasses,resourcequotas,limitranges,poddisruptionbudgets -A -o yaml):
+// a cluster without, say, PVCs gives a dump without any, which means
+// "none", not "unknown".
+var ClusterStateKinds = []cluster.Kind{cluster.KindNode, cluster.KindPod, cluster.KindPVC, cluster.KindPV,
+	cluster.KindStorageClass, cluster.KindResourceQuota, cluster.KindLimitRange, cluster.KindPDB}

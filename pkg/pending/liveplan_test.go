@@ -66,3 +66,30 @@ func TestSchedulerQueriesSkipThePodListWhenEveryPodIsLoaded(t *testing.T) {
 		t.Errorf("the default scheduler needs nothing, got %+v", qs)
 	}
 }
+
+func TestManifestQueriesReadTheNamespacesTheManifestsUse(t *testing.T) {
+	files := &cluster.Snapshot{Pods: []*corev1.Pod{
+		pod("shop", "web"),
+		pod("gpu", "train", func(p *corev1.Pod) {
+			p.Spec.ResourceClaims = []corev1.PodResourceClaim{{Name: "gpu", ResourceClaimName: ptrTo("gpu")}}
+		}),
+	}}
+	qs := ManifestQueries(files)
+	for _, want := range []cluster.Query{
+		{Kind: cluster.KindNode},
+		{Kind: cluster.KindPod, FieldSelector: ActivePods},
+		{Kind: cluster.KindResourceQuota, Namespace: "shop", Optional: true},
+		{Kind: cluster.KindLimitRange, Namespace: "gpu", Optional: true},
+		{Kind: cluster.KindResourceClaim, Namespace: "gpu", Optional: true},
+		{Kind: cluster.KindDeviceClass, Optional: true},
+	} {
+		if !hasQuery(qs, want) {
+			t.Errorf("no query %+v in %+v", want, qs)
+		}
+	}
+	if hasQuery(qs, cluster.Query{Kind: cluster.KindResourceClaim, Namespace: "shop", Optional: true}) {
+		t.Errorf("no pod in shop claims devices: %+v", qs)
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }

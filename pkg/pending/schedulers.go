@@ -12,10 +12,6 @@ import (
 	"github.com/ktriage/ktriage/pkg/report"
 )
 
-// KindLease names the Leases a snapshot holds in Snapshot.Other (read with
-// the dynamic client) in Snapshot.Loaded.
-const KindLease cluster.Kind = "Lease"
-
 // LeaseNamespace is where schedulers keep their leader-election Lease.
 const LeaseNamespace = "kube-system"
 
@@ -70,7 +66,7 @@ func (a *analyzer) schedulerProof(name string, self *corev1.Pod) (proof, checked
 	if a.snap.Loaded[cluster.KindEvent] {
 		checked = append(checked, "no event from it")
 	}
-	if a.snap.Loaded[KindLease] {
+	if a.snap.Loaded[cluster.KindLease] {
 		checked = append(checked, fmt.Sprintf("no Lease %s/%s", LeaseNamespace, name))
 	}
 	return nil, checked
@@ -79,7 +75,7 @@ func (a *analyzer) schedulerProof(name string, self *corev1.Pod) (proof, checked
 // schedulerLease is the scheduler's leader Lease, if the snapshot has it.
 func (a *analyzer) schedulerLease(name string) *unstructured.Unstructured {
 	for _, o := range a.snap.Other {
-		if o.GetKind() == string(KindLease) && o.GetNamespace() == LeaseNamespace && o.GetName() == name {
+		if o.GetKind() == string(cluster.KindLease) && o.GetNamespace() == LeaseNamespace && o.GetName() == name {
 			return o
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
+	"github.com/ktriage/ktriage/pkg/cluster"
 	"github.com/ktriage/ktriage/pkg/report"
 )
 
@@ -54,7 +55,7 @@ func TestAPodForAnotherSchedulerIsNeverCalledUnschedulable(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			p := pod("app", "job-1", young)
 			s := snapshot(append([]any{node("n1", "4", "8Gi"), p}, tc.objs...)...)
-			s.Loaded[KindLease] = true
+			s.Loaded[cluster.KindLease] = true
 			if tc.lease {
 				s.Other = append(s.Other, lease("batch-scheduler", now.Add(-5*time.Second)))
 			}
