@@ -31,11 +31,17 @@ type NotFoundError struct {
 	Kind, Namespace, Name string
 	// Hint says how to find the right name.
 	Hint string
+	// BareNamespace writes the namespace unquoted ("in namespace shop"), as
+	// netcheck's messages, which scripts match, always have.
+	BareNamespace bool
 }
 
 func (e *NotFoundError) Error() string {
 	msg := fmt.Sprintf("%s %q not found", e.Kind, e.Name)
-	if e.Namespace != "" {
+	switch {
+	case e.Namespace != "" && e.BareNamespace:
+		msg += " in namespace " + e.Namespace
+	case e.Namespace != "":
 		msg += fmt.Sprintf(" in namespace %q", e.Namespace)
 	}
 	if e.Hint != "" {

@@ -61,6 +61,7 @@ func TestNotFoundErrorText(t *testing.T) {
 	}{
 		{NotFoundError{Kind: "node", Name: "n9"}, `node "n9" not found`},
 		{NotFoundError{Kind: "pod", Namespace: "shop", Name: "web", Hint: "check the namespace"}, `pod "web" not found in namespace "shop": check the namespace`},
+		{NotFoundError{Kind: "pod", Namespace: "shop", Name: "web", Hint: "check the name", BareNamespace: true}, `pod "web" not found in namespace shop: check the name`},
 	}
 	for _, tc := range cases {
 		if got := tc.err.Error(); got != tc.want {

@@ -291,18 +291,17 @@ func (o *Objects) workloadSelector(ns, kind, name string) (labels.Selector, erro
 	if err := o.read(r); err != nil {
 		return nil, getError(err, o.verb(r), kind+"s", ns, name)
 	}
-	obj := o.snap.Object(workloadReads[kind], ns, name)
-	if obj == nil {
-		return nil, getError(notFound("", kind+"s", name), "get", kind+"s", ns, name)
-	}
-	sel, err := cluster.PodSelector(obj)
+	res, err := o.snap.Resolve(cluster.Target{Kind: r.Kind, Namespace: ns, Name: name})
+	var missing *cluster.NotFoundError
 	switch {
+	case errors.As(err, &missing):
+		return nil, notFoundError(kind+"s", ns, name)
 	case err != nil:
 		return nil, err
-	case sel == nil:
+	case res.Selector == nil:
 		return nil, fmt.Errorf("service %s/%s has no selector, so it names no pod: pick a pod explicitly", ns, name)
 	}
-	return sel, nil
+	return res.Selector, nil
 }
 
 // worldWorkloadPods finds a workload's pods in a World: a workload of the
@@ -349,10 +348,16 @@ func filter[T any](items []T, keep func(T) bool) []T {
 // missing one names the namespace looked in.
 func getError(err error, verb, resource, ns, name string) error {
 	if apierrors.IsNotFound(err) {
-		singular := strings.TrimSuffix(resource, "s")
-		return fmt.Errorf("%s %q not found in namespace %s: check the name and -n (kubectl get %s -n %s)", singular, name, ns, resource, ns)
+		return notFoundError(resource, ns, name)
 	}
 	return explain(err, verb, resource, ns)
+}
+
+// notFoundError is a SRC or DST that does not exist, in netcheck's words:
+// the namespace unquoted, and the kubectl command that lists the names.
+func notFoundError(resource, ns, name string) error {
+	return &cluster.NotFoundError{Kind: strings.TrimSuffix(resource, "s"), Namespace: ns, Name: name, BareNamespace: true,
+		Hint: fmt.Sprintf("check the name and -n (kubectl get %s -n %s)", resource, ns)}
 }
 
 // explain turns an API error into one line naming the verb and resource; a
