@@ -5,5 +5,6 @@
 // dials servers, this package only looks at the bytes.
 //
 // In the data flow it is cert-expiry's analysis: Plan says what to read, pkg/certs/collect
-// reads it, Analyze turns it into the report the plugin prints.
+// reads it, Analyze and NewReport turn it into the report the plugin prints
+// (with its tables, table.go).
 package certs

@@ -8,7 +8,9 @@
 //
 // Everything here is pure. The objects are read through Objects: live, a
 // check says what it still has to read (FirstReads, then *Missing errors
-// from PlanCheck and Conclude) and the plugin makes those reads with
-// cluster.LoadLive; from manifests, a World holds them all. The plugin runs
-// the probe between PlanCheck and Conclude.
+// from PlanCheck and Conclude); Answer runs those rounds with the ReadFunc
+// the plugin makes the reads with (cluster.LoadLive), and between PlanCheck
+// and Conclude the ProbeFunc the plugin runs the probe with, netcheck's one
+// impure step. From manifests (Manifests), a World holds them all. Result
+// and BatchResult render their own tables (table.go).
 package netcheck
