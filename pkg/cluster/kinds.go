@@ -156,7 +156,7 @@ var kinds = map[Kind]kindSpec{
 		func(cs kubernetes.Interface, _ string) lister { return listFn(cs.CoreV1().Nodes().List) },
 		func(s *Snapshot) *[]*corev1.Node { return &s.Nodes }),
 	KindPod: typed(corev1.SchemeGroupVersion.WithKind("Pod"), "pods", true,
-		func(cs kubernetes.Interface, ns string) lister { return listFn(cs.CoreV1().Pods(ns).List) },
+		podLister, // see podpages.go
 		func(s *Snapshot) *[]*corev1.Pod { return &s.Pods }),
 	KindEvent: typed(corev1.SchemeGroupVersion.WithKind("Event"), "events", true,
 		func(cs kubernetes.Interface, ns string) lister { return listFn(cs.CoreV1().Events(ns).List) },
