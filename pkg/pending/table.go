@@ -2,6 +2,8 @@ package pending
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -249,12 +251,7 @@ func groupSize(g autoscaler.NodeGroup) string {
 		return s
 	case g.NodeClaims != nil:
 		parts := []string{fmt.Sprintf("%d NodeClaims", *g.NodeClaims)}
-		keys := make([]string, 0, len(g.Limits))
-		for k := range g.Limits {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(g.Limits)) {
 			used := g.InUse[k]
 			if used == "" {
 				used = "0"

@@ -1,5 +1,8 @@
 // Package whypending implements "kubectl why-pending": explain why pods are
-// Pending, stage by stage, with the scheduler's own message and the fix.
+// Pending, stage by stage, with the scheduler's own message and the fix. It
+// wires flags → Snapshot → pkg/pending → printer: load.go reads the cluster
+// (through the loads pending.ExplainLive plans) or the manifests; the
+// analysis, the report and its tables are pkg/pending.
 package whypending
 
 import (
