@@ -26,7 +26,7 @@ func ParseTarget(arg string) (kind, name string, err error) {
 	}
 	k, group, known := cluster.ParseType(typ)
 	if !known || k == cluster.KindService || name == "" || strings.Contains(name, "/") {
-		return "", "", UsageErrorf("%q: use POD or TYPE/NAME with TYPE one of pod, deployment, replicaset, statefulset, daemonset, job, cronjob", arg)
+		return "", "", UsageErrorf("%q: use POD or TYPE/NAME with TYPE one of pod, deployment, replicaset, statefulset, daemonset, job, cronjob, replicationcontroller", arg)
 	}
 	kind = string(k)
 	want := cluster.Group(k)

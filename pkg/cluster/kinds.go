@@ -26,41 +26,44 @@ type Kind string
 
 // The kinds a Snapshot has typed fields for.
 const (
-	KindNamespace         Kind = "Namespace"
-	KindNode              Kind = "Node"
-	KindPod               Kind = "Pod"
-	KindEvent             Kind = "Event"
-	KindService           Kind = "Service"
-	KindSecret            Kind = "Secret"
-	KindConfigMap         Kind = "ConfigMap"
-	KindPVC               Kind = "PersistentVolumeClaim"
-	KindPV                Kind = "PersistentVolume"
-	KindResourceQuota     Kind = "ResourceQuota"
-	KindLimitRange        Kind = "LimitRange"
-	KindServiceAccount    Kind = "ServiceAccount"
-	KindDeployment        Kind = "Deployment"
-	KindReplicaSet        Kind = "ReplicaSet"
-	KindStatefulSet       Kind = "StatefulSet"
-	KindDaemonSet         Kind = "DaemonSet"
-	KindJob               Kind = "Job"
-	KindCronJob           Kind = "CronJob"
-	KindStorageClass      Kind = "StorageClass"
-	KindCSINode           Kind = "CSINode"
-	KindCSIDriver         Kind = "CSIDriver"
-	KindVolumeAttachment  Kind = "VolumeAttachment"
-	KindPDB               Kind = "PodDisruptionBudget"
-	KindPriorityClass     Kind = "PriorityClass"
-	KindRuntimeClass      Kind = "RuntimeClass"
-	KindNetworkPolicy     Kind = "NetworkPolicy"
-	KindEndpointSlice     Kind = "EndpointSlice"
-	KindResourceClaim     Kind = "ResourceClaim"
-	KindDeviceClass       Kind = "DeviceClass"
-	KindResourceSlice     Kind = "ResourceSlice"
-	KindValidatingWebhook Kind = "ValidatingWebhookConfiguration"
-	KindMutatingWebhook   Kind = "MutatingWebhookConfiguration"
-	KindCSR               Kind = "CertificateSigningRequest"
-	KindAPIService        Kind = "APIService"
-	KindCRD               Kind = "CustomResourceDefinition"
+	KindNamespace      Kind = "Namespace"
+	KindNode           Kind = "Node"
+	KindPod            Kind = "Pod"
+	KindEvent          Kind = "Event"
+	KindService        Kind = "Service"
+	KindSecret         Kind = "Secret"
+	KindConfigMap      Kind = "ConfigMap"
+	KindPVC            Kind = "PersistentVolumeClaim"
+	KindPV             Kind = "PersistentVolume"
+	KindResourceQuota  Kind = "ResourceQuota"
+	KindLimitRange     Kind = "LimitRange"
+	KindServiceAccount Kind = "ServiceAccount"
+	KindDeployment     Kind = "Deployment"
+	KindReplicaSet     Kind = "ReplicaSet"
+	KindStatefulSet    Kind = "StatefulSet"
+	KindDaemonSet      Kind = "DaemonSet"
+	KindJob            Kind = "Job"
+	KindCronJob        Kind = "CronJob"
+	// KindReplicationController is the core API's predecessor of the
+	// ReplicaSet, still served and still run by kube-controller-manager.
+	KindReplicationController Kind = "ReplicationController"
+	KindStorageClass          Kind = "StorageClass"
+	KindCSINode               Kind = "CSINode"
+	KindCSIDriver             Kind = "CSIDriver"
+	KindVolumeAttachment      Kind = "VolumeAttachment"
+	KindPDB                   Kind = "PodDisruptionBudget"
+	KindPriorityClass         Kind = "PriorityClass"
+	KindRuntimeClass          Kind = "RuntimeClass"
+	KindNetworkPolicy         Kind = "NetworkPolicy"
+	KindEndpointSlice         Kind = "EndpointSlice"
+	KindResourceClaim         Kind = "ResourceClaim"
+	KindDeviceClass           Kind = "DeviceClass"
+	KindResourceSlice         Kind = "ResourceSlice"
+	KindValidatingWebhook     Kind = "ValidatingWebhookConfiguration"
+	KindMutatingWebhook       Kind = "MutatingWebhookConfiguration"
+	KindCSR                   Kind = "CertificateSigningRequest"
+	KindAPIService            Kind = "APIService"
+	KindCRD                   Kind = "CustomResourceDefinition"
 )
 
 // Leases (coordination.k8s.io/v1) have no typed field: a Query with
@@ -206,6 +209,11 @@ var kinds = map[Kind]kindSpec{
 	KindCronJob: typed(batchv1.SchemeGroupVersion.WithKind("CronJob"), "cronjobs", true,
 		func(cs kubernetes.Interface, ns string) lister { return listFn(cs.BatchV1().CronJobs(ns).List) },
 		func(s *Snapshot) *[]*batchv1.CronJob { return &s.CronJobs }),
+	KindReplicationController: typed(corev1.SchemeGroupVersion.WithKind("ReplicationController"), "replicationcontrollers", true,
+		func(cs kubernetes.Interface, ns string) lister {
+			return listFn(cs.CoreV1().ReplicationControllers(ns).List)
+		},
+		func(s *Snapshot) *[]*corev1.ReplicationController { return &s.ReplicationControllers }),
 
 	KindStorageClass: typed(storagev1.SchemeGroupVersion.WithKind("StorageClass"), "storageclasses", false,
 		func(cs kubernetes.Interface, _ string) lister { return listFn(cs.StorageV1().StorageClasses().List) },

@@ -426,4 +426,7 @@ var getters = map[Kind]func(cs kubernetes.Interface, ns string) getter{
 	KindDaemonSet:   func(cs kubernetes.Interface, ns string) getter { return getFn(cs.AppsV1().DaemonSets(ns).Get) },
 	KindJob:         func(cs kubernetes.Interface, ns string) getter { return getFn(cs.BatchV1().Jobs(ns).Get) },
 	KindCronJob:     func(cs kubernetes.Interface, ns string) getter { return getFn(cs.BatchV1().CronJobs(ns).Get) },
+	KindReplicationController: func(cs kubernetes.Interface, ns string) getter {
+		return getFn(cs.CoreV1().ReplicationControllers(ns).Get)
+	},
 }

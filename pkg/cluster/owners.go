@@ -14,6 +14,8 @@ var workloadKinds = map[string]Kind{
 	"DaemonSet":   KindDaemonSet,
 	"Job":         KindJob,
 	"CronJob":     KindCronJob,
+
+	"ReplicationController": KindReplicationController,
 }
 
 // TopOwner names the pod's top-most controller: the Deployment above its
@@ -48,16 +50,17 @@ func (s *Snapshot) Workload(kind, ns, name string) metav1.Object {
 }
 
 // Controllers are the snapshot's built-in workload controllers: its
-// Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs and CronJobs, in
-// that order.
+// Deployments, ReplicaSets, StatefulSets, DaemonSets, Jobs, CronJobs and
+// ReplicationControllers, in that order.
 func (s *Snapshot) Controllers() []metav1.Object {
-	out := make([]metav1.Object, 0, len(s.Deployments)+len(s.ReplicaSets)+len(s.StatefulSets)+len(s.DaemonSets)+len(s.Jobs)+len(s.CronJobs))
+	out := make([]metav1.Object, 0, len(s.Deployments)+len(s.ReplicaSets)+len(s.StatefulSets)+len(s.DaemonSets)+len(s.Jobs)+len(s.CronJobs)+len(s.ReplicationControllers))
 	out = appendObjects(out, s.Deployments)
 	out = appendObjects(out, s.ReplicaSets)
 	out = appendObjects(out, s.StatefulSets)
 	out = appendObjects(out, s.DaemonSets)
 	out = appendObjects(out, s.Jobs)
-	return appendObjects(out, s.CronJobs)
+	out = appendObjects(out, s.CronJobs)
+	return appendObjects(out, s.ReplicationControllers)
 }
 
 func appendObjects[T metav1.Object](out []metav1.Object, items []T) []metav1.Object {

@@ -44,6 +44,8 @@ type Snapshot struct {
 	Jobs         []*batchv1.Job
 	CronJobs     []*batchv1.CronJob
 
+	ReplicationControllers []*corev1.ReplicationController
+
 	StorageClasses    []*storagev1.StorageClass
 	CSINodes          []*storagev1.CSINode
 	CSIDrivers        []*storagev1.CSIDriver

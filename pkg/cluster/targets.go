@@ -29,6 +29,7 @@ var typeNames = map[string]Kind{
 	"daemonset": KindDaemonSet, "daemonsets": KindDaemonSet, "ds": KindDaemonSet,
 	"job": KindJob, "jobs": KindJob,
 	"cronjob": KindCronJob, "cronjobs": KindCronJob, "cj": KindCronJob,
+	"replicationcontroller": KindReplicationController, "replicationcontrollers": KindReplicationController, "rc": KindReplicationController,
 }
 
 // ParseType reads the TYPE of TYPE/NAME as kubectl does: case-insensitive,
@@ -145,6 +146,16 @@ func PodSelector(obj metav1.Object) (labels.Selector, error) {
 		ls, kind = o.Spec.Selector, "daemonset"
 	case *batchv1.Job:
 		ls, kind = o.Spec.Selector, "job"
+	case *corev1.ReplicationController:
+		// A map, which the API server defaults to the template's labels.
+		set := o.Spec.Selector
+		if len(set) == 0 && o.Spec.Template != nil {
+			set = o.Spec.Template.Labels
+		}
+		if len(set) == 0 {
+			return nil, fmt.Errorf("replicationcontroller %s/%s has no selector", o.Namespace, o.Name)
+		}
+		return labels.SelectorFromSet(set), nil
 	default:
 		return nil, nil
 	}
@@ -213,7 +224,8 @@ func (s *Snapshot) failedCreate(objs []metav1.Object) string {
 }
 
 // replicaFailures are the ReplicaFailure conditions a ReplicaSet (or, copied
-// from it, a Deployment) sets when it cannot create pods.
+// from it, a Deployment) or a ReplicationController sets when it cannot
+// create pods.
 func replicaFailures(obj metav1.Object) []metav1.Condition {
 	var out []metav1.Condition
 	switch o := obj.(type) {
@@ -226,6 +238,12 @@ func replicaFailures(obj metav1.Object) []metav1.Condition {
 	case *appsv1.Deployment:
 		for _, c := range o.Status.Conditions {
 			if c.Type == appsv1.DeploymentReplicaFailure && c.Status == corev1.ConditionTrue {
+				out = append(out, metav1.Condition{Message: c.Message, LastTransitionTime: c.LastTransitionTime})
+			}
+		}
+	case *corev1.ReplicationController:
+		for _, c := range o.Status.Conditions {
+			if c.Type == corev1.ReplicationControllerReplicaFailure && c.Status == corev1.ConditionTrue {
 				out = append(out, metav1.Condition{Message: c.Message, LastTransitionTime: c.LastTransitionTime})
 			}
 		}

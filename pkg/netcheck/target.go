@@ -43,11 +43,16 @@ type Destination struct {
 // (deployment, replicaset, statefulset, daemonset, job, cronjob).
 func WorkloadKind(typ string) (string, bool) {
 	k, _, ok := cluster.ParseType(typ)
-	if !ok || k == cluster.KindPod || k == cluster.KindService {
+	if !ok || k == cluster.KindPod || k == cluster.KindService || !netcheckType(k) {
 		return "", false
 	}
 	return strings.ToLower(string(k)), true
 }
+
+// netcheckType: netcheck reads the pods of every TYPE cluster.ParseType
+// knows but ReplicationControllers (its reads and its role leave them out),
+// so "rc/NAME" stays NS/NAME for it.
+func netcheckType(k cluster.Kind) bool { return k != cluster.KindReplicationController }
 
 // ParseDestination reads DST:
 //
@@ -207,7 +212,7 @@ func parseSource(arg string) (ns, kind, name string, err error) {
 		return "", "pod", arg, nil
 	}
 	// A pod, a workload, or a Service (one ready pod its selector matches).
-	if k, _, known := cluster.ParseType(first); known {
+	if k, _, known := cluster.ParseType(first); known && netcheckType(k) {
 		return "", strings.ToLower(string(k)), rest, nil
 	}
 	return first, "pod", rest, nil

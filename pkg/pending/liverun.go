@@ -187,7 +187,7 @@ func (r *liveRun) failedCreates() ([]WorkloadTarget, error) {
 		}
 		seen[key] = true
 		switch io.Kind {
-		case "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob":
+		case "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicationController":
 		default:
 			continue
 		}

@@ -47,6 +47,8 @@ func wantedPods(r *cluster.Resolution) int32 {
 		return replicas(o.Spec.Replicas)
 	case *appsv1.ReplicaSet:
 		return replicas(o.Spec.Replicas)
+	case *corev1.ReplicationController:
+		return replicas(o.Spec.Replicas)
 	case *appsv1.StatefulSet:
 		return replicas(o.Spec.Replicas)
 	case *appsv1.DaemonSet:

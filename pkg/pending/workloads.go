@@ -62,7 +62,7 @@ func notCreatedFix(w WorkloadTarget) string {
 	switch w.Kind {
 	case "CronJob":
 		return "wait for the next schedule, or run it now: kubectl create job --from=cronjob/" + w.Name + " " + w.Name + "-manual -n " + w.Namespace
-	case "Deployment", "ReplicaSet", "StatefulSet":
+	case "Deployment", "ReplicaSet", "StatefulSet", "ReplicationController":
 		return "scale it up: kubectl scale " + strings.ToLower(w.Kind) + " " + w.Name + " -n " + w.Namespace + " --replicas=N"
 	case "Job":
 		return "resume it: kubectl patch job " + w.Name + " -n " + w.Namespace + " --type=merge -p '{\"spec\":{\"suspend\":false}}'"
@@ -142,6 +142,16 @@ func (a *analyzer) controllerFailures(w WorkloadTarget, obj metav1.Object) ([]co
 		for _, c := range o.Status.Conditions {
 			if c.Type == appsv1.ReplicaSetReplicaFailure && c.Status == corev1.ConditionTrue {
 				out = append(out, controllerFailure{kind: "ReplicaSet", name: o.Name, message: c.Message, from: "condition ReplicaFailure"})
+			}
+		}
+		if o.Spec.Replicas != nil && *o.Spec.Replicas == 0 {
+			notes = append(notes, "scaled to 0 replicas")
+		}
+	case *corev1.ReplicationController:
+		fromEvents("ReplicationController", o)
+		for _, c := range o.Status.Conditions {
+			if c.Type == corev1.ReplicationControllerReplicaFailure && c.Status == corev1.ConditionTrue {
+				out = append(out, controllerFailure{kind: "ReplicationController", name: o.Name, message: c.Message, from: "condition ReplicaFailure"})
 			}
 		}
 		if o.Spec.Replicas != nil && *o.Spec.Replicas == 0 {

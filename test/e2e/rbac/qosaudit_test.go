@@ -18,8 +18,8 @@ import (
 
 // runningWorkloads puts pods of every owner kind qos-audit names on
 // kwok-node-0, under a LimitRange: a Deployment (through its ReplicaSet), a
-// StatefulSet, a DaemonSet, a Job, a CronJob (through a Job it owns) and a
-// bare pod.
+// StatefulSet, a DaemonSet, a Job, a CronJob (through a Job it owns), a
+// ReplicationController and a bare pod.
 const runningWorkloads = `apiVersion: v1
 kind: LimitRange
 metadata: {name: defaults}
@@ -87,6 +87,18 @@ spec:
           containers: [{name: app, image: registry.example.com/app:1}]
 ---
 apiVersion: v1
+kind: ReplicationController
+metadata: {name: legacy}
+spec:
+  replicas: 1
+  selector: {app: legacy}
+  template:
+    metadata: {labels: {app: legacy}}
+    spec:
+      nodeName: kwok-node-0
+      containers: [{name: app, image: registry.example.com/app:1}]
+---
+apiVersion: v1
 kind: Pod
 metadata: {name: solo}
 spec:
@@ -128,7 +140,7 @@ spec:
       restartPolicy: Never
       containers: [{name: app, image: registry.example.com/app:1}]
 `, cj.UID))
-	rs := waitRunning(t, c, ns, 7)
+	rs := waitRunning(t, c, ns, 8)
 	manifest := filepath.Join(t.TempDir(), "api.yaml")
 	if err := os.WriteFile(manifest, []byte(qosManifest), 0o600); err != nil {
 		t.Fatal(err)
@@ -143,7 +155,7 @@ spec:
 			{"-n", ns, "-o", "json"},
 			{"-A", "-o", "json"},
 			{"-n", ns, "--node", "kwok-node-0", "-o", "json"},
-			{"-n", ns, "deployment/web", "replicaset/" + rs, "statefulset/db", "daemonset/agent", "job/once", "cronjob/nightly", "pod/solo", "-o", "json"},
+			{"-n", ns, "deployment/web", "replicaset/" + rs, "statefulset/db", "daemonset/agent", "job/once", "cronjob/nightly", "rc/legacy", "pod/solo", "-o", "json"},
 			{"-n", ns, "-f", manifest, "-o", "json"},
 		} {
 			res := sameVerdict(t, c, a, verdict, bin, args...)

@@ -24,7 +24,8 @@ import (
 // reads something for: too big for any node, an unbound claim, a missing
 // resource claim, a node that runs nothing (the pod names a ConfigMap and a
 // Secret), a Deployment whose pods the LimitRange refuses, and a
-// StatefulSet, a Job, a DaemonSet and a CronJob to name as TYPE/NAME. A
+// StatefulSet, a Job, a DaemonSet, a CronJob and a ReplicationController to
+// name as TYPE/NAME. A
 // running pod on kwok-node-0 makes preemption worth weighing.
 // %[1]s is the node that runs nothing.
 const pendingWorkloads = `apiVersion: v1
@@ -123,6 +124,17 @@ spec:
       restartPolicy: Never
       containers: [{name: app, image: registry.example.com/app:1, resources: {requests: {cpu: "600"}}}]
 ---
+apiVersion: v1
+kind: ReplicationController
+metadata: {name: legacy}
+spec:
+  replicas: 1
+  selector: {app: legacy}
+  template:
+    metadata: {labels: {app: legacy}}
+    spec:
+      containers: [{name: app, image: registry.example.com/app:1, resources: {requests: {cpu: "600"}}}]
+---
 apiVersion: batch/v1
 kind: CronJob
 metadata: {name: nightly}
@@ -170,7 +182,7 @@ func TestWhyPending(t *testing.T) {
 		for _, args := range [][]string{
 			{"-n", ns, "-o", "json"},
 			{"-A", "-o", "json"},
-			{"-n", ns, "pod/huge", "statefulset/db", "job/once", "cronjob/nightly", "daemonset/agent", "deployment/too-big", "-o", "json"},
+			{"-n", ns, "pod/huge", "statefulset/db", "job/once", "cronjob/nightly", "daemonset/agent", "deployment/too-big", "rc/legacy", "-o", "json"},
 			{"-n", ns, "-f", manifest, "-o", "json"},
 		} {
 			res := sameVerdict(t, c, a, verdict, bin, args...)
@@ -265,8 +277,8 @@ func waitPending(t *testing.T, c *framework.Cluster, ns string) {
 		if err != nil {
 			return false, err
 		}
-		if len(pods.Items) != 7 {
-			return false, fmt.Errorf("%d pods, want 7", len(pods.Items))
+		if len(pods.Items) != 8 {
+			return false, fmt.Errorf("%d pods, want 8", len(pods.Items))
 		}
 		for _, p := range pods.Items {
 			if p.Spec.NodeName != "" || len(p.Spec.ResourceClaims) > 0 {
