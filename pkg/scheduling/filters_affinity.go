@@ -383,16 +383,8 @@ func (c *cycle) affinityCountNode(s *affinityState, ni *nodeInfo, delta int) {
 // record adds delta to a topology pair's count for pod p on node, and lists
 // or unlists p unless listed says it already is.
 func record(m map[topologyPair]int, names map[topologyPair][]podAt, listed *[]topologyPair, node *corev1.Node, key string, p *corev1.Pod, delta int) {
-	v, ok := node.Labels[key]
-	if !ok {
-		return
-	}
-	tp := topologyPair{key, v}
-	m[tp] += delta
-	if m[tp] <= 0 {
-		delete(m, tp)
-	}
-	if names == nil || slices.Contains(*listed, tp) {
+	tp, ok := countPair(m, node, key, delta)
+	if !ok || names == nil || slices.Contains(*listed, tp) {
 		return
 	}
 	*listed = append(*listed, tp)
@@ -402,16 +394,24 @@ func record(m map[topologyPair]int, names map[topologyPair][]podAt, listed *[]to
 // recordTerm adds delta to a topology pair's count for pod p on node, and
 // lists or unlists p under the term that matched it.
 func recordTerm(m map[topologyPair]int, names map[termPair][]podAt, term int, node *corev1.Node, key string, p *corev1.Pod, delta int) {
+	if tp, ok := countPair(m, node, key, delta); ok {
+		listPod(names, termPair{term, tp}, p, node.Name, delta)
+	}
+}
+
+// countPair adds delta to the count of node's topology pair for key (a
+// count that falls to 0 is removed); false when the node has no such label.
+func countPair(m map[topologyPair]int, node *corev1.Node, key string, delta int) (topologyPair, bool) {
 	v, ok := node.Labels[key]
 	if !ok {
-		return
+		return topologyPair{}, false
 	}
 	tp := topologyPair{key, v}
 	m[tp] += delta
 	if m[tp] <= 0 {
 		delete(m, tp)
 	}
-	listPod(names, termPair{term, tp}, p, node.Name, delta)
+	return tp, true
 }
 
 // listPod lists p on node under k (delta > 0) or unlists it.
