@@ -370,17 +370,19 @@ func (r *liveRun) explain() (Result, error) {
 	for _, p := range r.pods {
 		subjects = append(subjects, Subject{Pod: p})
 	}
+	// Every further round's warnings are shown too: a list refused here
+	// leaves this answer incomplete as much as one refused before.
+	warned := len(r.snap.Warnings)
+	defer func() { r.warnings = append(r.warnings, r.snap.Warnings[warned:]...) }()
 	res := Explain(r.snap, subjects, r.workloads, r.options())
 	if !r.snap.Queried(EveryActivePod) && fitsAgainstItsCondition(res) {
 		// Only the candidate nodes' pods were loaded, but pods elsewhere
 		// can still reject a pod (their required anti-affinity in a shared
 		// zone, users of a ReadWriteOncePod claim). Before calling the
 		// scheduler's verdict stale, look at every pod once.
-		warned := len(r.snap.Warnings)
 		if err := r.load(EveryActivePod); err != nil {
 			return Result{}, err
 		}
-		r.warnings = append(r.warnings, r.snap.Warnings[warned:]...)
 		if err := r.loadRequirements(); err != nil {
 			return Result{}, err
 		}

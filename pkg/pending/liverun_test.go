@@ -165,3 +165,27 @@ func TestAFailedCreateThatCannotBeFollowedIsAWarning(t *testing.T) {
 		t.Errorf("want one warning naming the ReplicaSet, got %q", res.Warnings)
 	}
 }
+
+func TestAListRefusedWhileCheckingAStaleVerdictIsAWarning(t *testing.T) {
+	// The scheduler found no room, but the pod fits now: before calling the
+	// verdict stale, every pod and then the events of what changed are read.
+	stale := pod("shop", "web", requests("1", ""), unschedulableCondition("0/1 nodes are available: 1 Insufficient cpu."))
+	ld, cs := fakeCluster(t, stale, node("n1", "4", "8Gi"))
+	cs.PrependReactor("list", "events", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewForbidden(schema.GroupResource{Resource: "events"}, "", nil)
+	})
+	res, err := ExplainLive(ld, scope("shop", cluster.Target{Kind: cluster.KindPod, Namespace: "shop", Name: "web"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Pods) != 1 || res.Pods[0].MessagesAgree == nil || *res.Pods[0].MessagesAgree {
+		t.Fatalf("want web's stored verdict found stale, got %+v", res.Pods)
+	}
+	found := false
+	for _, w := range res.Warnings {
+		found = found || strings.Contains(w, "events")
+	}
+	if !found {
+		t.Errorf("want a warning naming the refused list of events, got %q", res.Warnings)
+	}
+}
