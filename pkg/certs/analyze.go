@@ -56,6 +56,16 @@ type analyzer struct {
 	parsed     pemCache
 	signatures map[signedBy]error
 	checks     int // signatures checked
+	// byCert is the entry of each certificate recorded: its SHA-256 once.
+	byCert map[*x509.Certificate]*entry
+}
+
+// entryOf is the entry of c (nil when c was not recorded).
+func (a *analyzer) entryOf(c *x509.Certificate) *entry {
+	if e, ok := a.byCert[c]; ok {
+		return e
+	}
+	return a.byFP[fingerprint(c)]
 }
 
 // signedBy is a signature check: child against parent's key. Identical
@@ -123,7 +133,7 @@ func analyze(inputs []Input, opts Options) (Result, *analyzer) {
 		opts.Now = time.Now()
 	}
 	a := &analyzer{opts: opts, byFP: map[string]*entry{}, bySubject: map[string][]*entry{},
-		parsed: pemCache{}, signatures: map[signedBy]error{}}
+		parsed: pemCache{}, signatures: map[signedBy]error{}, byCert: map[*x509.Certificate]*entry{}}
 	parsed := make([][]*x509.Certificate, len(inputs))
 	for i := range inputs {
 		in := &inputs[i]
@@ -178,6 +188,7 @@ func (a *analyzer) record(in *Input, index, count int, c *x509.Certificate) {
 	sum := sha256.Sum256(c.Raw)
 	fp := hex.EncodeToString(sum[:])
 	if e, ok := a.byFP[fp]; ok {
+		a.byCert[c] = e
 		if src := in.Origin.String(); src != e.out.Source && !slices.Contains(e.out.AlsoIn, src) {
 			e.out.AlsoIn = append(e.out.AlsoIn, src)
 		}
@@ -206,6 +217,7 @@ func (a *analyzer) record(in *Input, index, count int, c *x509.Certificate) {
 	}}
 	a.entries = append(a.entries, e)
 	a.byFP[fp] = e
+	a.byCert[c] = e
 	a.bySubject[string(c.RawSubject)] = append(a.bySubject[string(c.RawSubject)], e)
 }
 
@@ -367,7 +379,7 @@ func (a *analyzer) checkGroups(inputs []Input, parsed [][]*x509.Certificate) {
 	var pairs []signedBy
 	for _, g := range order {
 		for _, m := range groups[g] {
-			if e := a.byFP[fingerprint(m.cert)]; e != nil && !e.out.SelfSigned {
+			if e := a.entryOf(m.cert); e != nil && !e.out.SelfSigned {
 				for _, iss := range named(groups[g], m) {
 					pairs = append(pairs, signedBy{m.cert, iss})
 				}
@@ -385,7 +397,7 @@ func (a *analyzer) checkGroups(inputs []Input, parsed [][]*x509.Certificate) {
 			}
 		}
 		for _, m := range members {
-			e := a.byFP[fingerprint(m.cert)]
+			e := a.entryOf(m.cert)
 			if e == nil || e.out.SelfSigned || reported[e.out.SHA256] {
 				continue
 			}
@@ -423,7 +435,7 @@ func (a *analyzer) checkGroups(inputs []Input, parsed [][]*x509.Certificate) {
 // does: against the trust anchors, then the host name.
 func (a *analyzer) checkServed(in *Input, chain []*x509.Certificate) {
 	s, leaf := in.Served, chain[0]
-	e := a.byFP[fingerprint(leaf)]
+	e := a.entryOf(leaf)
 	if s.Insecure {
 		return
 	}
