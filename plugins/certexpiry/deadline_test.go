@@ -29,16 +29,6 @@ func stalledKubeconfig(t *testing.T, s *certtest.Stallers) string {
 	return path
 }
 
-func stallers(t *testing.T, n int) *certtest.Stallers {
-	t.Helper()
-	s, err := certtest.NewStallers(n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
-}
-
 func unreachable(d reportDoc) []string {
 	var out []string
 	for _, f := range d.Findings {
@@ -53,7 +43,7 @@ func unreachable(d reportDoc) []string {
 // ends the run on time with the report, each server a CE115 warning and one
 // warning line naming them, and no server dialed beyond the concurrency.
 func TestStalledServersEndWithTheDeadline(t *testing.T) {
-	s := stallers(t, 12)
+	s := certtest.StartStallers(t, 12)
 	start := time.Now()
 	out, errOut, code := run(t, "--kubeconfig", stalledKubeconfig(t, s), "--sources", "served",
 		"--concurrency", "3", "--dial-timeout", "1m", "--deadline", "1s", "-o", "json")
@@ -87,7 +77,7 @@ func TestStalledServersEndWithTheDeadline(t *testing.T) {
 // timeout, --request-timeout when it is shorter than --dial-timeout, and
 // the run takes as many rounds as --concurrency makes.
 func TestStalledServersCostTheirTimeoutInRounds(t *testing.T) {
-	s := stallers(t, 6)
+	s := certtest.StartStallers(t, 6)
 	start := time.Now()
 	out, errOut, code := run(t, "--kubeconfig", stalledKubeconfig(t, s), "--sources", "served",
 		"--concurrency", "2", "--dial-timeout", "1m", "--request-timeout", "400ms", "-o", "json")

@@ -3,6 +3,7 @@ package certtest
 import (
 	"net"
 	"sync"
+	"testing"
 )
 
 // Stallers are TCP servers that accept connections and never answer: the
@@ -35,6 +36,18 @@ func NewStallers(n int) (*Stallers, error) {
 		go s.serve(ln)
 	}
 	return s, nil
+}
+
+// StartStallers starts n stalling servers for a test and closes them when
+// it ends.
+func StartStallers(t testing.TB, n int) *Stallers {
+	t.Helper()
+	s, err := NewStallers(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
 }
 
 func (s *Stallers) serve(ln net.Listener) {

@@ -12,16 +12,6 @@ import (
 	"github.com/ktriage/ktriage/pkg/certs/certtest"
 )
 
-func stallers(t *testing.T, n int) *certtest.Stallers {
-	t.Helper()
-	s, err := certtest.NewStallers(n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
-}
-
 func endpoints(addrs ...string) []certs.Endpoint {
 	var out []certs.Endpoint
 	for i, a := range addrs {
@@ -43,7 +33,7 @@ func tlsServer(t *testing.T) (string, *certtest.Pair) {
 // every one is named.
 func TestHandshakesWithStalledServersAreBoundedByTheTimeoutAndTheConcurrency(t *testing.T) {
 	const concurrency, timeout = 2, 300 * time.Millisecond
-	s := stallers(t, 3*concurrency)
+	s := certtest.StartStallers(t, 3*concurrency)
 	addr, pair := tlsServer(t)
 	eps := endpoints(append([]string{addr}, s.Addrs...)...)
 	start := time.Now()
@@ -73,7 +63,7 @@ func TestHandshakesWithStalledServersAreBoundedByTheTimeoutAndTheConcurrency(t *
 // each is cut short, and the run goes on at once to say so.
 func TestHandshakesEndWithTheRunsDeadline(t *testing.T) {
 	const concurrency = 4
-	s := stallers(t, 5*concurrency)
+	s := certtest.StartStallers(t, 5*concurrency)
 	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -106,7 +96,7 @@ func TestHandshakesEndWithTheRunsDeadline(t *testing.T) {
 }
 
 func TestHandshakesAfterAnInterrupt(t *testing.T) {
-	s := stallers(t, 2)
+	s := certtest.StartStallers(t, 2)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	hs := Handshakes(ctx, endpoints(s.Addrs...), HandshakeOptions{Concurrency: 1, Timeout: time.Minute})

@@ -22,11 +22,7 @@ import (
 // manages them.
 func stalledNodes(t *testing.T, c *framework.Cluster, n int) ([]string, *certtest.Stallers) {
 	t.Helper()
-	s, err := certtest.NewStallers(n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
+	s := certtest.StartStallers(t, n)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	prefix := fmt.Sprintf("stalled-%d", time.Now().UnixNano()%100000)
