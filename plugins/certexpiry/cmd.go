@@ -123,14 +123,7 @@ func newCommand(streams genericiooptions.IOStreams) (*cobra.Command, *Options) {
 	cmd := cli.NewRoot("kubectl cert-expiry", "Find every certificate that can take a cluster down, before it expires", long, examples)
 	cmd.Use = "cert-expiry [--sources kubeconfig,served,pki,cluster] [-f FILE] [--fail 7d] [--warn 30d]"
 	cmd.Args = cobra.NoArgs
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		flags := cmd.Flags()
-		o.pkiDirSet, o.kubeDirSet, o.kubeletDirSet = flags.Changed("pki-dir"), flags.Changed("kubernetes-dir"), flags.Changed("kubelet-pki-dir")
-		if err := o.Validate(); err != nil {
-			return err
-		}
-		return o.RunBounded(cmd.Context(), o.Run)
-	}
+	cmd.RunE = o.RunE(o)
 	o.AddFlags(cmd, cli.Features{Namespaced: true, Files: true})
 	flags := cmd.Flags()
 	flags.StringVar(&o.Fail, "fail", o.Fail, "Report certificates expiring within this window as errors (Go duration like 72h, or days like 7d)")
@@ -146,6 +139,14 @@ func newCommand(streams genericiooptions.IOStreams) (*cobra.Command, *Options) {
 	_ = flags.MarkHidden("now")
 	_ = cmd.RegisterFlagCompletionFunc("sources", cobra.FixedCompletions(certs.AllSources, cobra.ShellCompDirectiveNoFileComp))
 	return cmd, o
+}
+
+// Complete notes which directories were set explicitly: only those make
+// a missing or unreadable directory an error.
+func (o *Options) Complete(cmd *cobra.Command, _ []string) error {
+	flags := cmd.Flags()
+	o.pkiDirSet, o.kubeDirSet, o.kubeletDirSet = flags.Changed("pki-dir"), flags.Changed("kubernetes-dir"), flags.Changed("kubelet-pki-dir")
+	return nil
 }
 
 // Validate checks the flags.

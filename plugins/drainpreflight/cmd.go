@@ -71,13 +71,7 @@ func newCommand(streams genericiooptions.IOStreams, now func() time.Time) *cobra
 	o.Drain.GracePeriodSeconds = -1
 	cmd := cli.NewRoot("kubectl drain-preflight", "Say whether draining nodes will finish and where every pod will land", long, examples)
 	cmd.Use = "drain-preflight NODE... | -l NODE_SELECTOR [flags]"
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		o.Nodes = args
-		if err := o.Validate(); err != nil {
-			return err
-		}
-		return o.RunBounded(cmd.Context(), o.Run)
-	}
+	cmd.RunE = o.RunE(o)
 	o.AddFlags(cmd, cli.Features{Selector: true})
 	if f := cmd.Flags().Lookup("selector"); f != nil {
 		f.Usage = "Select the nodes to drain by label, as kubectl drain -l does"
@@ -93,6 +87,12 @@ func newCommand(streams genericiooptions.IOStreams, now func() time.Time) *cobra
 	f.IntVar(&o.Drain.SkipWaitForDeleteTimeoutSeconds, "skip-wait-for-delete-timeout", 0, "As kubectl drain: do not wait for pods deleted more than this many seconds ago")
 	f.StringVar(&o.ClusterState, "cluster-state", "", "Read nodes, pods, budgets... from this dump (kubectl get ... -A -o yaml) instead of the live cluster")
 	return cmd
+}
+
+// Complete takes the arguments.
+func (o *Options) Complete(_ *cobra.Command, args []string) error {
+	o.Nodes = args
+	return nil
 }
 
 // Validate checks flag combinations, as kubectl drain does.

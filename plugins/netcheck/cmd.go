@@ -152,18 +152,7 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		}
 		return nil
 	}
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if len(args) == 2 {
-			o.Src, o.Dst = args[0], args[1]
-		}
-		if err := o.Validate(); err != nil {
-			return err
-		}
-		// The probe may wait --start-timeout + --timeout, plus the reads
-		// before and after it.
-		o.NeedAtLeast(o.StartTimeout + o.Timeout + time.Minute)
-		return o.RunBounded(cmd.Context(), o.Run)
-	}
+	cmd.RunE = o.RunE(o)
 	o.AddFlags(cmd, cli.Features{Files: true})
 	o.CompletePods(cmd, 2)
 	f := cmd.Flags()
@@ -181,6 +170,17 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	f.StringVar(&o.ClusterDomain, "cluster-domain", "", "Cluster DNS domain (default: read from the probe's resolv.conf, else "+nc.DefaultClusterDomain+")")
 	_ = cmd.RegisterFlagCompletionFunc("protocol", cobra.FixedCompletions(nc.Protocols, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
+}
+
+// Complete takes SRC and DST and makes the run's deadline cover the
+// probe: it may wait --start-timeout + --timeout, plus the reads before
+// and after it.
+func (o *Options) Complete(_ *cobra.Command, args []string) error {
+	if len(args) == 2 {
+		o.Src, o.Dst = args[0], args[1]
+	}
+	o.NeedAtLeast(o.StartTimeout + o.Timeout + time.Minute)
+	return nil
 }
 
 // Validate checks flags and arguments (usage errors exit 2).

@@ -91,13 +91,7 @@ func newCommand(streams genericiooptions.IOStreams) (*cobra.Command, *Options) {
 	o := &Options{Common: cli.NewCommon(streams)}
 	cmd := cli.NewRoot("kubectl qos-audit", "Show QoS classes exactly as Kubernetes computes them, eviction order and OOM scores", long, examples)
 	cmd.Use = "qos-audit [POD | TYPE/NAME ...] [-n NAMESPACE | -A] [-l SELECTOR] [-f FILE [-R]] [--require CLASS] [--node NODE]"
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		o.Args = args
-		if err := o.Validate(); err != nil {
-			return err
-		}
-		return o.RunBounded(cmd.Context(), o.Run)
-	}
+	cmd.RunE = o.RunE(o)
 	o.AddFlags(cmd, cli.Features{Namespaced: true, Selector: true, Files: true})
 	o.CompletePods(cmd, 0)
 	cmd.Flags().StringVar(&o.Require, "require", "", "Lowest QoS class every pod in scope must have: Guaranteed, Burstable or BestEffort (finding QA108)")
@@ -105,6 +99,12 @@ func newCommand(streams genericiooptions.IOStreams) (*cobra.Command, *Options) {
 	cmd.Flags().BoolVar(&o.Local, "local", false, "With -f: do not contact the cluster; only LimitRanges in the manifests apply")
 	_ = cmd.RegisterFlagCompletionFunc("require", cobra.FixedCompletions([]string{"Guaranteed", "Burstable", "BestEffort"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd, o
+}
+
+// Complete takes the arguments.
+func (o *Options) Complete(_ *cobra.Command, args []string) error {
+	o.Args = args
+	return nil
 }
 
 // Validate checks flag combinations.

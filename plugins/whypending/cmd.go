@@ -93,13 +93,7 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	o := &Options{Common: cli.NewCommon(streams), now: time.Now}
 	cmd := cli.NewRoot("kubectl why-pending", "Explain why pods are Pending and what to change", long, examples)
 	cmd.Use = "why-pending [POD | TYPE/NAME ...] [-n NAMESPACE | -A] [-l SELECTOR] [-f FILE]"
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		o.Args = args
-		if err := o.Validate(); err != nil {
-			return err
-		}
-		return o.RunBounded(cmd.Context(), o.Run)
-	}
+	cmd.RunE = o.RunE(o)
 	o.AddFlags(cmd, cli.Features{Namespaced: true, Selector: true, Files: true})
 	o.CompletePods(cmd, 0)
 	cmd.Flags().BoolVarP(&o.Verbose, "verbose", "v", false, "Show the per-node breakdown, scheduler messages and fixes (like -o wide)")
@@ -107,6 +101,12 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd.Flags().DurationVar(&o.SchedulerTimeout, "scheduler-timeout", pending.DefaultSchedulerGrace, "How long a pod may wait without any reaction from its scheduler before no running scheduler is blamed")
 	cmd.Flags().StringVar(&o.ClusterState, "cluster-state", "", "With -f: read nodes, pods, claims, quotas... from this dump (kubectl get ... -A -o yaml) instead of the live cluster")
 	return cmd
+}
+
+// Complete takes the arguments.
+func (o *Options) Complete(_ *cobra.Command, args []string) error {
+	o.Args = args
+	return nil
 }
 
 // Validate checks flag combinations.
