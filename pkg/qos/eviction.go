@@ -129,8 +129,15 @@ func cmpBool(a, b bool) int {
 func MemoryRequestForEviction(pod *corev1.Pod) resource.Quantity {
 	q := resource.Quantity{Format: resource.BinarySI}
 	podLevel := resourcehelper.IsPodLevelResourcesSet(pod)
-	reqs := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{SkipContainerLevelResources: podLevel, ExcludeOverhead: true})
-	if r, ok := reqs[corev1.ResourceMemory]; ok {
+	if !podLevel && len(pod.Spec.InitContainers) == 0 {
+		// The request is then the containers' sum: added up here, as
+		// PodRequests adds them, without building its lists for every pod.
+		for i := range pod.Spec.Containers {
+			if r, ok := pod.Spec.Containers[i].Resources.Requests[corev1.ResourceMemory]; ok {
+				q.Add(r)
+			}
+		}
+	} else if r, ok := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{SkipContainerLevelResources: podLevel, ExcludeOverhead: true})[corev1.ResourceMemory]; ok {
 		q.Add(r)
 	}
 	if o, ok := pod.Spec.Overhead[corev1.ResourceMemory]; ok && !q.IsZero() {

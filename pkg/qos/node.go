@@ -39,6 +39,18 @@ func NodeCommitment(node *corev1.Node, pods []*corev1.Pod) []Commitment {
 		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			continue
 		}
+		if reqs, lims, ok := containerTotals(p); ok {
+			for i, name := range computeResources {
+				c := &out[i]
+				c.Requests += value(name, reqs[i])
+				if lims[i] != nil && !lims[i].IsZero() && allContainersLimited(p, name) {
+					c.Limits += value(name, *lims[i])
+				} else {
+					c.Unbounded++
+				}
+			}
+			continue
+		}
 		// Once per pod, for every resource: the helpers build new lists.
 		reqs := resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{})
 		lims := resourcehelper.PodLimits(p, resourcehelper.PodResourcesOptions{})
@@ -53,6 +65,37 @@ func NodeCommitment(node *corev1.Node, pods []*corev1.Pod) []Commitment {
 		}
 	}
 	return out
+}
+
+// containerTotals are PodRequests and PodLimits of computeResources (nil:
+// no container names the limit) for a pod whose totals are its containers'
+// sums: regular containers only, no overhead, no pod-level resources. Every
+// pod of a node is added up, and most are such pods, so these build no
+// ResourceList; ok is false for any other pod.
+func containerTotals(p *corev1.Pod) (reqs []resource.Quantity, lims []*resource.Quantity, ok bool) {
+	if len(p.Spec.InitContainers) > 0 || p.Spec.Overhead != nil || p.Spec.Resources != nil ||
+		len(p.Status.NodeAllocatableResourceClaimStatuses) > 0 {
+		return nil, nil, false
+	}
+	reqs = make([]resource.Quantity, len(computeResources))
+	lims = make([]*resource.Quantity, len(computeResources))
+	// Summed as Quantities and rounded once by the caller, as the helpers
+	// sum them.
+	for i := range p.Spec.Containers {
+		r := &p.Spec.Containers[i].Resources
+		for j, name := range computeResources {
+			if q, ok := r.Requests[name]; ok {
+				reqs[j].Add(q)
+			}
+			if q, ok := r.Limits[name]; ok {
+				if lims[j] == nil {
+					lims[j] = &resource.Quantity{}
+				}
+				lims[j].Add(q)
+			}
+		}
+	}
+	return reqs, lims, true
 }
 
 // allContainersLimited: a pod is bounded for a resource when it sets a

@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	storagelisters "k8s.io/client-go/listers/storage/v1"
 	resourcehelper "k8s.io/component-helpers/resource"
 
@@ -120,13 +121,13 @@ func NewEngine(snap *cluster.Snapshot) *Engine {
 				e.nominated = map[string][]*corev1.Pod{}
 			}
 			e.nominated[p.Status.NominatedNodeName] = append(e.nominated[p.Status.NominatedNodeName], p)
-			e.podReq[p] = newResources(existingPodRequests(p))
+			e.podReq[p] = existingPodResources(p)
 		}
 		if !countsOnNode(p) {
 			continue
 		}
 		if ni := e.byName[p.Spec.NodeName]; ni != nil {
-			e.podReq[p] = newResources(existingPodRequests(p))
+			e.podReq[p] = existingPodResources(p)
 			ni.addPod(e, p)
 			e.podHost[podKey(p)] = ni
 		}
@@ -160,7 +161,56 @@ func (e *Engine) requestsOf(p *corev1.Pod) resources {
 	if r, ok := e.podReq[p]; ok {
 		return r
 	}
+	return existingPodResources(p)
+}
+
+// existingPodResources is existingPodRequests summed: what the scheduler's
+// cache charges a bound pod. It is computed for every pod of the cluster,
+// so the common pod takes a path that builds no ResourceList.
+func existingPodResources(p *corev1.Pod) resources {
+	if r, ok := containerRequestsOnly(p); ok {
+		return r
+	}
 	return newResources(existingPodRequests(p))
+}
+
+// containerRequestsOnly sums the containers' cpu, memory and
+// ephemeral-storage requests of a pod for which PodRequests (with status
+// resources) is exactly that sum: regular containers only, no overhead, no
+// pod-level resources, nothing resized or allocated in its status, no
+// infeasible resize. Any other pod or resource is not ok: the caller asks
+// PodRequests itself.
+func containerRequestsOnly(p *corev1.Pod) (resources, bool) {
+	if len(p.Spec.InitContainers) > 0 || p.Spec.Overhead != nil || p.Spec.Resources != nil ||
+		p.Status.AllocatedResources != nil || p.Status.Resources != nil ||
+		len(p.Status.InitContainerStatuses) > 0 || len(p.Status.NodeAllocatableResourceClaimStatuses) > 0 {
+		return resources{}, false
+	}
+	for i := range p.Status.ContainerStatuses {
+		if cs := &p.Status.ContainerStatuses[i]; cs.AllocatedResources != nil || cs.Resources != nil {
+			return resources{}, false
+		}
+	}
+	if resourcehelper.IsPodResizeInfeasible(p) {
+		return resources{}, false
+	}
+	// Summed as Quantities, then rounded once, as PodRequests sums them.
+	var cpu, memory, storage resource.Quantity
+	for i := range p.Spec.Containers {
+		for name, q := range p.Spec.Containers[i].Resources.Requests {
+			switch name {
+			case corev1.ResourceCPU:
+				cpu.Add(q)
+			case corev1.ResourceMemory:
+				memory.Add(q)
+			case corev1.ResourceEphemeralStorage:
+				storage.Add(q)
+			default:
+				return resources{}, false
+			}
+		}
+	}
+	return resources{milliCPU: cpu.MilliValue(), memory: memory.Value(), ephemeralStorage: storage.Value()}, true
 }
 
 // existingPodRequests is what the scheduler's cache charges a bound pod:

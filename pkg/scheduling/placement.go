@@ -48,7 +48,7 @@ func (e *Engine) Bind(pod *corev1.Pod, node string) *corev1.Pod {
 	if p.Status.Phase == "" || p.Status.Phase == corev1.PodPending {
 		p.Status.Phase = corev1.PodRunning
 	}
-	e.podReq[p] = newResources(existingPodRequests(p))
+	e.podReq[p] = existingPodResources(p)
 	if hasRequiredAntiAffinity(p) {
 		if e.antiTerms == nil {
 			e.antiTerms = map[*corev1.Pod][]*affinityTerm{}
