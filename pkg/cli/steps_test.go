@@ -56,7 +56,7 @@ func TestRunERunsTheStepsInOrderAndStopsAtTheFirstError(t *testing.T) {
 		s := &stepper{Common: NewCommon(genericiooptions.IOStreams{In: strings.NewReader(""), Out: &strings.Builder{}, ErrOut: &strings.Builder{}}), fail: tc.fail}
 		cmd := NewRoot("kubectl fake-plugin", "Fake", "Fake plugin.", "")
 		s.AddFlags(cmd, Features{})
-		cmd.RunE = s.RunE(s)
+		cmd.RunE = s.RunE(s.Complete, s.Validate, s.Run)
 		cmd.SetArgs([]string{"a", "b"})
 		cmd.SetContext(context.Background())
 		err := cmd.Execute()

@@ -123,7 +123,7 @@ func newCommand(streams genericiooptions.IOStreams) (*cobra.Command, *Options) {
 	cmd := cli.NewRoot("kubectl cert-expiry", "Find every certificate that can take a cluster down, before it expires", long, examples)
 	cmd.Use = "cert-expiry [--sources kubeconfig,served,pki,cluster] [-f FILE] [--fail 7d] [--warn 30d]"
 	cmd.Args = cobra.NoArgs
-	cmd.RunE = o.RunE(o)
+	cmd.RunE = o.RunE(o.Complete, o.Validate, o.Run)
 	o.AddFlags(cmd, cli.Features{Namespaced: true, Files: true})
 	flags := cmd.Flags()
 	flags.StringVar(&o.Fail, "fail", o.Fail, "Report certificates expiring within this window as errors (Go duration like 72h, or days like 7d)")

@@ -71,7 +71,7 @@ func newCommand(streams genericiooptions.IOStreams, now func() time.Time) *cobra
 	o.Drain.GracePeriodSeconds = -1
 	cmd := cli.NewRoot("kubectl drain-preflight", "Say whether draining nodes will finish and where every pod will land", long, examples)
 	cmd.Use = "drain-preflight NODE... | -l NODE_SELECTOR [flags]"
-	cmd.RunE = o.RunE(o)
+	cmd.RunE = o.RunE(o.Complete, o.Validate, o.Run)
 	o.AddFlags(cmd, cli.Features{Selector: true})
 	if f := cmd.Flags().Lookup("selector"); f != nil {
 		f.Usage = "Select the nodes to drain by label, as kubectl drain -l does"

@@ -152,7 +152,7 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 		}
 		return nil
 	}
-	cmd.RunE = o.RunE(o)
+	cmd.RunE = o.RunE(o.Complete, o.Validate, o.Run)
 	o.AddFlags(cmd, cli.Features{Files: true})
 	o.CompletePods(cmd, 2)
 	f := cmd.Flags()

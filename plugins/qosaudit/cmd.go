@@ -91,7 +91,7 @@ func newCommand(streams genericiooptions.IOStreams) (*cobra.Command, *Options) {
 	o := &Options{Common: cli.NewCommon(streams)}
 	cmd := cli.NewRoot("kubectl qos-audit", "Show QoS classes exactly as Kubernetes computes them, eviction order and OOM scores", long, examples)
 	cmd.Use = "qos-audit [POD | TYPE/NAME ...] [-n NAMESPACE | -A] [-l SELECTOR] [-f FILE [-R]] [--require CLASS] [--node NODE]"
-	cmd.RunE = o.RunE(o)
+	cmd.RunE = o.RunE(o.Complete, o.Validate, o.Run)
 	o.AddFlags(cmd, cli.Features{Namespaced: true, Selector: true, Files: true})
 	o.CompletePods(cmd, 0)
 	cmd.Flags().StringVar(&o.Require, "require", "", "Lowest QoS class every pod in scope must have: Guaranteed, Burstable or BestEffort (finding QA108)")

@@ -93,7 +93,7 @@ func NewCommand(streams genericiooptions.IOStreams) *cobra.Command {
 	o := &Options{Common: cli.NewCommon(streams), now: time.Now}
 	cmd := cli.NewRoot("kubectl why-pending", "Explain why pods are Pending and what to change", long, examples)
 	cmd.Use = "why-pending [POD | TYPE/NAME ...] [-n NAMESPACE | -A] [-l SELECTOR] [-f FILE]"
-	cmd.RunE = o.RunE(o)
+	cmd.RunE = o.RunE(o.Complete, o.Validate, o.Run)
 	o.AddFlags(cmd, cli.Features{Namespaced: true, Selector: true, Files: true})
 	o.CompletePods(cmd, 0)
 	cmd.Flags().BoolVarP(&o.Verbose, "verbose", "v", false, "Show the per-node breakdown, scheduler messages and fixes (like -o wide)")
