@@ -93,6 +93,16 @@ func (a *analyzer) controllerFailures(w WorkloadTarget, obj metav1.Object) ([]co
 			}
 		}
 	}
+	// A ReplicaSet's failures: its FailedCreate events, then its
+	// ReplicaFailure condition.
+	fromReplicaSet := func(rs *appsv1.ReplicaSet) {
+		fromEvents("ReplicaSet", rs)
+		for _, c := range rs.Status.Conditions {
+			if c.Type == appsv1.ReplicaSetReplicaFailure && c.Status == corev1.ConditionTrue {
+				out = append(out, controllerFailure{kind: "ReplicaSet", name: rs.Name, message: c.Message, from: "condition ReplicaFailure"})
+			}
+		}
+	}
 	switch o := obj.(type) {
 	case *appsv1.Deployment:
 		if o.Spec.Replicas != nil && *o.Spec.Replicas == 0 {
@@ -126,24 +136,14 @@ func (a *analyzer) controllerFailures(w WorkloadTarget, obj metav1.Object) ([]co
 		deployment := out
 		out = nil
 		for _, rs := range rss {
-			fromEvents("ReplicaSet", rs)
-			for _, c := range rs.Status.Conditions {
-				if c.Type == appsv1.ReplicaSetReplicaFailure && c.Status == corev1.ConditionTrue {
-					out = append(out, controllerFailure{kind: "ReplicaSet", name: rs.Name, message: c.Message, from: "condition ReplicaFailure"})
-				}
-			}
+			fromReplicaSet(rs)
 		}
 		out = append(out, deployment...)
 		if len(rss) == 0 {
 			notes = append(notes, "the Deployment has no ReplicaSet yet")
 		}
 	case *appsv1.ReplicaSet:
-		fromEvents("ReplicaSet", o)
-		for _, c := range o.Status.Conditions {
-			if c.Type == appsv1.ReplicaSetReplicaFailure && c.Status == corev1.ConditionTrue {
-				out = append(out, controllerFailure{kind: "ReplicaSet", name: o.Name, message: c.Message, from: "condition ReplicaFailure"})
-			}
-		}
+		fromReplicaSet(o)
 		if o.Spec.Replicas != nil && *o.Spec.Replicas == 0 {
 			notes = append(notes, "scaled to 0 replicas")
 		}
