@@ -16,6 +16,7 @@ func contenders(bin, floor, kubectl string, f *filler, n int) []contender {
 	found := []int{0, 1} // plugins exit 1 when they found something at --fail-on
 	cs := []contender{
 		{id: "floor-pods-nodes", label: "floor: pods + nodes", argv: []string{floor, "pods-nodes"}, okCodes: ok},
+		{id: "floor-pods-nodes-held", label: "floor: pods + nodes, every object kept", argv: []string{floor, "-keep", "pods-nodes"}, okCodes: ok},
 		{id: "floor-cert-sources", label: "floor: cert-expiry's in-cluster sources", argv: []string{floor, "cert-sources"}, okCodes: ok},
 		{id: "floor-drain", label: "floor: drain-preflight's lists", argv: []string{floor, "drain", node}, okCodes: ok},
 		{id: "kubectl-pods", label: "kubectl get pods -A -o json", argv: []string{kubectl, "get", "pods", "-A", "-o", "json"}, okCodes: ok},

@@ -171,7 +171,9 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("kubectl api-resources through the proxy: %w", err)
 	}
 
-	rep := results.Report{Runs: o.runs, RunsSmall: o.runsSmall, Chart: filepath.Base(o.chart), Kubectl: "kubectl-pods", Floor: map[string]string{}}
+	rep := results.Report{Runs: o.runs, RunsSmall: o.runsSmall, Chart: filepath.Base(o.chart), Kubectl: "kubectl-pods", Floor: map[string]string{},
+		Held: map[string]results.Held{"floor-pods-nodes": {ID: "floor-pods-nodes-held",
+			Why: "why-pending and qos-audit answer from every pod of every node at once (the scheduler's filters count and match a node's pods; QoS eviction ranks a node's pods against each other), so they hold the decoded pods too, trimmed of what no analysis reads."}}}
 	var all []contender
 	pendingAt := map[int]int{}
 	for _, n := range o.sizes {

@@ -82,6 +82,7 @@ func method(o options) []string {
 			"Wall time is from start to exit; peak RSS is the process's `ru_maxrss`, read by a small launcher (`test/bench/e2e/measure`: a child's `ru_maxrss` starts at its parent's peak, so the benchmark cannot start the contenders itself). kubectl's discovery cache is warm.",
 		fmt.Sprintf("Runs are interleaved: run i of every contender before run i+1 of any, in an order rotated each round; %d runs per contender at the largest size and %d at the smaller ones (they place the chart's other points), median and min–max.", o.runs, o.runsSmall),
 		"The floor (`test/bench/e2e/floor`) does the paginated (500 per page) protobuf LISTs a plugin needs, in parallel, decodes each page into typed objects and drops it. " +
+			"`floor: pods + nodes, every object kept` does the same LISTs and keeps every object it decodes (managedFields dropped) until it exits: what holding the cluster's typed pods and nodes costs. " +
 			"`floor: pods + nodes` is the floor of why-pending -A and qos-audit -A; cert-expiry's lists Secrets (not Helm releases), ConfigMaps, webhook configurations, APIServices, CRDs and CSRs; " +
 			"drain-preflight's lists nodes, non-terminal pods, budgets, DaemonSets, PriorityClasses, Namespaces and the node's pods.",
 		"A plugin run counts only when it exits 0 or 1 (1: it found something) and, for JSON output, prints one valid JSON document naming the pods asked about.",

@@ -3,7 +3,11 @@
 // objects, as client-go does, and dropped; nothing is analysed or printed.
 // What a plugin costs beyond this is its own work.
 //
-//	floor [-kubeconfig FILE] pods-nodes | cert-sources | drain NODE
+// With -keep, every decoded object is kept until the end (managedFields
+// dropped, as an informer's transform commonly does): the memory of a
+// program that holds the cluster's typed objects and does nothing else.
+//
+//	floor [-kubeconfig FILE] [-keep] pods-nodes | cert-sources | drain NODE
 package main
 
 import (
@@ -11,6 +15,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	goruntime "runtime"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -28,14 +33,15 @@ type list func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error
 
 func main() {
 	kubeconfig := flag.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig file")
+	keep := flag.Bool("keep", false, "keep every decoded object (managedFields dropped) until the end")
 	flag.Parse()
-	if err := run(*kubeconfig, flag.Args()); err != nil {
+	if err := run(*kubeconfig, *keep, flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "floor:", err)
 		os.Exit(2)
 	}
 }
 
-func run(kubeconfig string, args []string) error {
+func run(kubeconfig string, keep bool, args []string) error {
 	if len(args) == 0 {
 		return fmt.Errorf("usage: floor pods-nodes | cert-sources | drain NODE")
 	}
@@ -127,9 +133,14 @@ func run(kubeconfig string, args []string) error {
 	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
 	total := make([]int, len(lists))
+	kept := make([][]runtime.Object, len(lists))
 	for i, l := range lists {
 		g.Go(func() error {
-			n, err := drainList(gctx, l)
+			n, err := drainList(gctx, l, func(page runtime.Object) {
+				if keep {
+					kept[i] = append(kept[i], dropManagedFields(page))
+				}
+			})
 			total[i] = n
 			return err
 		})
@@ -142,11 +153,24 @@ func run(kubeconfig string, args []string) error {
 		sum += n
 	}
 	fmt.Println(sum) // the object count, so the harness can tell a floor that listed nothing
+	goruntime.KeepAlive(kept)
 	return nil
 }
 
-// drainList reads every page of l (500 objects each) and counts the objects.
-func drainList(ctx context.Context, l list) (int, error) {
+// dropManagedFields drops every item's managedFields, in place.
+func dropManagedFields(page runtime.Object) runtime.Object {
+	_ = meta.EachListItem(page, func(o runtime.Object) error {
+		if m, err := meta.Accessor(o); err == nil {
+			m.SetManagedFields(nil)
+		}
+		return nil
+	})
+	return page
+}
+
+// drainList reads every page of l (500 objects each), hands each to seen
+// and counts the objects.
+func drainList(ctx context.Context, l list, seen func(runtime.Object)) (int, error) {
 	o := metav1.ListOptions{Limit: 500}
 	n := 0
 	for {
@@ -159,6 +183,7 @@ func drainList(ctx context.Context, l list) (int, error) {
 			return n, err
 		}
 		n += lm.count
+		seen(obj)
 		if lm.cont == "" {
 			return n, nil
 		}

@@ -123,3 +123,27 @@ func TestReportExplainsMissedTargets(t *testing.T) {
 		t.Errorf("report:\n%s", out)
 	}
 }
+
+// A missed peak RSS target is compared with the floor that keeps what it
+// decodes, when the run measured one; a wall time target is not.
+func TestReportComparesMissedRSSWithHeldFloor(t *testing.T) {
+	ms := []Measurement{
+		{ID: "p", Nodes: 10, Samples: []Sample{sample(2, 300)}},
+		{ID: "floor", Nodes: 10, Samples: []Sample{sample(1, 40)}},
+		{ID: "floor-held", Nodes: 10, Samples: []Sample{sample(1, 120)}},
+	}
+	r := Report{Measurements: ms, Held: map[string]Held{"floor": {ID: "floor-held", Why: "it needs them all."}},
+		Verdicts: []Verdict{
+			EvaluateRatio(ms, RatioTarget{Contender: "p", Baseline: "floor", Metric: MetricRSS, Limit: 2}),
+			EvaluateRatio(ms, RatioTarget{Contender: "p", Baseline: "floor", Metric: MetricWall, Limit: 1.3}),
+		}}
+	var b bytes.Buffer
+	if err := WriteMarkdown(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	want := "(`floor-held`: managedFields dropped, nothing else) peak at 120 MiB, 3.00× the floor: it needs them all. The plugin peaks at 2.50× that."
+	if strings.Count(out, want) != 1 {
+		t.Errorf("report has %d× %q:\n%s", strings.Count(out, want), want, out)
+	}
+}

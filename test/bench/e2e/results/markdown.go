@@ -23,8 +23,12 @@ type Report struct {
 	Measurements []Measurement
 	// Floor maps a contender ID to the ID of its floor (the "× floor"
 	// columns); Kubectl is the ID the single-question targets compare to.
-	Floor    map[string]string
-	Kubectl  string
+	Floor   map[string]string
+	Kubectl string
+	// Held maps a floor's ID to the same floor keeping every object it
+	// decodes: what holding the cluster's typed objects costs, the
+	// reference for a missed peak RSS target.
+	Held     map[string]Held
 	Verdicts []Verdict
 	Profiles []Profile
 	Chart    string // file name of the SVG, relative to the report
@@ -87,6 +91,11 @@ func WriteMarkdown(w io.Writer, r Report) error {
 		for _, pr := range r.Profiles {
 			if pr.ID == v.Contender {
 				why = pr.Explain(v)
+			}
+		}
+		if v.Metric == MetricRSS {
+			if h, ok := r.Held[v.Baseline]; ok {
+				why += " " + r.heldText(v, h)
 			}
 		}
 		p("- **%s** — %s. %s\n", v.Target, v.Measured, why)
@@ -244,4 +253,33 @@ func outBytes(s Stat) string {
 func escapeCell(s string) string {
 	s = strings.ReplaceAll(s, "|", `\|`)
 	return strings.ReplaceAll(s, "\n", " ")
+}
+
+// Held is a floor that keeps what it decodes.
+type Held struct {
+	ID string
+	// Why the contenders must hold those objects too, in words.
+	Why string
+}
+
+// heldText compares a missed peak RSS target's contender with what holding
+// the floor's objects costs, at the largest size.
+func (r Report) heldText(v Verdict, h Held) string {
+	sizes := Sizes(r.Measurements)
+	if len(sizes) == 0 {
+		return ""
+	}
+	n := sizes[len(sizes)-1]
+	c, ok1 := find(r.Measurements, v.Contender, n)
+	b, ok2 := find(r.Measurements, v.Baseline, n)
+	k, ok3 := find(r.Measurements, h.ID, n)
+	if !ok1 || !ok2 || !ok3 {
+		return ""
+	}
+	cs, bs, ks := c.RSS(), b.RSS(), k.RSS()
+	if cs.N == 0 || bs.N == 0 || ks.N == 0 {
+		return ""
+	}
+	return fmt.Sprintf("The same LISTs keeping every object they decode (`%s`: managedFields dropped, nothing else) peak at %s MiB, %s× the floor: %s The plugin peaks at %s× that.",
+		h.ID, num(ks.Median), ratioText(ratio(ks, bs)), h.Why, ratioText(ratio(cs, ks)))
 }

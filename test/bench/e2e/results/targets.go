@@ -41,8 +41,10 @@ type Verdict struct {
 	Limit    float64
 	Met      bool
 	// Contender is the measurement the verdict is about (for profiling a
-	// missed target).
-	Contender string
+	// missed target), Baseline the one it is compared with (none for a
+	// growth target), Metric what is compared.
+	Contender, Baseline string
+	Metric              Metric
 }
 
 // find returns the measurement with id at nodes.
@@ -77,7 +79,7 @@ func Sizes(ms []Measurement) []int {
 // that was not measured, or whose runs all failed, misses the target.
 func EvaluateRatio(ms []Measurement, t RatioTarget) Verdict {
 	sizes := Sizes(ms)
-	v := Verdict{Limit: t.Limit, Contender: t.Contender, Value: math.NaN(),
+	v := Verdict{Limit: t.Limit, Contender: t.Contender, Baseline: t.Baseline, Metric: t.Metric, Value: math.NaN(),
 		Target: fmt.Sprintf("`%s` %s ≤ %.2g× `%s`", t.Contender, t.Metric, t.Limit, t.Baseline)}
 	if len(sizes) == 0 {
 		v.Measured = "not measured"
