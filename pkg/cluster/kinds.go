@@ -82,6 +82,9 @@ type kindSpec struct {
 	// list returns a lister for one namespace ("" for all); nil for kinds read
 	// with the dynamic client, which land in Snapshot.Other.
 	list func(cs kubernetes.Interface, ns string) lister
+	// pages, when set, fetches the pages instead of list, reading each
+	// page's continue token before decoding it (see podpages.go).
+	pages func(cs kubernetes.Interface, ns string) fetcher
 	// add appends a typed object to its Snapshot slice; false if obj is of
 	// another type.
 	add func(s *Snapshot, obj runtime.Object) bool
@@ -140,6 +143,11 @@ func typed[T any, PT interface {
 	return kindSpec{gvk: gvk, resource: resource, namespaced: namespaced, list: list, add: add, slice: slice, length: length}
 }
 
+func withPages(k kindSpec, pages func(kubernetes.Interface, string) fetcher) kindSpec {
+	k.pages = pages
+	return k
+}
+
 // listFn adapts a typed List call to a lister.
 func listFn[L runtime.Object](f func(context.Context, metav1.ListOptions) (L, error)) lister {
 	return func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
@@ -158,9 +166,9 @@ var kinds = map[Kind]kindSpec{
 	KindNode: typed(corev1.SchemeGroupVersion.WithKind("Node"), "nodes", false,
 		func(cs kubernetes.Interface, _ string) lister { return listFn(cs.CoreV1().Nodes().List) },
 		func(s *Snapshot) *[]*corev1.Node { return &s.Nodes }),
-	KindPod: typed(corev1.SchemeGroupVersion.WithKind("Pod"), "pods", true,
-		podLister, // see podpages.go
-		func(s *Snapshot) *[]*corev1.Pod { return &s.Pods }),
+	KindPod: withPages(typed(corev1.SchemeGroupVersion.WithKind("Pod"), "pods", true,
+		func(cs kubernetes.Interface, ns string) lister { return listFn(cs.CoreV1().Pods(ns).List) },
+		func(s *Snapshot) *[]*corev1.Pod { return &s.Pods }), podPages),
 	KindEvent: typed(corev1.SchemeGroupVersion.WithKind("Event"), "events", true,
 		func(cs kubernetes.Interface, ns string) lister { return listFn(cs.CoreV1().Events(ns).List) },
 		func(s *Snapshot) *[]*corev1.Event { return &s.Events }),

@@ -180,7 +180,7 @@ type queryPlan struct {
 	kind       Kind // "" when the objects go to Other
 	resource   string
 	namespaced bool
-	list       lister
+	list       fetcher
 	get        getter // set for a query by Name
 	namespace  string
 }
@@ -196,7 +196,7 @@ func planQuery(cs kubernetes.Interface, opts LiveOptions, q Query) (queryPlan, e
 		}
 		return queryPlan{
 			resource: name, namespaced: q.Namespace != "",
-			list: dynamicLister(opts.Dynamic, q.Resource, q.Namespace), namespace: q.Namespace,
+			list: fetchOf(dynamicLister(opts.Dynamic, q.Resource, q.Namespace)), namespace: q.Namespace,
 		}, nil
 	}
 	spec, ok := kinds[q.Kind]
@@ -212,7 +212,7 @@ func planQuery(cs kubernetes.Interface, opts LiveOptions, q Query) (queryPlan, e
 		if opts.Dynamic == nil {
 			return queryPlan{}, fmt.Errorf("cluster: listing %s needs LiveOptions.Dynamic", q.Kind)
 		}
-		p.list = dynamicLister(opts.Dynamic, spec.gvr(), "")
+		p.list = fetchOf(dynamicLister(opts.Dynamic, spec.gvr(), ""))
 		return p, nil
 	}
 	p.kind = q.Kind
@@ -224,7 +224,11 @@ func planQuery(cs kubernetes.Interface, opts LiveOptions, q Query) (queryPlan, e
 		p.get = get(cs, ns)
 		return p, nil
 	}
-	p.list = spec.list(cs, ns)
+	if spec.pages != nil {
+		p.list = spec.pages(cs, ns)
+	} else {
+		p.list = fetchOf(spec.list(cs, ns))
+	}
 	return p, nil
 }
 
@@ -348,38 +352,60 @@ func RequestContext(ctx context.Context, cs kubernetes.Interface) (context.Conte
 	return context.WithCancel(ctx)
 }
 
-// listPage lists one page within timeout.
-func listPage(ctx context.Context, list lister, opts metav1.ListOptions, timeout time.Duration) (runtime.Object, error) {
+// page is one LIST page as fetched: its continue token, read before the
+// items are decoded, and the decoding, which paginate runs while the next
+// page is fetched.
+type page struct {
+	cont   string
+	decode func() (runtime.Object, error)
+}
+
+// fetcher fetches one page of a list. A page's decode may read memory the
+// fetcher reuses two calls later: paginate decodes every page before it
+// fetches the page after next.
+type fetcher func(ctx context.Context, opts metav1.ListOptions) (page, error)
+
+// fetchOf fetches with list, which decodes as it fetches.
+func fetchOf(list lister) fetcher {
+	return func(ctx context.Context, opts metav1.ListOptions) (page, error) {
+		obj, err := list(ctx, opts)
+		if err != nil {
+			return page{}, err
+		}
+		lm, err := meta.ListAccessor(obj)
+		if err != nil {
+			return page{}, err
+		}
+		return decodedPage(obj, lm.GetContinue()), nil
+	}
+}
+
+// decodedPage is a page already decoded into list.
+func decodedPage(list runtime.Object, cont string) page {
+	return page{cont: cont, decode: func() (runtime.Object, error) { return list, nil }}
+}
+
+// listPage fetches one page within timeout.
+func listPage(ctx context.Context, fetch fetcher, opts metav1.ListOptions, timeout time.Duration) (page, error) {
 	if timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	return list(ctx, opts)
+	return fetch(ctx, opts)
 }
 
 // paginate follows Continue tokens until the list is complete, each page
-// within timeout (when positive). An expired token (410 Gone, when the list
-// outlives the apiserver's compaction window) restarts the list once from
-// the beginning.
-func paginate(ctx context.Context, list lister, opts metav1.ListOptions, timeout time.Duration) ([]runtime.Object, error) {
+// fetched within timeout (when positive) while the page before it is
+// decoded. An expired token (410 Gone, when the list outlives the
+// apiserver's compaction window) restarts the list once from the beginning.
+func paginate(ctx context.Context, fetch fetcher, opts metav1.ListOptions, timeout time.Duration) ([]runtime.Object, error) {
 	var out []runtime.Object
 	in := newInterner()
-	restarted := false
-	for {
-		page, err := listPage(ctx, list, opts, timeout)
+	keep := func(list runtime.Object) error {
+		items, err := meta.ExtractList(list)
 		if err != nil {
-			if opts.Continue != "" && !restarted && (apierrors.IsResourceExpired(err) || apierrors.IsGone(err)) {
-				restarted = true
-				out = out[:0]
-				opts.Continue = ""
-				continue
-			}
-			return nil, err
-		}
-		items, err := meta.ExtractList(page)
-		if err != nil {
-			return nil, err
+			return err
 		}
 		// Drop what no analysis reads while only this page is decoded,
 		// so the snapshot never holds it (see trim.go).
@@ -387,17 +413,75 @@ func paginate(ctx context.Context, list lister, opts metav1.ListOptions, timeout
 			trim(o, in)
 		}
 		out = append(out, items...)
-		lm, err := meta.ListAccessor(page)
+		return nil
+	}
+	midway, err := eachPage(ctx, fetch, opts, timeout, keep)
+	if err != nil && midway && (apierrors.IsResourceExpired(err) || apierrors.IsGone(err)) {
+		out = out[:0]
+		_, err = eachPage(ctx, fetch, opts, timeout, keep)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// fetched is what the fetching goroutine of eachPage hands over: a page, or
+// the error of fetching it; midway says whether the page had a continue
+// token, i.e. was not the first.
+type fetched struct {
+	page   page
+	err    error
+	midway bool
+}
+
+// eachPage decodes every page of the list from opts on and hands it to use,
+// in order. One goroutine fetches the pages one after another, at most one
+// page ahead of use; it has ended by the time eachPage returns. midway says
+// that err is the failure to fetch a page after the first.
+func eachPage(ctx context.Context, fetch fetcher, opts metav1.ListOptions, timeout time.Duration, use func(runtime.Object) error) (midway bool, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	pages := make(chan fetched) // unbuffered: a fetched page waits for use to take it
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			p, err := listPage(ctx, fetch, opts, timeout)
+			select {
+			case pages <- fetched{page: p, err: err, midway: opts.Continue != ""}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || p.cont == "" {
+				return
+			}
+			opts.Continue = p.cont
+		}
+	}()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	for {
+		var f fetched
+		select {
+		case f = <-pages:
+		case <-ctx.Done():
+			return false, ctx.Err()
+		}
+		if f.err != nil {
+			return f.midway, f.err
+		}
+		list, err := f.page.decode()
 		if err != nil {
-			return nil, err
+			return false, err
 		}
-		if lm.GetContinue() == "" {
-			return out, nil
+		if err := use(list); err != nil {
+			return false, err
 		}
-		if err := ctx.Err(); err != nil {
-			return nil, err
+		if f.page.cont == "" {
+			return false, nil
 		}
-		opts.Continue = lm.GetContinue()
 	}
 }
 

@@ -13,10 +13,10 @@ import (
 	"k8s.io/client-go/kubernetes/scheme"
 )
 
-// The API server's protobuf pages, decoded where they lie in the reused
-// buffer: every pod of every page arrives whole, and no pod points into a
+// The API server's protobuf pages, decoded where they lie in the two reused
+// buffers: every pod of every page arrives whole, and no pod points into a
 // buffer a later page overwrites.
-func TestPodPagesDecodeProtobufFromOneBuffer(t *testing.T) {
+func TestPodPagesDecodeProtobufFromReusedBuffers(t *testing.T) {
 	enc := scheme.Codecs.EncoderForVersion(protobuf.NewSerializer(scheme.Scheme, scheme.Scheme), corev1.SchemeGroupVersion)
 	var pages [][]byte
 	for page := range 3 {
