@@ -53,7 +53,7 @@ type analyzer struct {
 	// each (certificate, issuer) signature checked once: a cluster's TLS
 	// Secrets repeat the same CA and intermediate in every Secret, and a
 	// signature check costs far more than anything else here.
-	parsed     pemCache
+	parsed     *pemCache
 	signatures map[signedBy]error
 	checks     int // signatures checked
 	// byCert is the entry of each certificate recorded: its SHA-256 once.
@@ -97,24 +97,42 @@ func (a *analyzer) checkSignatures(pairs []signedBy) {
 	}
 	a.checks += len(todo)
 	errs := make([]error, len(todo))
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(todo)) {
-		wg.Go(func() {
-			for i := int(next.Add(1)) - 1; i < len(todo); i = int(next.Add(1)) - 1 {
-				errs[i] = checkSignature(todo[i].child, todo[i].parent)
-			}
-		})
-	}
-	wg.Wait()
+	onEveryCore(len(todo), func(i int) { errs[i] = checkSignature(todo[i].child, todo[i].parent) })
 	for i, k := range todo {
 		a.signatures[k] = errs[i]
 	}
 }
 
-// selfSigned is selfSigned, once per certificate.
-func (a *analyzer) selfSigned(c *x509.Certificate) bool {
-	return bytes.Equal(c.RawSubject, c.RawIssuer) && a.checkSignature(c, c) == nil
+// onEveryCore calls f(0) ... f(n-1), spread over GOMAXPROCS goroutines, and
+// returns when all have returned.
+func onEveryCore(n int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), n) {
+		wg.Go(func() {
+			for i := int(next.Add(1)) - 1; i < n; i = int(next.Add(1)) - 1 {
+				f(i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// checkSelfSigned settles which certificates are self-signed (their
+// self-signatures checked on every core), and so which are roots: what the
+// checks of issuers and strength then rely on.
+func (a *analyzer) checkSelfSigned() {
+	var pairs []signedBy
+	for _, e := range a.entries {
+		if bytes.Equal(e.cert.RawSubject, e.cert.RawIssuer) {
+			pairs = append(pairs, signedBy{e.cert, e.cert})
+		}
+	}
+	a.checkSignatures(pairs)
+	for _, e := range a.entries {
+		e.out.SelfSigned = bytes.Equal(e.cert.RawSubject, e.cert.RawIssuer) && a.checkSignature(e.cert, e.cert) == nil
+		e.out.ChainRole = chainRole(e.cert, e.out.SelfSigned)
+	}
 }
 
 // Analyze reads every input's certificates and reports on them: expiry
@@ -133,8 +151,16 @@ func analyze(inputs []Input, opts Options) (Result, *analyzer) {
 		opts.Now = time.Now()
 	}
 	a := &analyzer{opts: opts, byFP: map[string]*entry{}, bySubject: map[string][]*entry{},
-		parsed: pemCache{}, signatures: map[signedBy]error{}, byCert: map[*x509.Certificate]*entry{}}
+		parsed: newPEMCache(), signatures: map[signedBy]error{}, byCert: map[*x509.Certificate]*entry{}}
+	// Parsing is the costliest step after the signatures: every input is
+	// parsed on every core first, then recorded in order.
 	parsed := make([][]*x509.Certificate, len(inputs))
+	parseErrs := make([]error, len(inputs))
+	onEveryCore(len(inputs), func(i int) {
+		if inputs[i].Err == nil {
+			parsed[i], parseErrs[i] = a.parsed.parse(inputs[i].Data)
+		}
+	})
 	for i := range inputs {
 		in := &inputs[i]
 		if in.Ref.Kind == "" && in.Ref.Path == "" {
@@ -147,24 +173,28 @@ func analyze(inputs []Input, opts Options) (Result, *analyzer) {
 				map[string]any{"source": in.Origin.String()})
 			continue
 		}
-		certs, err := a.parsed.parse(in.Data)
-		if err != nil {
+		if err := parseErrs[i]; err != nil {
 			a.add(in.Ref, RuleUnreadable, report.SeverityWarning, nil,
 				fmt.Sprintf("%s: cannot read certificates: %v", in.Origin, oneLine(err)),
 				"Fix or remove the data; check it with openssl x509 -noout -text.",
 				map[string]any{"source": in.Origin.String()})
 		}
-		parsed[i] = certs
+		certs := parsed[i]
 		for j, c := range certs {
 			a.record(in, j, len(certs), c)
 		}
 	}
+	a.checkSelfSigned()
 	for _, e := range a.entries {
 		a.checkValidity(e)
 		a.checkStrength(e)
 	}
+	// Every signature the issuer and group checks need, checked on every
+	// core at once; the checks then read the answers.
+	groups := groupInputs(inputs, parsed)
+	a.checkSignatures(append(a.issuerPairs(), a.groupPairs(groups)...))
 	a.checkIssuers()
-	a.checkGroups(inputs, parsed)
+	a.checkGroups(groups)
 	for i := range inputs {
 		if inputs[i].Served != nil && len(parsed[i]) > 0 {
 			a.checkServed(&inputs[i], parsed[i])
@@ -195,7 +225,7 @@ func (a *analyzer) record(in *Input, index, count int, c *x509.Certificate) {
 		return
 	}
 	left := c.NotAfter.Sub(a.opts.Now)
-	self := a.selfSigned(c)
+	// SelfSigned and ChainRole are settled by checkSelfSigned.
 	e := &entry{cert: c, first: in, out: Certificate{
 		Source:       in.Origin.String(),
 		Origin:       in.Origin,
@@ -208,9 +238,7 @@ func (a *analyzer) record(in *Input, index, count int, c *x509.Certificate) {
 		DaysLeft:     int(left / (24 * time.Hour)),
 		SecondsLeft:  int64(left / time.Second),
 		IsCA:         c.IsCA,
-		SelfSigned:   self,
 		ChainIndex:   index,
-		ChainRole:    chainRole(c, self),
 		KeyAlgorithm: keyAlgorithm(c),
 		Signature:    c.SignatureAlgorithm.String(),
 		SHA256:       fp,
@@ -307,9 +335,9 @@ func (a *analyzer) checkStrength(e *entry) {
 	}
 }
 
-// checkIssuers finds, for every certificate, its issuer among all the
-// certificates seen, and reports CAs that expire before what they signed.
-func (a *analyzer) checkIssuers() {
+// issuerCandidates calls f for every (child, CA) pair whose signature
+// decides whether checkIssuers reports the CA as expiring before the child.
+func (a *analyzer) issuerCandidates(f func(child, ca *entry)) {
 	for _, child := range a.entries {
 		if child.out.SelfSigned {
 			continue
@@ -317,17 +345,33 @@ func (a *analyzer) checkIssuers() {
 		for _, ca := range a.bySubject[string(child.cert.RawIssuer)] {
 			// The signature last: it is the costly part, and most CAs
 			// outlive what they signed.
-			if ca == child || !ca.cert.NotAfter.Before(child.cert.NotAfter) || a.renewedFor(ca, child) ||
-				a.checkSignature(child.cert, ca.cert) != nil {
+			if ca == child || !ca.cert.NotAfter.Before(child.cert.NotAfter) || a.renewedFor(ca, child) {
 				continue
 			}
+			f(child, ca)
+		}
+	}
+}
+
+// issuerPairs are the signatures checkIssuers reads.
+func (a *analyzer) issuerPairs() []signedBy {
+	var pairs []signedBy
+	a.issuerCandidates(func(child, ca *entry) { pairs = append(pairs, signedBy{child.cert, ca.cert}) })
+	return pairs
+}
+
+// checkIssuers finds, for every certificate, its issuer among all the
+// certificates seen, and reports CAs that expire before what they signed.
+func (a *analyzer) checkIssuers() {
+	a.issuerCandidates(func(child, ca *entry) {
+		if a.checkSignature(child.cert, ca.cert) == nil {
 			a.certFinding(ca, RuleCAExpiresFirst, report.SeverityWarning,
 				fmt.Sprintf("CA %q expires %s, %s before %s it signed (%s, %s)",
 					ca.out.Subject, stamp(ca.cert.NotAfter), Human(child.cert.NotAfter.Sub(ca.cert.NotAfter)),
 					describe(child), child.out.Source, stamp(child.cert.NotAfter)),
 				"Renew the CA before it expires (keeping its key keeps the certificates it signed valid), or re-issue them within its lifetime.")
 		}
-	}
+	})
 }
 
 // renewedFor says whether a CA with the same subject and key as ca, seen
@@ -343,53 +387,72 @@ func (a *analyzer) renewedFor(ca, child *entry) bool {
 	return false
 }
 
-// checkGroups verifies issuers within a group: a certificate whose issuer is
-// in the same group must carry that issuer's signature, and a certificate
-// published next to anchors (tls.crt beside ca.crt) must chain to them.
-func (a *analyzer) checkGroups(inputs []Input, parsed [][]*x509.Certificate) {
-	type member struct {
-		in   *Input
-		cert *x509.Certificate
-	}
-	groups := map[string][]member{}
-	var order []string
+// member is a certificate of a group and the input it came from.
+type member struct {
+	in   *Input
+	cert *x509.Certificate
+}
+
+// groups are the certificates of each group (a Secret, a kubeconfig
+// context...), in the order the groups first appear.
+type groups struct {
+	members map[string][]member
+	order   []string
+}
+
+// groupInputs gathers the parsed certificates of every input that belongs
+// to a group (served chains are verified on their own).
+func groupInputs(inputs []Input, parsed [][]*x509.Certificate) groups {
+	gs := groups{members: map[string][]member{}}
 	for i := range inputs {
 		g := inputs[i].Group
 		if g == "" || inputs[i].Served != nil {
 			continue
 		}
-		if _, ok := groups[g]; !ok {
-			order = append(order, g)
+		if _, ok := gs.members[g]; !ok {
+			gs.order = append(gs.order, g)
 		}
 		for _, c := range parsed[i] {
-			groups[g] = append(groups[g], member{&inputs[i], c})
+			gs.members[g] = append(gs.members[g], member{&inputs[i], c})
 		}
 	}
-	// The issuers each certificate names within its group, their
-	// signatures checked on every core first.
-	named := func(members []member, m member) []*x509.Certificate {
-		var out []*x509.Certificate
-		for _, o := range members {
-			if o.cert != m.cert && !bytes.Equal(o.cert.Raw, m.cert.Raw) && bytes.Equal(o.cert.RawSubject, m.cert.RawIssuer) {
-				out = append(out, o.cert)
-			}
+	return gs
+}
+
+// namedIssuers are the certificates of members that m names as its issuer.
+func namedIssuers(members []member, m member) []*x509.Certificate {
+	var out []*x509.Certificate
+	for _, o := range members {
+		if o.cert != m.cert && !bytes.Equal(o.cert.Raw, m.cert.Raw) && bytes.Equal(o.cert.RawSubject, m.cert.RawIssuer) {
+			out = append(out, o.cert)
 		}
-		return out
 	}
+	return out
+}
+
+// groupPairs are the signatures checkGroups reads: each certificate that is
+// not self-signed against the issuers it names within its group.
+func (a *analyzer) groupPairs(gs groups) []signedBy {
 	var pairs []signedBy
-	for _, g := range order {
-		for _, m := range groups[g] {
+	for _, g := range gs.order {
+		for _, m := range gs.members[g] {
 			if e := a.entryOf(m.cert); e != nil && !e.out.SelfSigned {
-				for _, iss := range named(groups[g], m) {
+				for _, iss := range namedIssuers(gs.members[g], m) {
 					pairs = append(pairs, signedBy{m.cert, iss})
 				}
 			}
 		}
 	}
-	a.checkSignatures(pairs)
+	return pairs
+}
+
+// checkGroups verifies issuers within a group: a certificate whose issuer is
+// in the same group must carry that issuer's signature, and a certificate
+// published next to anchors (tls.crt beside ca.crt) must chain to them.
+func (a *analyzer) checkGroups(gs groups) {
 	reported := map[string]bool{}
-	for _, g := range order {
-		members := groups[g]
+	for _, g := range gs.order {
+		members := gs.members[g]
 		var anchors []string
 		for _, m := range members {
 			if m.in.Role == RoleAnchor {
@@ -401,7 +464,7 @@ func (a *analyzer) checkGroups(inputs []Input, parsed [][]*x509.Certificate) {
 			if e == nil || e.out.SelfSigned || reported[e.out.SHA256] {
 				continue
 			}
-			named := named(members, m)
+			named := namedIssuers(members, m)
 			switch {
 			case len(named) > 0:
 				var errs []error

@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"sync"
 )
 
 var (
@@ -22,15 +23,47 @@ func HasPEMCertificate(data []byte) bool { return bytes.Contains(data, pemCertHe
 // block types such as keys are skipped) or DER (one or several concatenated
 // certificates). It returns what it could read and an error describing the
 // rest; a block that does not parse does not stop the others.
-func Parse(data []byte) ([]*x509.Certificate, error) { return pemCache(nil).parse(data) }
+func Parse(data []byte) ([]*x509.Certificate, error) { return (*pemCache)(nil).parse(data) }
 
 // pemCache holds the certificates parsed from PEM blocks, by the block's
 // text: the same CA is published in many places, and every copy then is
-// the same *x509.Certificate. A nil cache parses every block.
-type pemCache map[string]*x509.Certificate
+// the same *x509.Certificate. A nil cache parses every block. It is safe
+// for concurrent use: inputs are parsed on every core.
+type pemCache struct {
+	mu sync.Mutex
+	m  map[string]*x509.Certificate
+}
+
+func newPEMCache() *pemCache { return &pemCache{m: map[string]*x509.Certificate{}} }
+
+// get is the certificate parsed from the PEM block seg, if any.
+func (pc *pemCache) get(seg []byte) (*x509.Certificate, bool) {
+	if pc == nil {
+		return nil, false
+	}
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	c, ok := pc.m[string(seg)]
+	return c, ok
+}
+
+// put records c as parsed from seg and returns the certificate every copy
+// of seg shares: c, or the one another goroutine recorded first.
+func (pc *pemCache) put(seg []byte, c *x509.Certificate) *x509.Certificate {
+	if pc == nil {
+		return c
+	}
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	if first, ok := pc.m[string(seg)]; ok {
+		return first
+	}
+	pc.m[string(seg)] = c
+	return c
+}
 
 // parse is Parse through the cache.
-func (pc pemCache) parse(data []byte) ([]*x509.Certificate, error) {
+func (pc *pemCache) parse(data []byte) ([]*x509.Certificate, error) {
 	if bytes.Contains(data, pemAnyHeader) {
 		return pc.parsePEM(data)
 	}
@@ -44,7 +77,7 @@ func (pc pemCache) parse(data []byte) ([]*x509.Certificate, error) {
 	return certs, nil
 }
 
-func (pc pemCache) parsePEM(data []byte) ([]*x509.Certificate, error) {
+func (pc *pemCache) parsePEM(data []byte) ([]*x509.Certificate, error) {
 	var (
 		out  []*x509.Certificate
 		errs []error
@@ -73,7 +106,7 @@ func (pc pemCache) parsePEM(data []byte) ([]*x509.Certificate, error) {
 		}
 		segment := rest[:end+lineEnd]
 		rest = rest[end+lineEnd:]
-		if c, ok := pc[string(segment)]; ok {
+		if c, ok := pc.get(segment); ok {
 			n++
 			out = append(out, c)
 			continue
@@ -93,10 +126,7 @@ func (pc pemCache) parsePEM(data []byte) ([]*x509.Certificate, error) {
 			errs = append(errs, fmt.Errorf("PEM block %d: %v", n, err))
 			continue
 		}
-		if pc != nil {
-			pc[string(segment)] = c
-		}
-		out = append(out, c)
+		out = append(out, pc.put(segment, c))
 	}
 	if len(out) == 0 && len(errs) == 0 {
 		errs = append(errs, errors.New("PEM data holds no CERTIFICATE block"))
