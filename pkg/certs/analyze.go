@@ -58,6 +58,19 @@ type analyzer struct {
 	checks     int // signatures checked
 	// byCert is the entry of each certificate recorded: its SHA-256 once.
 	byCert map[*x509.Certificate]*entry
+	// names are the rendered distinguished names by their DER: every leaf
+	// of a CA names the same issuer, and every Secret beside it repeats it.
+	names map[string]string
+}
+
+// name is dn(n), once per distinct DER encoding (raw) of a name.
+func (a *analyzer) name(raw []byte, n pkix.Name) string {
+	if s, ok := a.names[string(raw)]; ok {
+		return s
+	}
+	s := dn(n)
+	a.names[string(raw)] = s
+	return s
 }
 
 // entryOf is the entry of c (nil when c was not recorded).
@@ -151,7 +164,8 @@ func analyze(inputs []Input, opts Options) (Result, *analyzer) {
 		opts.Now = time.Now()
 	}
 	a := &analyzer{opts: opts, byFP: map[string]*entry{}, bySubject: map[string][]*entry{},
-		parsed: newPEMCache(), signatures: map[signedBy]error{}, byCert: map[*x509.Certificate]*entry{}}
+		parsed: newPEMCache(), signatures: map[signedBy]error{}, byCert: map[*x509.Certificate]*entry{},
+		names: map[string]string{}}
 	// Parsing is the costliest step after the signatures: every input is
 	// parsed on every core first, then recorded in order.
 	parsed := make([][]*x509.Certificate, len(inputs))
@@ -215,9 +229,16 @@ func analyze(inputs []Input, opts Options) (Result, *analyzer) {
 }
 
 func (a *analyzer) record(in *Input, index, count int, c *x509.Certificate) {
-	sum := sha256.Sum256(c.Raw)
-	fp := hex.EncodeToString(sum[:])
-	if e, ok := a.byFP[fp]; ok {
+	// The same bytes parsed once share one *x509.Certificate: only a new
+	// pointer needs hashing.
+	e, ok := a.byCert[c]
+	var fp string
+	if !ok {
+		sum := sha256.Sum256(c.Raw)
+		fp = hex.EncodeToString(sum[:])
+		e, ok = a.byFP[fp]
+	}
+	if ok {
 		a.byCert[c] = e
 		if src := in.Origin.String(); src != e.out.Source && !slices.Contains(e.out.AlsoIn, src) {
 			e.out.AlsoIn = append(e.out.AlsoIn, src)
@@ -226,11 +247,11 @@ func (a *analyzer) record(in *Input, index, count int, c *x509.Certificate) {
 	}
 	left := c.NotAfter.Sub(a.opts.Now)
 	// SelfSigned and ChainRole are settled by checkSelfSigned.
-	e := &entry{cert: c, first: in, out: Certificate{
+	e = &entry{cert: c, first: in, out: Certificate{
 		Source:       in.Origin.String(),
 		Origin:       in.Origin,
-		Subject:      dn(c.Subject),
-		Issuer:       dn(c.Issuer),
+		Subject:      a.name(c.RawSubject, c.Subject),
+		Issuer:       a.name(c.RawIssuer, c.Issuer),
 		SANs:         sans(c),
 		Serial:       serialHex(c),
 		NotBefore:    c.NotBefore.UTC(),
@@ -456,7 +477,7 @@ func (a *analyzer) checkGroups(gs groups) {
 		var anchors []string
 		for _, m := range members {
 			if m.in.Role == RoleAnchor {
-				anchors = append(anchors, dn(m.cert.Subject))
+				anchors = append(anchors, a.name(m.cert.RawSubject, m.cert.Subject))
 			}
 		}
 		for _, m := range members {
