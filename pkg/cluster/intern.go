@@ -148,10 +148,7 @@ func (in *interner) pod(p *corev1.Pod) {
 	for i := range st.HostIPs {
 		st.HostIPs[i].IP = in.str(st.HostIPs[i].IP)
 	}
-	for i := range st.Conditions {
-		c := &st.Conditions[i]
-		c.Type, c.Status, c.Reason = corev1.PodConditionType(in.str(string(c.Type))), corev1.ConditionStatus(in.str(string(c.Status))), in.str(c.Reason)
-	}
+	// conditions: interned as trim keeps them (keptConditions)
 	st.AllocatedResources = in.resources(st.AllocatedResources)
 	if st.Resources != nil {
 		in.requirements(st.Resources)
@@ -212,10 +209,6 @@ func (in *interner) container(c *corev1.Container) {
 	}
 	for i := range c.Env {
 		c.Env[i].Name = in.str(c.Env[i].Name)
-	}
-	for i := range c.VolumeMounts {
-		m := &c.VolumeMounts[i]
-		m.Name, m.MountPath = in.str(m.Name), in.str(m.MountPath)
 	}
 }
 

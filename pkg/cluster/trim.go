@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"encoding/json"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -81,7 +82,7 @@ func trim(obj runtime.Object, in *interner) {
 	}
 	switch o := obj.(type) {
 	case *corev1.Pod:
-		trimPod(o)
+		trimPod(o, in)
 		if in != nil {
 			in.pod(o)
 		}
@@ -92,19 +93,35 @@ func trim(obj runtime.Object, in *interner) {
 	}
 }
 
+// keptPodConditions are the pod condition types something reads; live pods
+// keep only these. A running pod has five conditions, in an array the
+// decoder grew to eight: most of its status.
+var keptPodConditions = map[corev1.PodConditionType]bool{
+	corev1.PodReady:         true, // drain (budgets' healthy pods), netcheck (ready endpoints)
+	corev1.PodScheduled:     true, // pending (the scheduler's verdict), autoscaler
+	corev1.DisruptionTarget: true, // scheduling: victims already being preempted
+	corev1.PodResizePending: true, // component-helpers' resource requests (infeasible resizes)
+}
+
 // trimPod drops the container probes, lifecycle hooks, commands, security
-// contexts and environment values, the pod's security context and service account, and the
-// runtime's identifiers and mount list from container statuses; of volumes,
-// the downward API and service account token projections (every pod has
-// one, and nothing reads them).
-func trimPod(p *corev1.Pod) {
+// contexts, volume mounts (but those with bind mount options) and
+// environment values, the pod's security context and service account, the
+// runtime's identifiers and mount list from container statuses, and the
+// conditions no analysis reads; of volumes, the downward API and service
+// account token projections (every pod has one, and nothing reads them).
+// Of a pod that has started, it also drops what only starting needs
+// (trimStarted). The slices it keeps get arrays of their own length: the
+// decoder grows each by doubling.
+func trimPod(p *corev1.Pod, in *interner) {
 	for _, cs := range [][]corev1.Container{p.Spec.InitContainers, p.Spec.Containers} {
 		for i := range cs {
 			c := &cs[i]
 			c.LivenessProbe, c.ReadinessProbe, c.StartupProbe, c.Lifecycle = nil, nil, nil, nil
 			c.Command, c.Args, c.WorkingDir, c.SecurityContext = nil, nil, "", nil
 			c.TerminationMessagePath, c.TerminationMessagePolicy, c.ImagePullPolicy = "", "", ""
-			trimEnv(c.Env)
+			c.VolumeMounts = bindMountOptions(c.VolumeMounts)
+			c.Env = trimEnv(c.Env)
+			c.Ports = fit(c.Ports)
 		}
 	}
 	for i := range p.Spec.EphemeralContainers {
@@ -112,7 +129,10 @@ func trimPod(p *corev1.Pod) {
 		c.LivenessProbe, c.ReadinessProbe, c.StartupProbe, c.Lifecycle = nil, nil, nil, nil
 		c.Command, c.Args, c.WorkingDir, c.SecurityContext = nil, nil, "", nil
 		c.TerminationMessagePath, c.TerminationMessagePolicy, c.ImagePullPolicy = "", "", ""
+		c.VolumeMounts = bindMountOptions(c.VolumeMounts)
+		c.Env = trimEnv(c.Env)
 	}
+	p.Status.Conditions = keptConditions(p.Status.Conditions, in)
 	p.Spec.SecurityContext, p.Spec.ServiceAccountName, p.Spec.DeprecatedServiceAccount = nil, "", ""
 	p.Spec.TerminationGracePeriodSeconds, p.Spec.EnableServiceLinks = nil, nil
 	for i := range p.Spec.Volumes {
@@ -123,6 +143,9 @@ func trimPod(p *corev1.Pod) {
 				s := &v.Projected.Sources[j]
 				s.DownwardAPI, s.ServiceAccountToken = nil, nil
 			}
+			v.Projected.Sources = fit(slices.DeleteFunc(v.Projected.Sources, func(s corev1.VolumeProjection) bool {
+				return s == (corev1.VolumeProjection{})
+			}))
 		}
 	}
 	for _, ss := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses, p.Status.EphemeralContainerStatuses} {
@@ -132,22 +155,117 @@ func trimPod(p *corev1.Pod) {
 			s.VolumeMounts, s.User, s.AllocatedResourcesStatus = nil, nil, nil
 		}
 	}
+	if started(p) {
+		trimStarted(p)
+	}
+	p.Spec.InitContainers, p.Spec.Containers = fit(p.Spec.InitContainers), fit(p.Spec.Containers)
+	p.Spec.Volumes = fit(p.Spec.Volumes)
+	p.Status.InitContainerStatuses, p.Status.ContainerStatuses = fit(p.Status.InitContainerStatuses), fit(p.Status.ContainerStatuses)
+	p.OwnerReferences = fit(p.OwnerReferences)
 }
 
-// trimEnv keeps of each variable its name and the ConfigMap or Secret it
-// comes from (what why-pending checks exists): values and field references
-// are dropped.
-func trimEnv(env []corev1.EnvVar) {
+// started: the pod is running or has finished (not Pending, and not of an
+// unknown phase).
+func started(p *corev1.Pod) bool {
+	switch p.Status.Phase {
+	case corev1.PodRunning, corev1.PodSucceeded, corev1.PodFailed:
+		return true
+	}
+	return false
+}
+
+// trimStarted drops from a pod that has started what only matters while it
+// is starting, which why-pending checks of Pending pods alone: the
+// ConfigMaps, Secrets and projections its volumes and environment name
+// (their volumes go whole: every pod has a projected one for its service
+// account), and its containers' states. No other analysis reads them;
+// trim_test.go's pendingOnlyReaders are the functions that do.
+func trimStarted(p *corev1.Pod) {
+	p.Spec.Volumes = slices.DeleteFunc(p.Spec.Volumes, func(v corev1.Volume) bool {
+		// (a downward API volume has no source left)
+		return v.ConfigMap != nil || v.Secret != nil || v.Projected != nil || v.VolumeSource == (corev1.VolumeSource{})
+	})
+	for _, cs := range [][]corev1.Container{p.Spec.InitContainers, p.Spec.Containers} {
+		for i := range cs {
+			cs[i].Env, cs[i].EnvFrom = nil, nil
+		}
+	}
+	for i := range p.Spec.EphemeralContainers {
+		c := &p.Spec.EphemeralContainers[i].EphemeralContainerCommon
+		c.Env, c.EnvFrom = nil, nil
+	}
+	for _, ss := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses, p.Status.EphemeralContainerStatuses} {
+		for i := range ss {
+			s := &ss[i]
+			s.State, s.LastTerminationState, s.Started = corev1.ContainerState{}, corev1.ContainerState{}, nil
+		}
+	}
+}
+
+// fit returns s in an array of its own length (nil when empty), so that
+// the larger array the decoder grew can be collected.
+func fit[T any](s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	if cap(s) == len(s) {
+		return s
+	}
+	return append(make([]T, 0, len(s)), s...)
+}
+
+// bindMountOptions keeps the volume mounts with bind mount options, which
+// the scheduler's node declared features filter asks nodes to support; no
+// analysis reads any other mount, or any other field of a mount.
+func bindMountOptions(ms []corev1.VolumeMount) []corev1.VolumeMount {
+	var out []corev1.VolumeMount
+	for _, m := range ms {
+		if len(m.BindMountOptions) > 0 {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// keptConditions copies the conditions of the kept types into a slice of
+// their own length, so the decoder's larger array can be collected; in (nil:
+// nothing shared) shares their types, statuses and reasons.
+func keptConditions(cs []corev1.PodCondition, in *interner) []corev1.PodCondition {
+	n := 0
+	for i := range cs {
+		if keptPodConditions[cs[i].Type] {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]corev1.PodCondition, 0, n)
+	for _, c := range cs {
+		if !keptPodConditions[c.Type] {
+			continue
+		}
+		if in != nil {
+			c.Type, c.Status, c.Reason = corev1.PodConditionType(in.str(string(c.Type))), corev1.ConditionStatus(in.str(string(c.Status))), in.str(c.Reason)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// trimEnv keeps, of the variables that come from a ConfigMap or Secret
+// (what why-pending checks exists), the name and the reference: values,
+// field references and the other variables are dropped.
+func trimEnv(env []corev1.EnvVar) []corev1.EnvVar {
+	env = slices.DeleteFunc(env, func(e corev1.EnvVar) bool {
+		return e.ValueFrom == nil || e.ValueFrom.ConfigMapKeyRef == nil && e.ValueFrom.SecretKeyRef == nil
+	})
 	for i := range env {
 		e := &env[i]
 		e.Value = ""
-		if f := e.ValueFrom; f != nil {
-			f.FieldRef, f.ResourceFieldRef, f.FileKeyRef = nil, nil, nil
-			if f.ConfigMapKeyRef == nil && f.SecretKeyRef == nil {
-				e.ValueFrom = nil
-			}
-		}
+		e.ValueFrom.FieldRef, e.ValueFrom.ResourceFieldRef, e.ValueFrom.FileKeyRef = nil, nil, nil
 	}
+	return fit(env)
 }
 
 // nodeSpecManagers keeps, of a node's managedFields, what why-pending reads

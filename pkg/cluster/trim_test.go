@@ -54,6 +54,15 @@ var trimmedFields = []string{
 	"k8s.io/api/core/v1.Container.TerminationMessagePath",
 	"k8s.io/api/core/v1.Container.TerminationMessagePolicy",
 	"k8s.io/api/core/v1.Container.ImagePullPolicy",
+	// of volume mounts, only whether any has bind mount options is kept
+	// (the scheduler's node declared features filter reads it)
+	"k8s.io/api/core/v1.VolumeMount.Name",
+	"k8s.io/api/core/v1.VolumeMount.ReadOnly",
+	"k8s.io/api/core/v1.VolumeMount.RecursiveReadOnly",
+	"k8s.io/api/core/v1.VolumeMount.MountPath",
+	"k8s.io/api/core/v1.VolumeMount.SubPath",
+	"k8s.io/api/core/v1.VolumeMount.MountPropagation",
+	"k8s.io/api/core/v1.VolumeMount.SubPathExpr",
 	"k8s.io/api/core/v1.EphemeralContainerCommon.Command",
 	"k8s.io/api/core/v1.EphemeralContainerCommon.Args",
 	"k8s.io/api/core/v1.EphemeralContainerCommon.WorkingDir",
@@ -75,6 +84,38 @@ var trimmedFields = []string{
 	"k8s.io/api/core/v1.EnvVarSource.FileKeyRef",
 }
 
+// pendingOnlyFields are what the live loader keeps only of pods that have
+// not started (trimStarted): the objects they need to start and their
+// containers' states. Only pendingOnlyReaders may read them.
+var pendingOnlyFields = []string{
+	"k8s.io/api/core/v1.VolumeSource.ConfigMap",
+	"k8s.io/api/core/v1.VolumeSource.Secret",
+	"k8s.io/api/core/v1.VolumeSource.Projected",
+	"k8s.io/api/core/v1.Container.Env",
+	"k8s.io/api/core/v1.Container.EnvFrom",
+	"k8s.io/api/core/v1.EphemeralContainerCommon.Env",
+	"k8s.io/api/core/v1.EphemeralContainerCommon.EnvFrom",
+	"k8s.io/api/core/v1.ContainerStatus.State",
+	"k8s.io/api/core/v1.ContainerStatus.LastTerminationState",
+	"k8s.io/api/core/v1.ContainerStatus.Started",
+}
+
+// pendingOnlyReaders are the functions that read pendingOnlyFields, each
+// with why it only ever sees pods that have not started (or pods the live
+// loader does not trim).
+var pendingOnlyReaders = map[string]string{
+	"github.com/ktriage/ktriage/pkg/pending.requiredObjects":   "why-pending's subjects: Pending pods",
+	"github.com/ktriage/ktriage/pkg/pending.referencedObjects": "why-pending's subjects: Pending pods",
+	// explainBound's steps: why-pending's subjects bound to a node
+	"github.com/ktriage/ktriage/pkg/pending.explainInit":              "why-pending's subjects: Pending pods",
+	"github.com/ktriage/ktriage/pkg/pending.explainImagePull":         "why-pending's subjects: Pending pods",
+	"github.com/ktriage/ktriage/pkg/pending.explainContainerCreating": "why-pending's subjects: Pending pods",
+	// netcheck's probe: the pod it added an ephemeral container to, read
+	// by its own GET (never trimmed)
+	"github.com/ktriage/ktriage/pkg/probe.inspect":  "a GET's pod, not trimmed",
+	"github.com/ktriage/ktriage/pkg/probe.describe": "a GET's pod, not trimmed",
+}
+
 // annotationsPassedOn are the places that hand a whole annotation map to
 // code that reads it by key, each named "package.function" with what it
 // reads: the key must be in keptAnnotations.
@@ -88,7 +129,7 @@ func TestTrimmedFieldsAndAnnotationsAreNeverRead(t *testing.T) {
 		t.Skip("type-checks every package: not in -short")
 	}
 	pkgs := listPackages(t)
-	reads := &readScan{exports: map[string]string{}, keys: map[string][]string{}}
+	reads := &readScan{exports: map[string]string{}, keys: map[string][]string{}, conditions: map[string][]string{}, pendingOnlyRead: map[string]bool{}}
 	for _, p := range pkgs {
 		if p.Export != "" {
 			reads.exports[p.ImportPath] = p.Export
@@ -130,8 +171,24 @@ func TestTrimmedFieldsAndAnnotationsAreNeverRead(t *testing.T) {
 			t.Errorf("keptAnnotations keeps %q, which nothing reads any more: remove it", k)
 		}
 	}
+	for c, at := range reads.conditions {
+		if !keptPodConditions[corev1.PodConditionType(c)] {
+			t.Errorf("pod condition %q is read (%s) but trim drops it: add it to keptPodConditions", c, strings.Join(at, ", "))
+		}
+	}
+	for c := range keptPodConditions {
+		if _, read := reads.conditions[string(c)]; !read {
+			t.Errorf("keptPodConditions keeps %q, which nothing reads any more: remove it", c)
+		}
+	}
+	for fn := range pendingOnlyReaders {
+		if !reads.pendingOnlyRead[fn] {
+			t.Errorf("pendingOnlyReaders names %s, which reads none of pendingOnlyFields any more: remove it", fn)
+		}
+	}
 	if t.Failed() {
-		t.Logf("scanned %d packages; annotation keys read: %v", scanned, slices.Sorted(maps.Keys(reads.keys)))
+		t.Logf("scanned %d packages; annotation keys read: %v; pod conditions named: %v", scanned,
+			slices.Sorted(maps.Keys(reads.keys)), slices.Sorted(maps.Keys(reads.conditions)))
 	}
 }
 
@@ -233,8 +290,12 @@ type readScan struct {
 	imp     types.Importer
 	exports map[string]string
 	// keys: annotation key read → where
-	keys       map[string][]string
-	violations []string
+	keys map[string][]string
+	// conditions: pod condition type named → where
+	conditions map[string][]string
+	// pendingOnlyRead: functions that read pendingOnlyFields
+	pendingOnlyRead map[string]bool
+	violations      []string
 }
 
 func (r *readScan) check(p goPackage) error {
@@ -245,7 +306,9 @@ func (r *readScan) check(p goPackage) error {
 			return err
 		}
 		files = append(files, af)
-		if p.ImportPath != "github.com/ktriage/ktriage/pkg/cluster" || f != "trim.go" { // not the trimming itself
+		// not the trimming itself, nor the interning that follows it (it
+		// replaces what is kept with equal shared values)
+		if p.ImportPath != "github.com/ktriage/ktriage/pkg/cluster" || f != "trim.go" && f != "intern.go" {
 			scan = append(scan, af)
 		}
 	}
@@ -283,6 +346,15 @@ func (r *readScan) scanFile(pkg string, f *ast.File, info *types.Info) {
 				indexed[n.Args[0]] = true
 				r.annotationKey(n.Args[1], info, r.fset.Position(n.Pos()).String())
 			}
+			if tv := info.Types[n.Fun]; tv.IsType() && isPodConditionType(tv.Type) && len(n.Args) == 1 && info.Types[n.Args[0]].Value == nil {
+				r.violations = append(r.violations, fmt.Sprintf("%s makes a pod condition type of a value that is not a constant: trim cannot know to keep it", r.fset.Position(n.Pos())))
+			}
+		}
+		if e, ok := n.(ast.Expr); ok {
+			if tv := info.Types[e]; tv.Value != nil && tv.Value.Kind() == constant.String && isPodConditionType(tv.Type) {
+				c := constant.StringVal(tv.Value)
+				r.conditions[c] = append(r.conditions[c], r.fset.Position(e.Pos()).String())
+			}
 		}
 		return true
 	})
@@ -294,7 +366,16 @@ func (r *readScan) scanFile(pkg string, f *ast.File, info *types.Info) {
 		} else {
 			fn = pkg
 		}
+		var readsConditions token.Pos
+		namesCondition := false
 		ast.Inspect(d, func(n ast.Node) bool {
+			if e, ok := n.(ast.Expr); ok && !namesCondition {
+				// a constant, or a variable holding one (a helper's
+				// parameter: its callers name the constant)
+				if tv := info.Types[e]; isPodConditionType(tv.Type) && (tv.Value != nil || isVar(e, info)) {
+					namesCondition = true
+				}
+			}
 			s, ok := n.(*ast.SelectorExpr)
 			if !ok || written[s] {
 				return true
@@ -305,18 +386,44 @@ func (r *readScan) scanFile(pkg string, f *ast.File, info *types.Info) {
 			}
 			at := r.fset.Position(s.Pos()).String()
 			field := fieldOwner(sel)
+			if field == "k8s.io/api/core/v1.PodStatus.Conditions" && readsConditions == token.NoPos {
+				readsConditions = s.Pos()
+			}
 			switch {
 			case sel.Kind() == types.FieldVal && slices.Contains(trimmedFields, field):
 				r.violations = append(r.violations, fmt.Sprintf("%s reads %s, which the live loader drops (pkg/cluster/trim.go)", at, field))
 			case field == "k8s.io/apimachinery/pkg/apis/meta/v1.ObjectMeta.ManagedFields" && !recvIs(sel, "k8s.io/api/core/v1.Node"),
 				sel.Kind() == types.MethodVal && sel.Obj().Name() == "GetManagedFields" && !recvIs(sel, "k8s.io/apimachinery/pkg/apis/meta/v1/unstructured.Unstructured"):
 				r.violations = append(r.violations, fmt.Sprintf("%s reads managedFields of %s, which the live loader drops for every kind but Node", at, sel.Recv()))
+			case sel.Kind() == types.FieldVal && slices.Contains(pendingOnlyFields, field):
+				if pendingOnlyReaders[fn] == "" {
+					r.violations = append(r.violations, fmt.Sprintf("%s (%s) reads %s, which the live loader keeps only of pods that have not started (pkg/cluster/trim.go trimStarted): if %s sees such pods only, name it in pendingOnlyReaders", at, fn, field, fn))
+				}
+				r.pendingOnlyRead[fn] = true
 			case r.isAnnotations(s, info) && !indexed[s] && annotationsPassedOn[fn] == "":
 				r.violations = append(r.violations, fmt.Sprintf("%s (%s) uses a whole annotation map: read it by constant key, or name the function in annotationsPassedOn with the key it reads", at, fn))
 			}
 			return true
 		})
+		if readsConditions != token.NoPos && !namesCondition {
+			r.violations = append(r.violations, fmt.Sprintf("%s (%s) reads pod conditions without naming their type: trim keeps only keptPodConditions; compare each condition's type to a constant", r.fset.Position(readsConditions), fn))
+		}
 	}
+}
+
+func isPodConditionType(t types.Type) bool {
+	n, ok := t.(*types.Named)
+	return ok && n.Obj().Pkg() != nil && n.Obj().Pkg().Path() == "k8s.io/api/core/v1" && n.Obj().Name() == "PodConditionType"
+}
+
+// isVar: e names a variable (not a field).
+func isVar(e ast.Expr, info *types.Info) bool {
+	id, ok := e.(*ast.Ident)
+	if !ok {
+		return false
+	}
+	v, ok := info.Uses[id].(*types.Var)
+	return ok && !v.IsField()
 }
 
 // isAnnotations: e is a typed object's annotation map (the Annotations
@@ -449,13 +556,34 @@ func TestTrim(t *testing.T) {
 			Annotations:   map[string]string{corev1.LastAppliedConfigAnnotation: "{}", corev1.MirrorPodAnnotationKey: "x"},
 			ManagedFields: node.ManagedFields},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "i",
-			ReadinessProbe: &corev1.Probe{}, Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}}}}},
-		Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Name: "c", Image: "i", ImageID: "sha", ContainerID: "containerd://x", RestartCount: 3}}},
+			ReadinessProbe: &corev1.Probe{}, Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}},
+			VolumeMounts: []corev1.VolumeMount{{Name: "kube-api-access", MountPath: "/var/run/secrets"}, {Name: "data", MountPath: "/data", BindMountOptions: []string{"noexec"}}}}}},
+		Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Name: "c", Image: "i", ImageID: "sha", ContainerID: "containerd://x", RestartCount: 3}},
+			Conditions: slices.Grow([]corev1.PodCondition{
+				{Type: corev1.PodReadyToStartContainers, Status: corev1.ConditionTrue},
+				{Type: corev1.PodInitialized, Status: corev1.ConditionTrue},
+				{Type: corev1.PodReady, Status: corev1.ConditionFalse, Reason: "ContainersNotReady", LastTransitionTime: at},
+				{Type: corev1.ContainersReady, Status: corev1.ConditionFalse},
+				{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: at},
+			}, 3)},
 	}
-	trim(pod, nil)
+	trim(pod, newInterner())
 	c, s := pod.Spec.Containers[0], pod.Status.ContainerStatuses[0]
 	if pod.ManagedFields != nil || c.ReadinessProbe != nil || s.ImageID != "" || s.ContainerID != "" {
 		t.Errorf("pod after trim keeps what nothing reads: %+v", pod)
+	}
+	if len(c.VolumeMounts) != 1 || c.VolumeMounts[0].Name != "data" {
+		t.Errorf("volume mounts after trim: %+v, want only the one with bind mount options", c.VolumeMounts)
+	}
+	wantConds := []corev1.PodCondition{
+		{Type: corev1.PodReady, Status: corev1.ConditionFalse, Reason: "ContainersNotReady", LastTransitionTime: at},
+		{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: at},
+	}
+	if !slices.EqualFunc(pod.Status.Conditions, wantConds, func(a, b corev1.PodCondition) bool {
+		return a.Type == b.Type && a.Status == b.Status && a.Reason == b.Reason && a.LastTransitionTime.Equal(&b.LastTransitionTime)
+	}) ||
+		cap(pod.Status.Conditions) != len(wantConds) {
+		t.Errorf("conditions after trim: %+v (cap %d), want %+v in a slice of their own length", pod.Status.Conditions, cap(pod.Status.Conditions), wantConds)
 	}
 	if c.Image != "i" || c.Resources.Requests.Cpu().String() != "1" || s.RestartCount != 3 || s.Image != "i" ||
 		!mapsEqual(pod.Annotations, map[string]string{corev1.MirrorPodAnnotationKey: "x"}) {
@@ -482,3 +610,81 @@ func mapsEqual(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// TestTrimStartedPods: a pod that has started keeps of its volumes those
+// that the scheduler, drain and qos-audit read (claims, local storage), and
+// none of the ConfigMaps, Secrets and container states only why-pending
+// reads of Pending pods; a Pending pod keeps them all.
+func TestTrimStartedPods(t *testing.T) {
+	pod := func(phase corev1.PodPhase) *corev1.Pod {
+		return &corev1.Pod{
+			Spec: corev1.PodSpec{
+				Volumes: []corev1.Volume{
+					{Name: "kube-api-access", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{
+						{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token"}},
+						{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "kube-root-ca.crt"}}},
+						{DownwardAPI: &corev1.DownwardAPIProjection{}},
+					}}}},
+					{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: "app"}}}},
+					{Name: "tls", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: "tls"}}},
+					{Name: "podinfo", VolumeSource: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{}}},
+					{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}},
+					{Name: "scratch", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+					{Name: "logs", VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/var/log"}}},
+				},
+				Containers: []corev1.Container{{Name: "app",
+					Env: []corev1.EnvVar{{Name: "LOG_LEVEL", Value: "info"},
+						{Name: "POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+						{Name: "DB_PASS", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "db"}, Key: "pass"}}}},
+					EnvFrom: []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "app-env"}}}}}},
+			},
+			Status: corev1.PodStatus{Phase: phase, ContainerStatuses: []corev1.ContainerStatus{{Name: "app", RestartCount: 2, Started: ptrTo(true),
+				State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CreateContainerConfigError"}},
+				LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1}},
+				AllocatedResources:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}}}},
+		}
+	}
+	names := func(vs []corev1.Volume) []string {
+		var out []string
+		for _, v := range vs {
+			out = append(out, v.Name)
+		}
+		return out
+	}
+
+	pending := pod(corev1.PodPending)
+	trim(pending, newInterner())
+	if got, want := names(pending.Spec.Volumes), []string{"kube-api-access", "config", "tls", "podinfo", "data", "scratch", "logs"}; !slices.Equal(got, want) {
+		t.Errorf("Pending pod's volumes after trim: %v, want %v", got, want)
+	}
+	if src := pending.Spec.Volumes[0].Projected.Sources; len(src) != 1 || cap(src) != 1 || src[0].ConfigMap == nil || src[0].ConfigMap.Name != "kube-root-ca.crt" {
+		t.Errorf("Pending pod's projected sources after trim: %+v (cap %d), want the ConfigMap alone", src, cap(src))
+	}
+	c := pending.Spec.Containers[0]
+	if len(c.Env) != 1 || cap(c.Env) != 1 || c.Env[0].Name != "DB_PASS" || c.Env[0].ValueFrom.SecretKeyRef.Name != "db" || len(c.EnvFrom) != 1 {
+		t.Errorf("Pending pod's environment after trim: %+v (cap %d), %+v; want DB_PASS's Secret and the envFrom", c.Env, cap(c.Env), c.EnvFrom)
+	}
+	if s := pending.Status.ContainerStatuses[0]; s.State.Waiting == nil || s.LastTerminationState.Terminated == nil || s.Started == nil {
+		t.Errorf("Pending pod's container status after trim lost its state: %+v", s)
+	}
+
+	for _, phase := range []corev1.PodPhase{corev1.PodRunning, corev1.PodSucceeded, corev1.PodFailed} {
+		p := pod(phase)
+		trim(p, newInterner())
+		if got, want := names(p.Spec.Volumes), []string{"data", "scratch", "logs"}; !slices.Equal(got, want) || cap(p.Spec.Volumes) != len(want) {
+			t.Errorf("%s pod's volumes after trim: %v (cap %d), want %v", phase, got, cap(p.Spec.Volumes), want)
+		}
+		if c := p.Spec.Containers[0]; c.Env != nil || c.EnvFrom != nil {
+			t.Errorf("%s pod's environment after trim: %+v, %+v; want none", phase, c.Env, c.EnvFrom)
+		}
+		s := p.Status.ContainerStatuses[0]
+		if s.State != (corev1.ContainerState{}) || s.LastTerminationState != (corev1.ContainerState{}) || s.Started != nil {
+			t.Errorf("%s pod's container state after trim: %+v", phase, s)
+		}
+		if s.Name != "app" || s.RestartCount != 2 || s.AllocatedResources.Cpu().String() != "1" {
+			t.Errorf("%s pod's container status after trim lost what analyses read: %+v", phase, s)
+		}
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }

@@ -26,7 +26,8 @@ import (
 // (5,000 nodes, 50,000 pods) through a real clientset: paginated protobuf
 // LISTs of pods and nodes served from memory, decoded and kept in a
 // Snapshot. Besides B/op and allocs/op it reports the heap the snapshot
-// keeps (live-MB, after a collection, and live-B/object). A whole process's peak follows from
+// keeps (live-MB, after a collection, live-B/object, and live-B/pod of the
+// pods loaded alone). A whole process's peak follows from
 // it (about twice the live heap with the default GOGC); in this process the
 // generated cluster and the encoded pages share the heap, so the high-water
 // mark here would measure them too.
@@ -81,6 +82,19 @@ func BenchmarkLoadLive(b *testing.B) {
 	// What the analyses must hold per object: the lower bound of a
 	// process's peak beyond the runtime's own.
 	b.ReportMetric(live*1e6/float64(len(c.Pods)+len(c.Nodes)), "live-B/object")
+
+	// What each retained pod costs: the pods alone, loaded once more
+	// outside the timer.
+	b.StopTimer()
+	runtime.GC()
+	base := heapObjects()
+	snap, err := cluster.LoadLiveWith(context.Background(), cs, cluster.LiveOptions{PageSize: pageSize}, cluster.Query{Kind: cluster.KindPod})
+	if err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC()
+	b.ReportMetric(float64(heapObjects()-base)/float64(len(snap.Pods)), "live-B/pod")
+	runtime.KeepAlive(snap)
 }
 
 // paginated encodes objects as the API server answers a paginated
