@@ -1,6 +1,7 @@
 package printers
 
 import (
+	"bufio"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -55,15 +56,31 @@ type junitFailure struct {
 	Body    string `xml:",chardata"`
 }
 
-// PrintJUnit writes a JUnit XML report.
+// PrintJUnit writes a JUnit XML report: the header, what xml.MarshalIndent
+// returns and a newline, encoded straight to w rather than into one more
+// copy of the document.
 func PrintJUnit(w io.Writer, p Printable) error {
 	doc := junitReport(p.Base())
-	b, err := xml.MarshalIndent(doc, "", "  ")
-	if err != nil {
+	out := &errWriter{w: w}
+	bw := bufio.NewWriterSize(out, outBufferSize)
+	bw.WriteString(xml.Header)
+	enc := xml.NewEncoder(bw)
+	enc.Indent("", "  ")
+	err := enc.Encode(doc)
+	if err == nil {
+		err = enc.Close()
+	}
+	if err == nil {
+		bw.WriteByte('\n')
+		err = bw.Flush()
+	}
+	switch {
+	case out.err != nil:
+		return out.err // the output failed, not the encoding
+	case err != nil:
 		return fmt.Errorf("encoding report as JUnit XML: %w", err)
 	}
-	_, err = fmt.Fprintf(w, "%s%s\n", xml.Header, b)
-	return err
+	return nil
 }
 
 // junitReport builds the JUnit document of a finalized report.

@@ -1,12 +1,9 @@
 package printers
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
-
-	"sigs.k8s.io/yaml"
 
 	"github.com/ktriage/ktriage/pkg/report"
 )
@@ -87,17 +84,15 @@ func PrintJSON(w io.Writer, p Printable) error {
 }
 
 // writeJSON indents and leaves <, > and & alone: the output is read by people
-// and scripts, never embedded in HTML. The encoder writes nothing until the
-// whole document is encoded, so it writes to w directly: a buffer here would
-// hold a third copy of a report that can be tens of megabytes.
+// and scripts, never embedded in HTML. It writes what json.Encoder would
+// (SetEscapeHTML(false), SetIndent("", "  ")), one part at a time
+// (jsonstream.go), so that a report of tens of megabytes is never held as
+// bytes all at once.
 func writeJSON(w io.Writer, v any, what string) error {
-	ew := &errWriter{w: w}
-	enc := json.NewEncoder(ew)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		if ew.err != nil {
-			return ew.err // the output failed, not the encoding
+	s := newJSONStream(w)
+	if err := s.document(v); err != nil {
+		if s.out.err != nil {
+			return s.out.err // the output failed, not the encoding
 		}
 		return fmt.Errorf("encoding %s as JSON: %w", what, err)
 	}
@@ -118,12 +113,9 @@ func (e *errWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// PrintYAML writes the whole document as YAML with the same field names as JSON.
+// PrintYAML writes the whole document as YAML with the same field names as
+// JSON: the bytes sigs.k8s.io/yaml.Marshal would return, one part at a time
+// (yamlstream.go).
 func PrintYAML(w io.Writer, p Printable) error {
-	b, err := yaml.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("encoding report as YAML: %w", err)
-	}
-	_, err = w.Write(b)
-	return err
+	return writeYAML(w, p, "report")
 }

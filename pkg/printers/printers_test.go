@@ -1,6 +1,7 @@
 package printers
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"encoding/xml"
@@ -211,7 +212,9 @@ func TestPlainTableHasNoEscapeCodesEvenOnATerminal(t *testing.T) {
 
 func TestMultiLineCellStaysOnItsRow(t *testing.T) {
 	var b strings.Builder
-	writeTable(&b, Table{Columns: []string{"A", "B"}, Rows: [][]Cell{{Text("x\ny"), Text("z")}}}, Options{})
+	w := bufio.NewWriter(&b)
+	writeTable(w, Table{Columns: []string{"A", "B"}, Rows: [][]Cell{{Text("x\ny"), Text("z")}}}, Options{})
+	w.Flush()
 	if got, want := b.String(), "A     B\nx y   z\n"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}

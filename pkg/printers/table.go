@@ -1,6 +1,7 @@
 package printers
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"strings"
@@ -22,12 +23,12 @@ func PrintTable(w io.Writer, p Printable, wide bool, opts Options) error {
 	if len(tables) == 0 {
 		tables = []Table{FindingsTable(base.Findings, wide)}
 	}
-	var b strings.Builder
+	b := bufio.NewWriterSize(w, outBufferSize)
 	for i, t := range tables {
 		if i > 0 {
 			b.WriteString("\n")
 		}
-		writeTable(&b, t, opts)
+		writeTable(b, t, opts)
 	}
 	b.WriteString("\n")
 	if s, ok := p.(Summarizer); ok {
@@ -36,8 +37,7 @@ func PrintTable(w io.Writer, p Printable, wide bool, opts Options) error {
 		b.WriteString(SummaryLine(base.Summary))
 	}
 	b.WriteString("\n")
-	_, err := io.WriteString(w, b.String())
-	return err
+	return b.Flush()
 }
 
 // Summarizer is a Printable that writes its own summary line under its
@@ -108,7 +108,7 @@ func SourceString(s *report.Source) string {
 // writeTable aligns the columns itself rather than with text/tabwriter:
 // widths are measured on the plain text and colors are applied after padding,
 // so ANSI escape codes never shift a column.
-func writeTable(b *strings.Builder, t Table, opts Options) {
+func writeTable(b *bufio.Writer, t Table, opts Options) {
 	if t.Title != "" {
 		b.WriteString(t.Title)
 		b.WriteString("\n")
