@@ -13,7 +13,9 @@ import (
 // the analysis plans and makes no call itself; a plugin hands it the Loader
 // of the cluster (NewLoader), a test one of a fake clientset.
 type Loader interface {
-	// Load runs one round: every query at once (LoadLiveWith).
+	// Load runs one round: every query at once (LoadLiveWith). Rounds that
+	// do not depend on each other may run at once: Load must be safe for
+	// concurrent use.
 	Load(qs ...Query) (*Snapshot, error)
 	// Serves says whether the API server serves the group version
 	// (discovery), so that the lists of an API that is not installed can

@@ -30,6 +30,11 @@ const PerObjectEventLimit = 20
 // ActivePods field-selects the pods that hold resources or may still run.
 const ActivePods = "status.phase!=Succeeded,status.phase!=Failed"
 
+// nodesQuery lists the nodes. Optional: a user limited to namespaces still
+// gets every stage that needs no node, and the scheduler's own message for
+// the rest.
+var nodesQuery = cluster.Query{Kind: cluster.KindNode, Optional: true}
+
 // EveryActivePod is the LIST of every active pod of the cluster: once a
 // snapshot holds it (cluster.Snapshot.Queried), no narrower pod list is
 // needed.
@@ -69,9 +74,7 @@ func (lp *LivePlan) ContextQueries(snap *cluster.Snapshot, pods []*corev1.Pod, w
 		}
 	}
 	if len(pods) > 0 {
-		// Optional: a user limited to namespaces still gets every stage
-		// that needs no node, and the scheduler's own message for the rest.
-		qs = append(qs, cluster.Query{Kind: cluster.KindNode, Optional: true})
+		qs = append(qs, nodesQuery)
 	}
 	// What the scheduler's filters read for these pods alone (claims,
 	// volumes, classes, device objects); what depends on the cluster's
@@ -133,16 +136,8 @@ func (lp *LivePlan) ContextQueries(snap *cluster.Snapshot, pods []*corev1.Pod, w
 // and the events of unbound claims (provisioning failures).
 func (lp *LivePlan) NodePodQueries(snap *cluster.Snapshot, pods []*corev1.Pod) []cluster.Query {
 	var qs []cluster.Query
-	unbound := UnboundPods(pods)
-	if len(unbound) > 0 && !snap.Queried(EveryActivePod) {
-		nodes, all := candidates(snap, unbound)
-		if all {
-			qs = append(qs, EveryActivePod)
-		} else {
-			for _, n := range nodes {
-				qs = append(qs, cluster.Query{Kind: cluster.KindPod, FieldSelector: "spec.nodeName=" + n + "," + ActivePods})
-			}
-		}
+	if unbound := UnboundPods(pods); len(unbound) > 0 && !snap.Queried(EveryActivePod) {
+		qs = lp.nodePodLists(snap, unbound)
 	}
 	var claimUIDs []eventTarget
 	for _, c := range snap.PVCs {
@@ -151,6 +146,21 @@ func (lp *LivePlan) NodePodQueries(snap *cluster.Snapshot, pods []*corev1.Pod) [
 		}
 	}
 	qs = append(qs, lp.eventQueries(claimUIDs, "PersistentVolumeClaim")...)
+	return qs
+}
+
+// nodePodLists are the pod lists of NodePodQueries: the pods of the nodes
+// that could take the unbound pods, or every pod. They read only snap's
+// nodes.
+func (lp *LivePlan) nodePodLists(snap *cluster.Snapshot, unbound []*corev1.Pod) []cluster.Query {
+	nodes, all := candidates(snap, unbound)
+	if all {
+		return []cluster.Query{EveryActivePod}
+	}
+	var qs []cluster.Query
+	for _, n := range nodes {
+		qs = append(qs, cluster.Query{Kind: cluster.KindPod, FieldSelector: "spec.nodeName=" + n + "," + ActivePods})
+	}
 	return qs
 }
 

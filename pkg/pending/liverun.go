@@ -40,10 +40,23 @@ type LiveResult struct {
 // round (LivePlan), and explains it: the pods named or Pending, the
 // workloads that cannot create theirs, and, for the pods no node takes,
 // whether the node autoscaler will add a node. It makes no call itself.
+//
+// A read that does not depend on the answer of the round before it starts
+// with that round (startAhead) and is taken by the round that needs it, so
+// the answer and its warnings are those of the rounds run one after
+// another: the FailedCreate events (and, with -A, the nodes) are listed
+// while the pods are, what shows whether other schedulers exist once the
+// pods are in, and the pods of the candidate nodes as soon as the nodes are.
+// ld must allow concurrent Loads.
 func ExplainLive(ld cluster.Loader, scope LiveScope) (LiveResult, error) {
 	r := &liveRun{scope: scope, ld: ld, snap: &cluster.Snapshot{}, plan: NewLivePlan(scope.Namespace)}
 	if err := r.findSubjects(); err != nil {
 		return LiveResult{}, err
+	}
+	if r.snap.Queried(EveryActivePod) {
+		// Every pod is in: the scheduler queries are those loadSchedulers
+		// will make.
+		r.startAhead(SchedulerQueries(r.snap, r.pods)...)
 	}
 	if err := r.loadContext(); err != nil {
 		return LiveResult{}, err
@@ -60,6 +73,7 @@ func ExplainLive(ld cluster.Loader, scope LiveScope) (LiveResult, error) {
 	if err := r.askAutoscaler(&res); err != nil {
 		return LiveResult{}, err
 	}
+	r.drainAhead()
 	return LiveResult{Result: res, Warnings: r.warnings}, nil
 }
 
@@ -75,6 +89,10 @@ type liveRun struct {
 	workloads []WorkloadTarget
 	subjects  []*corev1.Pod
 	warnings  []string // to show, in the order found
+	// ahead are the loads started before their round (startAhead), by
+	// query; started all of them, in order.
+	ahead   map[cluster.Query]*ahead
+	started []*ahead
 }
 
 func (r *liveRun) options() Options {
@@ -86,6 +104,9 @@ func (r *liveRun) options() Options {
 // cannot create pods.
 func (r *liveRun) findSubjects() error {
 	if len(r.scope.Targets) == 0 {
+		// The FailedCreate events do not depend on the pods: list them
+		// while the pods are listed.
+		r.startAhead(r.failedCreateQuery())
 		pods, err := r.pendingPods()
 		if err != nil {
 			return err
@@ -152,8 +173,12 @@ func (r *liveRun) pendingPods() ([]*corev1.Pod, error) {
 	q := cluster.Query{Kind: cluster.KindPod, Namespace: r.scope.Namespace, LabelSelector: r.scope.Selector, FieldSelector: "status.phase=Pending"}
 	if every {
 		q = EveryActivePod
+		// Explaining a Pending pod needs the nodes (ContextQueries), and
+		// the LIST of every pod takes long enough on a large cluster to
+		// list them meanwhile; when nothing is Pending they are dropped.
+		r.startAhead(nodesQuery)
 	}
-	s, err := r.ld.Load(q)
+	s, err := r.fetch(q)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +197,7 @@ func (r *liveRun) pendingPods() ([]*corev1.Pod, error) {
 // failedCreates finds controllers in scope whose recent FailedCreate events
 // say they cannot create pods and that are still short of pods.
 func (r *liveRun) failedCreates() ([]WorkloadTarget, error) {
-	s, err := r.ld.Load(cluster.Query{Kind: cluster.KindEvent, Namespace: r.scope.Namespace, FieldSelector: "reason=FailedCreate", Optional: true})
+	s, err := r.fetch(r.failedCreateQuery())
 	if err != nil {
 		return nil, err
 	}
@@ -204,6 +229,11 @@ func (r *liveRun) failedCreates() ([]WorkloadTarget, error) {
 		}
 	}
 	return out, nil
+}
+
+// failedCreateQuery lists the FailedCreate events of the scope.
+func (r *liveRun) failedCreateQuery() cluster.Query {
+	return cluster.Query{Kind: cluster.KindEvent, Namespace: r.scope.Namespace, FieldSelector: "reason=FailedCreate", Optional: true}
 }
 
 // failedCreate is what a controller's FailedCreate event leaves to
@@ -252,7 +282,9 @@ func (r *liveRun) loadContext() error {
 	if len(r.pods) == 0 && len(r.workloads) == 0 {
 		return nil
 	}
-	if err := r.load(r.plan.ContextQueries(r.snap, r.pods, r.workloads)...); err != nil {
+	qs := r.plan.ContextQueries(r.snap, r.pods, r.workloads)
+	r.listCandidatePodsEarly(qs)
+	if err := r.load(qs...); err != nil {
 		return err
 	}
 	if err := r.load(r.plan.NodePodQueries(r.snap, r.pods)...); err != nil {
@@ -261,6 +293,27 @@ func (r *liveRun) loadContext() error {
 	// The pods being explained are part of the cluster state too.
 	r.keep(r.pods)
 	return r.loadRequirements()
+}
+
+// listCandidatePodsEarly starts the round of context queries qs in the
+// background and, as soon as the nodes are in, the pods of the nodes that
+// could take the unbound pods (NodePodQueries): which nodes those are
+// depends on the nodes alone, not on the rest of the round.
+func (r *liveRun) listCandidatePodsEarly(qs []cluster.Query) {
+	unbound := UnboundPods(r.pods)
+	if len(unbound) == 0 || r.snap.Queried(EveryActivePod) || !slices.Contains(qs, nodesQuery) {
+		return
+	}
+	if r.ahead[nodesQuery] == nil {
+		r.startAhead(nodesQuery)
+	}
+	rest := slices.DeleteFunc(slices.Clone(qs), func(q cluster.Query) bool { return q == nodesQuery })
+	r.startAhead(rest...)
+	nodes := r.peekAhead(nodesQuery)
+	if nodes == nil {
+		return // the round reports what failed
+	}
+	r.startAhead(optionalEveryPod(r.plan.nodePodLists(nodes, unbound))...)
 }
 
 // loadRequirements loads what the scheduler's filters read for the unbound
@@ -293,7 +346,7 @@ func (r *liveRun) loadSchedulers() error {
 	if len(qs) == 0 {
 		return nil
 	}
-	s, err := r.ld.Load(qs...)
+	s, err := r.fetch(qs...)
 	if err != nil {
 		return err
 	}
@@ -306,18 +359,9 @@ func (r *liveRun) load(qs ...cluster.Query) error {
 	if len(qs) == 0 {
 		return nil
 	}
-	everyPod := false
-	qs = slices.Clone(qs)
-	for i, q := range qs {
-		if q == EveryActivePod {
-			// Inter-pod affinity or spread makes every pod matter; a user
-			// who may list pods only in some namespaces still gets an
-			// answer (below), with a warning naming the list refused.
-			qs[i].Optional = true
-			everyPod = true
-		}
-	}
-	s, err := r.ld.Load(qs...)
+	everyPod := slices.Contains(qs, EveryActivePod)
+	qs = optionalEveryPod(qs)
+	s, err := r.fetch(qs...)
 	if err != nil {
 		return err
 	}
@@ -326,6 +370,20 @@ func (r *liveRun) load(qs ...cluster.Query) error {
 		return r.load(r.namespacePods()...)
 	}
 	return nil
+}
+
+// optionalEveryPod makes the LIST of every pod among qs optional: inter-pod
+// affinity or spread makes every pod matter, and a user who may list pods
+// only in some namespaces still gets an answer (load), with a warning
+// naming the list refused.
+func optionalEveryPod(qs []cluster.Query) []cluster.Query {
+	qs = slices.Clone(qs)
+	for i, q := range qs {
+		if q == EveryActivePod {
+			qs[i].Optional = true
+		}
+	}
+	return qs
 }
 
 // namespacePods lists the active pods of the namespaces of the pods being
