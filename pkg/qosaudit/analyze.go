@@ -2,6 +2,7 @@ package qosaudit
 
 import (
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -82,27 +83,23 @@ func AnalyzeLive(snap *cluster.Snapshot, opts AnalysisOptions, version string) *
 	if inScope == nil {
 		inScope = func(*corev1.Pod) bool { return true }
 	}
-	var scope []*corev1.Pod
-	for _, p := range snap.Pods {
-		if inScope(p) {
-			scope = append(scope, p)
-		}
-	}
-	sort.Slice(scope, func(i, j int) bool { return podKey(scope[i]) < podKey(scope[j]) })
+	scope := podsInScope(snap.Pods, inScope)
 
 	units := map[string]*unit{}
 	var order []string
-	podIndex := map[string]int{} // into r.Pods
+	podIndex := make(map[podName]int, len(scope)) // into r.Pods
+	r.Pods = make([]PodResult, 0, len(scope))
+	lists := resourceStrings{}
 	for _, p := range scope {
 		class := qos.Class(p)
 		res := PodResult{Namespace: p.Namespace, Name: p.Name, QOSClass: string(class), StoredQOSClass: string(p.Status.QOSClass),
-			Node: p.Spec.NodeName, Reason: qos.Explain(p), Containers: containerResults(p)}
+			Node: p.Spec.NodeName, Reason: qos.Explain(p), Containers: containerResults(p, lists)}
 		kind, name, meta := snap.TopOwner(p)
 		if kind != "" {
 			res.Workload = &WorkloadRef{Kind: kind, Name: name}
 		}
 		r.Pods = append(r.Pods, res)
-		podIndex[podKey(p)] = len(r.Pods) - 1
+		podIndex[nameOf(p)] = len(r.Pods) - 1
 
 		key := p.Namespace + "/" + kind + "/" + name
 		if kind == "" {
@@ -198,7 +195,7 @@ func AnalyzeFiles(snap *cluster.Snapshot, opts AnalysisOptions, version string) 
 			LimitRangeApplied: adm.LimitRangeApplied(), LimitRangeChangedClass: adm.LimitRangeChangedClass(),
 			ClassWithoutLimitRange: string(adm.ClassWithoutLimitRanges), LimitRanges: adm.LimitRanges, LimitRangeChanges: adm.LimitRangeChanges,
 			LimitRangeViolations: adm.Violations, ValidationErrors: invalidMessages(adm.Invalid),
-			Reason: qos.Explain(adm.Pod), Containers: containerResults(adm.Pod), Source: snap.SourceOf(m.kind, m.namespace, m.name)}
+			Reason: qos.Explain(adm.Pod), Containers: containerResults(adm.Pod, nil), Source: snap.SourceOf(m.kind, m.namespace, m.name)}
 		if len(adm.DefaultConflicts) > 0 {
 			r.Warn(limitRangeConflicts(m, &adm, &w))
 		}
@@ -284,11 +281,12 @@ func refWithAnnotations(kind, ns, name string, meta metav1.Object, pod *corev1.P
 }
 
 // containerResults lists a pod's containers (init and sidecar first, as the
-// kubelet starts them) with their resources.
-func containerResults(p *corev1.Pod) []ContainerResult {
-	out := []ContainerResult{}
+// kubelet starts them) with their resources; lists (nil for none) holds the
+// strings of the resource lists seen before.
+func containerResults(p *corev1.Pod, lists resourceStrings) []ContainerResult {
+	out := make([]ContainerResult, 0, len(p.Spec.InitContainers)+len(p.Spec.Containers))
 	visit(p, func(c *corev1.Container, typ string) {
-		out = append(out, ContainerResult{Name: c.Name, Type: typ, Requests: strList(c.Resources.Requests), Limits: strList(c.Resources.Limits)})
+		out = append(out, ContainerResult{Name: c.Name, Type: typ, Requests: lists.of(c.Resources.Requests), Limits: lists.of(c.Resources.Limits)})
 	})
 	return out
 }
@@ -310,6 +308,34 @@ func visit(p *corev1.Pod, fn func(c *corev1.Container, typ string)) {
 
 func podKey(p *corev1.Pod) string { return p.Namespace + "/" + p.Name }
 
+// podName identifies a pod as podKey does, as a map key that costs no
+// string to build.
+type podName struct{ namespace, name string }
+
+func nameOf(p *corev1.Pod) podName { return podName{p.Namespace, p.Name} }
+
+// podsInScope are the pods inScope keeps, sorted by podKey. Each key is
+// built once, not once per comparison; sort.Slice on the same keys puts
+// the pods in the order it always has.
+func podsInScope(pods []*corev1.Pod, inScope func(*corev1.Pod) bool) []*corev1.Pod {
+	type keyed struct {
+		key string
+		pod *corev1.Pod
+	}
+	var ks []keyed
+	for _, p := range pods {
+		if inScope(p) {
+			ks = append(ks, keyed{podKey(p), p})
+		}
+	}
+	sort.Slice(ks, func(i, j int) bool { return ks[i].key < ks[j].key })
+	out := make([]*corev1.Pod, len(ks))
+	for i := range ks {
+		out[i] = ks[i].pod
+	}
+	return out
+}
+
 func namespacesOf(pods []*corev1.Pod) []string {
 	var out []string
 	for _, p := range pods {
@@ -329,11 +355,33 @@ func uniqueSorted(s []string) []string {
 	return out
 }
 
+// resourceStrings are the printed forms of resource lists, by the list's
+// map. Pods of one workload share their lists (the live loader interns
+// them), so most pods' lists are printed once; the report shares the
+// printed maps, which nothing changes once built.
+type resourceStrings map[uintptr]map[string]string
+
+func (r resourceStrings) of(l corev1.ResourceList) map[string]string {
+	if len(l) == 0 {
+		return nil
+	}
+	if r == nil {
+		return strList(l)
+	}
+	id := reflect.ValueOf(l).Pointer()
+	if s, ok := r[id]; ok {
+		return s
+	}
+	s := strList(l)
+	r[id] = s
+	return s
+}
+
 func strList(l corev1.ResourceList) map[string]string {
 	if len(l) == 0 {
 		return nil
 	}
-	out := map[string]string{}
+	out := make(map[string]string, len(l))
 	for k, v := range l {
 		out[string(k)] = v.String()
 	}

@@ -61,13 +61,13 @@ func BaseQueries(s LiveScope) []cluster.Query {
 // round: with --node in one namespace, that namespace's pods of the node.
 // Pods loaded later (the other pods of their nodes) are never in scope.
 func InScope(pods []*corev1.Pod, s LiveScope) func(*corev1.Pod) bool {
-	scope := map[string]bool{}
+	scope := map[podName]bool{}
 	for _, p := range pods {
 		if s.Node == "" || s.AllNamespaces || p.Namespace == s.Namespace {
-			scope[podKey(p)] = true
+			scope[nameOf(p)] = true
 		}
 	}
-	return func(p *corev1.Pod) bool { return scope[podKey(p)] }
+	return func(p *corev1.Pod) bool { return scope[nameOf(p)] }
 }
 
 // OwnerQueries lists ReplicaSets and Jobs in the namespaces of pods they

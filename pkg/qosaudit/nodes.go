@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -15,7 +16,7 @@ import (
 
 // nodeResults builds the per-node eviction order, OOM score adjustments and
 // overcommit, for the nodes running pods in scope (or --node).
-func nodeResults(r *Result, snap *cluster.Snapshot, scope []*corev1.Pod, opts AnalysisOptions, podIndex map[string]int) []NodeResult {
+func nodeResults(r *Result, snap *cluster.Snapshot, scope []*corev1.Pod, opts AnalysisOptions, podIndex map[podName]int) []NodeResult {
 	want := wantedNodes(scope, opts.Node)
 	byNode := map[string][]*corev1.Pod{}
 	for _, p := range snap.Pods {
@@ -23,13 +24,14 @@ func nodeResults(r *Result, snap *cluster.Snapshot, scope []*corev1.Pod, opts An
 			byNode[p.Spec.NodeName] = append(byNode[p.Spec.NodeName], p)
 		}
 	}
+	a := &nodeAnalysis{r: r, usage: usageByName(opts.Usage), podIndex: podIndex, bytes: map[int64]string{}}
 	out := []NodeResult{}
 	partial := map[string][]string{} // node names by why their pods are unknown
 	for _, node := range snap.Nodes {
 		if !want[node.Name] {
 			continue
 		}
-		n := nodeResult(r, node, byNode[node.Name], memoryUsage(opts.Usage), podIndex)
+		n := a.nodeResult(node, byNode[node.Name])
 		if why, ok := opts.PartialNodes[node.Name]; ok {
 			n.Partial = partialNodeReason
 			partial[why] = append(partial[why], node.Name)
@@ -67,31 +69,51 @@ func warnPartial(r *Result, partial map[string][]string) {
 	}
 }
 
-// memoryUsage is the memory working set of pods by "namespace/name" from
-// metrics.k8s.io. A pod metrics-server has no figure for (just started, or
-// its node not scraped) still has kubelet stats: its memory request stands
-// in for its usage, not the kubelet's "no stats" rank.
-type memoryUsage map[string]int64
+// memoryUsage is the memory working set of pods from metrics.k8s.io. A pod
+// metrics-server has no figure for (just started, or its node not scraped)
+// still has kubelet stats: its memory request stands in for its usage, not
+// the kubelet's "no stats" rank.
+type memoryUsage map[podName]int64
+
+// usageByName keys AnalysisOptions.Usage ("namespace/name") by podName.
+func usageByName(usage map[string]int64) memoryUsage {
+	out := make(memoryUsage, len(usage))
+	for k, v := range usage {
+		if ns, name, ok := strings.Cut(k, "/"); ok {
+			out[podName{ns, name}] = v
+		}
+	}
+	return out
+}
 
 func (m memoryUsage) fromMetrics(p *corev1.Pod) bool {
-	_, ok := m[podKey(p)]
+	_, ok := m[nameOf(p)]
 	return ok
 }
 
 func (m memoryUsage) of(p *corev1.Pod) (int64, bool) {
-	if v, ok := m[podKey(p)]; ok {
+	if v, ok := m[nameOf(p)]; ok {
 		return v, true
 	}
 	return qos.RequestsAsUsage(p)
 }
 
+// nodeAnalysis is what every node's eviction order reads and fills.
+type nodeAnalysis struct {
+	r        *Result
+	usage    memoryUsage
+	podIndex map[podName]int // into r.Pods
+	// bytes are byteString's answers: pods of a workload request the same.
+	bytes map[int64]string
+}
+
 // nodeResult is one node's eviction order and overcommit, from its pods
 // that have not finished.
-func nodeResult(r *Result, node *corev1.Node, pods []*corev1.Pod, usage memoryUsage, podIndex map[string]int) NodeResult {
+func (a *nodeAnalysis) nodeResult(node *corev1.Node, pods []*corev1.Pod) NodeResult {
 	// Only a node without metrics for any of its pods falls back entirely.
 	source := "requests"
 	for _, p := range pods {
-		if usage.fromMetrics(p) {
+		if a.usage.fromMetrics(p) {
 			source = "metrics"
 			break
 		}
@@ -100,37 +122,38 @@ func nodeResult(r *Result, node *corev1.Node, pods []*corev1.Pod, usage memoryUs
 	if !qos.SetsOOMScoreAdj(node) {
 		n.NoOOMScoreAdj = noOOMScoreAdjReason
 	}
-	n.EvictionOrder = evictionOrder(r, node, pods, usage, podIndex)
-	n.Overcommit = overcommit(r, node, pods)
+	n.EvictionOrder = a.evictionOrder(node, pods)
+	n.Overcommit = overcommit(a.r, node, pods)
 	return n
 }
 
 // evictionOrder ranks the node's pods as the kubelet does under memory
 // pressure, with the oom_score_adj of each container, which it also sets on
 // the containers of the pods in scope (r.Pods, by podIndex).
-func evictionOrder(r *Result, node *corev1.Node, pods []*corev1.Pod, usage memoryUsage, podIndex map[string]int) []EvictionEntry {
+func (a *nodeAnalysis) evictionOrder(node *corev1.Node, pods []*corev1.Pod) []EvictionEntry {
 	setsOOM := qos.SetsOOMScoreAdj(node)
 	capacity := node.Status.Capacity.Memory().Value()
-	out := []EvictionEntry{}
-	for i, c := range qos.RankMemoryPressure(pods, usage.of) {
+	out := make([]EvictionEntry, 0, len(pods))
+	for i, c := range qos.RankMemoryPressure(pods, a.usage.of) {
 		e := EvictionEntry{Rank: i + 1, Namespace: c.Pod.Namespace, Name: c.Pod.Name, QOSClass: string(qos.PodClass(c.Pod)), Priority: c.Priority,
-			MemoryRequest: byteString(c.MemoryRequest), UsageSource: "requests", ExceedsRequests: c.ExceedsRequests, Evictable: !c.Critical, Containers: []ContainerOOM{}}
-		if usage.fromMetrics(c.Pod) {
+			MemoryRequest: a.byteString(c.MemoryRequest), UsageSource: "requests", ExceedsRequests: c.ExceedsRequests, Evictable: !c.Critical}
+		if a.usage.fromMetrics(c.Pod) {
 			e.UsageSource = "metrics"
 			e.MemoryUsage = byteString(c.Usage)
 		}
 		var pr *PodResult
-		if i, ok := podIndex[podKey(c.Pod)]; ok {
-			pr = &r.Pods[i]
+		if i, ok := a.podIndex[nameOf(c.Pod)]; ok {
+			pr = &a.r.Pods[i]
 		}
 		allocated := qos.AllocatedPod(c.Pod)
+		e.Containers = make([]ContainerOOM, 0, len(allocated.Spec.InitContainers)+len(allocated.Spec.Containers))
 		visit(allocated, func(ctr *corev1.Container, _ string) {
 			if !setsOOM {
 				e.Containers = append(e.Containers, ContainerOOM{Name: ctr.Name})
 				return
 			}
-			adj := qos.ContainerOOMScoreAdj(allocated, ctr, capacity)
-			e.Containers = append(e.Containers, ContainerOOM{Name: ctr.Name, OOMScoreAdj: &adj})
+			adj := new(qos.ContainerOOMScoreAdj(allocated, ctr, capacity))
+			e.Containers = append(e.Containers, ContainerOOM{Name: ctr.Name, OOMScoreAdj: adj})
 			if pr != nil {
 				pr.setOOMScoreAdj(ctr.Name, adj)
 			}
@@ -140,13 +163,22 @@ func evictionOrder(r *Result, node *corev1.Node, pods []*corev1.Pod, usage memor
 	return out
 }
 
-func (p *PodResult) setOOMScoreAdj(container string, adj int) {
+// setOOMScoreAdj shares adj with the eviction entry: neither changes it.
+func (p *PodResult) setOOMScoreAdj(container string, adj *int) {
 	for k := range p.Containers {
 		if p.Containers[k].Name == container {
-			v := adj
-			p.Containers[k].OOMScoreAdj = &v
+			p.Containers[k].OOMScoreAdj = adj
 		}
 	}
+}
+
+func (a *nodeAnalysis) byteString(v int64) string {
+	s, ok := a.bytes[v]
+	if !ok {
+		s = byteString(v)
+		a.bytes[v] = s
+	}
+	return s
 }
 
 // overcommit compares the requests and limits of the node's pods with its
