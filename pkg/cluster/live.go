@@ -65,6 +65,12 @@ type LiveOptions struct {
 	// 0 means the timeout the clientset was built with (rest.Config.Timeout,
 	// --request-timeout).
 	RequestTimeout time.Duration
+	// OnPage, when set, is handed the objects of each page of a list of a
+	// Kind as soon as they are decoded, so that work on them can start
+	// while the rest is read. It runs on the list's goroutine: it must
+	// return quickly and must not modify the objects, which the Snapshot
+	// then holds. A list that restarts hands its pages again.
+	OnPage func(kind Kind, objects []runtime.Object)
 }
 
 // LoadLive lists every query in parallel (paginated, protobuf) into a Snapshot.
@@ -105,7 +111,11 @@ func LoadLiveWith(ctx context.Context, cs kubernetes.Interface, opts LiveOptions
 		plan := plans[i]
 		g.Go(func() error {
 			end := inflight.Begin(gctx, plan.describe())
-			r, err := plan.run(gctx, q, opts.PageSize, opts.RequestTimeout)
+			var onPage func([]runtime.Object)
+			if opts.OnPage != nil && plan.kind != "" {
+				onPage = func(objs []runtime.Object) { opts.OnPage(plan.kind, objs) }
+			}
+			r, err := plan.run(gctx, q, opts.PageSize, opts.RequestTimeout, onPage)
 			end()
 			if err != nil {
 				switch {
@@ -252,7 +262,7 @@ func dynamicLister(dc dynamic.Interface, gvr schema.GroupVersionResource, ns str
 
 // run lists every page of the query. A failure on an Optional query that
 // only says "you may not" or "not here" becomes a warning.
-func (p queryPlan) run(ctx context.Context, q Query, pageSize int64, timeout time.Duration) (queryResult, error) {
+func (p queryPlan) run(ctx context.Context, q Query, pageSize int64, timeout time.Duration, onPage func([]runtime.Object)) (queryResult, error) {
 	if p.get != nil {
 		return p.runGet(ctx, q, timeout)
 	}
@@ -260,7 +270,7 @@ func (p queryPlan) run(ctx context.Context, q Query, pageSize int64, timeout tim
 		LabelSelector: q.LabelSelector,
 		FieldSelector: q.FieldSelector,
 		Limit:         pageSize,
-	}, timeout)
+	}, timeout, onPage)
 	if err == nil {
 		return queryResult{kind: p.kind, objects: objs}, nil
 	}
@@ -397,9 +407,10 @@ func listPage(ctx context.Context, fetch fetcher, opts metav1.ListOptions, timeo
 
 // paginate follows Continue tokens until the list is complete, each page
 // fetched within timeout (when positive) while the page before it is
-// decoded. An expired token (410 Gone, when the list outlives the
-// apiserver's compaction window) restarts the list once from the beginning.
-func paginate(ctx context.Context, fetch fetcher, opts metav1.ListOptions, timeout time.Duration) ([]runtime.Object, error) {
+// decoded, and handed to onPage (when set) once decoded. An expired token
+// (410 Gone, when the list outlives the apiserver's compaction window)
+// restarts the list once from the beginning.
+func paginate(ctx context.Context, fetch fetcher, opts metav1.ListOptions, timeout time.Duration, onPage func([]runtime.Object)) ([]runtime.Object, error) {
 	var out []runtime.Object
 	in := newInterner()
 	keep := func(list runtime.Object) error {
@@ -413,6 +424,9 @@ func paginate(ctx context.Context, fetch fetcher, opts metav1.ListOptions, timeo
 			trim(o, in)
 		}
 		out = append(out, items...)
+		if onPage != nil {
+			onPage(items)
+		}
 		return nil
 	}
 	midway, err := eachPage(ctx, fetch, opts, timeout, keep)

@@ -98,6 +98,43 @@ func TestLoadLivePaginates(t *testing.T) {
 	}
 }
 
+// OnPage is handed each page of a list as it is decoded, in order, with the
+// list's Kind; together the pages are what the Snapshot holds.
+func TestLoadLiveOnPage(t *testing.T) {
+	cs := fake.NewClientset()
+	p := &pager{pods: manyPods(1234)}
+	cs.PrependReactor("list", "pods", p.react)
+	var mu sync.Mutex
+	var sizes []int
+	var names []string
+	onPage := func(kind Kind, objs []runtime.Object) {
+		mu.Lock()
+		defer mu.Unlock()
+		if kind != KindPod {
+			t.Errorf("OnPage got kind %q, want Pod", kind)
+		}
+		sizes = append(sizes, len(objs))
+		for _, o := range objs {
+			names = append(names, o.(*corev1.Pod).Name)
+		}
+	}
+	s, err := LoadLiveWith(context.Background(), cs, LiveOptions{OnPage: onPage}, Query{Kind: KindPod, Namespace: "ns"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []int{500, 500, 234}; !slices.Equal(sizes, want) {
+		t.Errorf("pages of %v objects, want %v", sizes, want)
+	}
+	if len(names) != len(s.Pods) {
+		t.Fatalf("OnPage saw %d pods, the snapshot holds %d", len(names), len(s.Pods))
+	}
+	for i, pod := range s.Pods {
+		if names[i] != pod.Name {
+			t.Fatalf("OnPage saw %s at %d, the snapshot holds %s", names[i], i, pod.Name)
+		}
+	}
+}
+
 func TestLoadLiveExpiredContinue(t *testing.T) {
 	t.Run("an expired continue token restarts the list once", func(t *testing.T) {
 		cs := fake.NewClientset()

@@ -108,7 +108,7 @@ func TestPaginateFetchesOnePageAhead(t *testing.T) {
 			return &corev1.PodList{Items: []corev1.Pod{*pod("shop", "p"+strconv.Itoa(i), "")}}, nil
 		}}, nil
 	}
-	objs, err := paginate(context.Background(), fetch, metav1.ListOptions{}, time.Second)
+	objs, err := paginate(context.Background(), fetch, metav1.ListOptions{}, time.Second, nil)
 	if err != nil || len(objs) != n {
 		t.Fatalf("got %d objects, %v; want %d", len(objs), err, n)
 	}
@@ -132,7 +132,7 @@ func TestPaginateLeavesNoFetchBehind(t *testing.T) {
 		<-ctx.Done() // a server that does not answer
 		return page{}, ctx.Err()
 	}
-	_, err := paginate(context.Background(), fetch, metav1.ListOptions{}, time.Minute)
+	_, err := paginate(context.Background(), fetch, metav1.ListOptions{}, time.Minute, nil)
 	if err == nil || err.Error() != "a bad page" {
 		t.Fatalf("error %v, want the decoding error", err)
 	}
@@ -157,7 +157,7 @@ func TestPaginateFailsOnThePageAfter(t *testing.T) {
 		close(fetchFailed)
 		return page{}, errors.New("connection reset")
 	}
-	_, err := paginate(context.Background(), fetch, metav1.ListOptions{}, time.Minute)
+	_, err := paginate(context.Background(), fetch, metav1.ListOptions{}, time.Minute, nil)
 	if err == nil || err.Error() != "connection reset" || !decodedFirst {
 		t.Fatalf("error %v (first page decoded: %v), want the fetch's error after the first page", err, decodedFirst)
 	}
