@@ -166,6 +166,11 @@ func analyze(inputs []Input, opts Options) (Result, *analyzer) {
 	a := &analyzer{opts: opts, byFP: map[string]*entry{}, bySubject: map[string][]*entry{},
 		parsed: newPEMCache(), signatures: map[signedBy]error{}, byCert: map[*x509.Certificate]*entry{},
 		names: map[string]string{}}
+	if opts.Warm != nil {
+		// The same PEM cache: the inputs' certificates are the very ones
+		// whose signatures were checked.
+		a.parsed, a.signatures = opts.Warm.done()
+	}
 	// Parsing is the costliest step after the signatures: every input is
 	// parsed on every core first, then recorded in order.
 	parsed := make([][]*x509.Certificate, len(inputs))

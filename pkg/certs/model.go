@@ -126,6 +126,9 @@ type Options struct {
 	// Fail and Warn are the windows for error and warning findings.
 	Fail time.Duration
 	Warn time.Duration
+	// Warm, when set, holds certificates parsed and signatures checked
+	// while the inputs were read (see Warm).
+	Warm *Warm
 }
 
 // Certificate is one certificate in the report.

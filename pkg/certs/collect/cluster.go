@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	"k8s.io/apimachinery/pkg/runtime"
+
 	"github.com/ktriage/ktriage/pkg/apierror"
 	"github.com/ktriage/ktriage/pkg/certs"
 	"github.com/ktriage/ktriage/pkg/cluster"
@@ -25,7 +27,18 @@ func (c *collector) cluster() error {
 	if err != nil {
 		return err
 	}
-	snap, err := cluster.LoadLiveWith(c.ctx, conn.Client, cluster.LiveOptions{Dynamic: conn.Dynamic}, p.Queries(conn.Namespace)...)
+	opts := cluster.LiveOptions{Dynamic: conn.Dynamic}
+	if p.Sources[certs.SourceCluster] {
+		// The Secrets' certificates are parsed and their signatures
+		// checked page by page, while the rest is read.
+		c.out.warm = certs.NewWarm()
+		opts.OnPage = func(kind cluster.Kind, objs []runtime.Object) {
+			if kind == cluster.KindSecret {
+				c.out.warm.Page(objs)
+			}
+		}
+	}
+	snap, err := cluster.LoadLiveWith(c.ctx, conn.Client, opts, p.Queries(conn.Namespace)...)
 	if err != nil {
 		// An API server whose certificate clients reject (expired, wrong CA,
 		// wrong host) is when this report matters most: even when the cluster

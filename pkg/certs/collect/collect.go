@@ -99,6 +99,8 @@ type Collected struct {
 	// default sources: the report of the other sources is printed, then the
 	// run ends with this error (exit 2), as for any unreachable cluster.
 	ClusterErr error
+	// warm holds what was parsed and checked while the cluster was read.
+	warm *certs.Warm
 }
 
 // UsageError is a problem with what the user asked for (a -f file that does

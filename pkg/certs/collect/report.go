@@ -11,6 +11,7 @@ import (
 // (input names the kind of run, certs.Plan.InputKind). Rules in ignore are
 // left out of the counts, as --ignore leaves them out of the findings.
 func (c *Collected) Report(opts certs.Options, ignore []string, input string) *certs.Report {
+	opts.Warm = c.warm
 	rep := certs.NewReport(version.Get(), c.Sources, certs.Analyze(c.Inputs, opts), c.Findings, ignore)
 	rep.Metadata.Input = input
 	rep.Metadata.Context = c.Context
