@@ -178,7 +178,9 @@ func started(p *corev1.Pod) bool {
 // is starting, which why-pending checks of Pending pods alone: the
 // ConfigMaps, Secrets and projections its volumes and environment name
 // (their volumes go whole: every pod has a projected one for its service
-// account), and its containers' states. No other analysis reads them;
+// account), and its containers' states, restarts and images: what is left
+// of a status (its name and resources) is the same for every replica, and
+// the interner shares it. No other analysis reads them;
 // trim_test.go's pendingOnlyReaders are the functions that do.
 func trimStarted(p *corev1.Pod) {
 	p.Spec.Volumes = slices.DeleteFunc(p.Spec.Volumes, func(v corev1.Volume) bool {
@@ -198,6 +200,7 @@ func trimStarted(p *corev1.Pod) {
 		for i := range ss {
 			s := &ss[i]
 			s.State, s.LastTerminationState, s.Started = corev1.ContainerState{}, corev1.ContainerState{}, nil
+			s.Ready, s.RestartCount, s.Image, s.StopSignal = false, 0, "", nil
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -98,6 +99,10 @@ var pendingOnlyFields = []string{
 	"k8s.io/api/core/v1.ContainerStatus.State",
 	"k8s.io/api/core/v1.ContainerStatus.LastTerminationState",
 	"k8s.io/api/core/v1.ContainerStatus.Started",
+	"k8s.io/api/core/v1.ContainerStatus.Ready",
+	"k8s.io/api/core/v1.ContainerStatus.RestartCount",
+	"k8s.io/api/core/v1.ContainerStatus.Image",
+	"k8s.io/api/core/v1.ContainerStatus.StopSignal",
 }
 
 // pendingOnlyReaders are the functions that read pendingOnlyFields, each
@@ -114,6 +119,9 @@ var pendingOnlyReaders = map[string]string{
 	// by its own GET (never trimmed)
 	"github.com/ktriage/ktriage/pkg/probe.inspect":  "a GET's pod, not trimmed",
 	"github.com/ktriage/ktriage/pkg/probe.describe": "a GET's pod, not trimmed",
+	// kubectl's ActivePods and ByLogging orders; nothing here sorts by
+	// them (of podutils, only IsPodReady is called)
+	"k8s.io/kubectl/pkg/util/podutils.maxContainerRestarts": "not called",
 }
 
 // annotationsPassedOn are the places that hand a whole annotation map to
@@ -681,8 +689,59 @@ func TestTrimStartedPods(t *testing.T) {
 		if s.State != (corev1.ContainerState{}) || s.LastTerminationState != (corev1.ContainerState{}) || s.Started != nil {
 			t.Errorf("%s pod's container state after trim: %+v", phase, s)
 		}
-		if s.Name != "app" || s.RestartCount != 2 || s.AllocatedResources.Cpu().String() != "1" {
+		if s.Name != "app" || s.AllocatedResources.Cpu().String() != "1" {
 			t.Errorf("%s pod's container status after trim lost what analyses read: %+v", phase, s)
+		}
+		if s.RestartCount != 0 || s.Ready {
+			t.Errorf("%s pod's container status after trim keeps what only why-pending reads: %+v", phase, s)
+		}
+	}
+}
+
+// TestInternReplicas: what trim leaves of two replicas' owners, ports and
+// container statuses is one shared copy; a Pending replica keeps its own
+// statuses.
+func TestInternReplicas(t *testing.T) {
+	replica := func(name string, phase corev1.PodPhase, restarts int32) *corev1.Pod {
+		return &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ns", OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: "web-1", UID: "u1", Controller: ptrTo(true)}}},
+			Spec: corev1.PodSpec{Priority: ptrTo(int32(0)), Containers: []corev1.Container{{Name: "app", Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: 8080, Protocol: corev1.ProtocolTCP}},
+				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}}}}},
+			Status: corev1.PodStatus{Phase: phase, ContainerStatuses: []corev1.ContainerStatus{{Name: "app", Image: "web:1", RestartCount: restarts, Ready: true,
+				State:     corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
+				Resources: &corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}}}}},
+		}
+	}
+	in := newInterner()
+	a, b := replica("a", corev1.PodRunning, 0), replica("b", corev1.PodRunning, 4)
+	other := replica("c", corev1.PodRunning, 0)
+	other.OwnerReferences[0].Name, other.OwnerReferences[0].UID = "web-2", "u2"
+	other.Spec.Containers[0].Ports[0].ContainerPort = 9090
+	other.Status.ContainerStatuses[0].Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("200m")}
+	pending := replica("d", corev1.PodPending, 2)
+	for _, p := range []*corev1.Pod{a, b, other, pending} {
+		trim(p, in)
+	}
+	same := func(x, y any) bool { return reflect.ValueOf(x).Pointer() == reflect.ValueOf(y).Pointer() }
+	if !same(a.OwnerReferences, b.OwnerReferences) || !same(a.Spec.Containers[0].Ports, b.Spec.Containers[0].Ports) ||
+		!same(a.Status.ContainerStatuses, b.Status.ContainerStatuses) || a.Spec.Priority != b.Spec.Priority {
+		t.Errorf("replicas do not share their owners, ports, container statuses and priority")
+	}
+	if same(a.OwnerReferences, other.OwnerReferences) || same(a.Spec.Containers[0].Ports, other.Spec.Containers[0].Ports) ||
+		same(a.Status.ContainerStatuses, other.Status.ContainerStatuses) {
+		t.Errorf("pods of different owners, ports or resources share them")
+	}
+	if other.OwnerReferences[0].Name != "web-2" || other.Spec.Containers[0].Ports[0].ContainerPort != 9090 ||
+		other.Status.ContainerStatuses[0].Resources.Requests.Cpu().String() != "200m" {
+		t.Errorf("another workload's pod after interning: %+v", other)
+	}
+	if same(a.Status.ContainerStatuses, pending.Status.ContainerStatuses) || pending.Status.ContainerStatuses[0].RestartCount != 2 ||
+		pending.Status.ContainerStatuses[0].State.Running == nil {
+		t.Errorf("Pending replica's container statuses after trim: %+v", pending.Status.ContainerStatuses)
+	}
+	for _, p := range []*corev1.Pod{a, b, other, pending} {
+		if s := p.Status.ContainerStatuses; cap(s) != len(s) || cap(p.OwnerReferences) != len(p.OwnerReferences) {
+			t.Errorf("pod %s: shared slices not clipped", p.Name)
 		}
 	}
 }
