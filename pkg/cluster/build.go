@@ -61,8 +61,10 @@ func identityOf(kind Kind, obj runtime.Object) (identity, bool) {
 	return id, true
 }
 
-// build appends the collected objects to s and records their sources.
+// build appends the collected objects to s, records their sources and, when
+// s held none before, that s holds each object once (markUnique).
 func (b *builder) build(s *Snapshot) {
+	empty := s.empty()
 	for _, e := range b.entries {
 		if e.kind == "" {
 			if u, ok := e.obj.(*unstructured.Unstructured); ok {
@@ -78,6 +80,9 @@ func (b *builder) build(s *Snapshot) {
 			}
 			s.SetSource(sourceKind(e.kind, e.obj), m.GetNamespace(), m.GetName(), e.source)
 		}
+	}
+	if empty {
+		s.markUnique()
 	}
 	s.resetIndexes()
 }

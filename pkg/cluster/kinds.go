@@ -92,6 +92,9 @@ type kindSpec struct {
 	slice func(s *Snapshot) []metav1.Object
 	// length is len(slice(s)) without the copy.
 	length func(s *Snapshot) int
+	// merge puts the kind's objects of a and b (either may be nil) into
+	// dst, as Merge does (mergeKind).
+	merge func(k Kind, dst, a, b *Snapshot)
 }
 
 // lister fetches one page of a list.
@@ -114,7 +117,7 @@ func (k kindSpec) gvr() schema.GroupVersionResource {
 func into[T any, PT interface {
 	*T
 	metav1.Object
-}](field func(*Snapshot) *[]PT) (func(*Snapshot, runtime.Object) bool, func(*Snapshot) []metav1.Object, func(*Snapshot) int) {
+}](field func(*Snapshot) *[]PT) (func(*Snapshot, runtime.Object) bool, func(*Snapshot) []metav1.Object, func(*Snapshot) int, func(Kind, *Snapshot, *Snapshot, *Snapshot)) {
 	add := func(s *Snapshot, obj runtime.Object) bool {
 		p, ok := obj.(PT)
 		if ok {
@@ -132,15 +135,27 @@ func into[T any, PT interface {
 		return out
 	}
 	length := func(s *Snapshot) int { return len(*field(s)) }
-	return add, slice, length
+	merge := func(k Kind, dst, a, b *Snapshot) {
+		var as, bs []PT
+		if a != nil {
+			as = *field(a)
+		}
+		if b != nil {
+			bs = *field(b)
+		}
+		if len(as)+len(bs) > 0 {
+			*field(dst) = mergeKind(k, as, bs, a.uniqueKind(k, len(as)), b.uniqueKind(k, len(bs)))
+		}
+	}
+	return add, slice, length, merge
 }
 
 func typed[T any, PT interface {
 	*T
 	metav1.Object
 }](gvk schema.GroupVersionKind, resource string, namespaced bool, list func(kubernetes.Interface, string) lister, field func(*Snapshot) *[]PT) kindSpec {
-	add, slice, length := into(field)
-	return kindSpec{gvk: gvk, resource: resource, namespaced: namespaced, list: list, add: add, slice: slice, length: length}
+	add, slice, length, merge := into(field)
+	return kindSpec{gvk: gvk, resource: resource, namespaced: namespaced, list: list, add: add, slice: slice, length: length, merge: merge}
 }
 
 func withPages(k kindSpec, pages func(kubernetes.Interface, string) fetcher) kindSpec {

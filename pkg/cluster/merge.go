@@ -1,7 +1,10 @@
 package cluster
 
 import (
+	"slices"
 	"sort"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -40,7 +43,38 @@ func (s *Snapshot) each(fn func(Kind, runtime.Object)) {
 // position. Loaded, Warnings and manifest sources are combined. Call it as
 // Merge(live, files) to analyse manifests against the cluster they are
 // meant for. Objects are shared, not copied; either argument may be nil.
+//
+// A live run merges each round into what it loaded so far, tens of
+// thousands of pods: a kind only one side holds, and holds each object of
+// once (markUnique), is copied as it is, and the objects of a kind both
+// hold are told apart by the smaller side's identities.
 func Merge(a, b *Snapshot) *Snapshot {
+	if a.hasSources() || b.hasSources() {
+		return mergeEach(a, b)
+	}
+	out := &Snapshot{Loaded: map[Kind]bool{}}
+	for _, k := range typedKinds {
+		kinds[k].merge(k, out, a, b)
+	}
+	// Objects without a typed kind are few: merged one by one.
+	bl := newBuilder()
+	for _, s := range []*Snapshot{a, b} {
+		if s != nil {
+			for _, u := range s.Other {
+				bl.put("", u, nil)
+			}
+		}
+	}
+	for _, e := range bl.entries {
+		out.Other = append(out.Other, e.obj.(*unstructured.Unstructured))
+	}
+	out.combine(a, b)
+	out.markUnique()
+	return out
+}
+
+// mergeEach is Merge object by object, with the objects' sources.
+func mergeEach(a, b *Snapshot) *Snapshot {
 	out := &Snapshot{Loaded: map[Kind]bool{}}
 	bl := newBuilder()
 	for _, s := range []*Snapshot{a, b} {
@@ -50,15 +84,115 @@ func Merge(a, b *Snapshot) *Snapshot {
 		s.each(func(k Kind, obj runtime.Object) {
 			bl.put(k, obj, s.sourceOfObject(k, obj))
 		})
-		for k, v := range s.Loaded {
+	}
+	out.combine(a, b)
+	bl.build(out)
+	return out
+}
+
+// combine adds a's and b's Loaded kinds, warnings and queries to s.
+func (s *Snapshot) combine(a, b *Snapshot) {
+	for _, from := range []*Snapshot{a, b} {
+		if from == nil {
+			continue
+		}
+		for k, v := range from.Loaded {
 			if v {
-				out.Loaded[k] = true
+				s.Loaded[k] = true
 			}
 		}
-		out.Warnings = append(out.Warnings, s.Warnings...)
-		out.queried = append(out.queried, s.queried...)
+		s.Warnings = append(s.Warnings, from.Warnings...)
+		s.queried = append(s.queried, from.queried...)
 	}
-	bl.build(out)
+}
+
+func (s *Snapshot) hasSources() bool { return s != nil && len(s.sources) > 0 }
+
+// empty: s holds no object.
+func (s *Snapshot) empty() bool {
+	for _, k := range typedKinds {
+		if kinds[k].length(s) > 0 {
+			return false
+		}
+	}
+	return len(s.Other) == 0
+}
+
+// markUnique records that s holds each object of a typed kind once, as a
+// builder or Merge leaves it, by the number of objects of each kind: a
+// kind's objects appended to since are checked again by the next Merge.
+func (s *Snapshot) markUnique() {
+	s.unique = make(map[Kind]int, len(typedKinds))
+	for _, k := range typedKinds {
+		if n := kinds[k].length(s); n > 0 {
+			s.unique[k] = n
+		}
+	}
+}
+
+// uniqueKind: s (nil for none), holding n objects of kind k, holds each
+// once, as far as Merge may rely on.
+func (s *Snapshot) uniqueKind(k Kind, n int) bool {
+	return s == nil || n == 0 || s.unique[k] == n
+}
+
+// objectID tells the objects of one kind apart.
+type objectID struct{ namespace, name string }
+
+// mergeKind is Merge for the objects of one kind k of a and b: b's win,
+// keeping a's position; objects without a name are never merged.
+func mergeKind[PT interface{ metav1.Object }](k Kind, as, bs []PT, aUnique, bUnique bool) []PT {
+	switch {
+	case len(bs) == 0 && aUnique:
+		return slices.Clone(as)
+	case len(as) == 0 && bUnique:
+		return slices.Clone(bs)
+	case !aUnique:
+		bl := newBuilder()
+		for _, o := range as {
+			bl.put(k, any(o).(runtime.Object), nil)
+		}
+		for _, o := range bs {
+			bl.put(k, any(o).(runtime.Object), nil)
+		}
+		out := make([]PT, len(bl.entries))
+		for i, e := range bl.entries {
+			out[i] = e.obj.(PT)
+		}
+		return out
+	}
+	// a holds each object once: only b's identities need a map. Of equal
+	// ones in b the last wins, at the first one's position (a builder's
+	// order).
+	last := make(map[objectID]int, len(bs))
+	for i, o := range bs {
+		if o.GetName() != "" {
+			last[objectID{o.GetNamespace(), o.GetName()}] = i
+		}
+	}
+	out := make([]PT, 0, len(as)+len(bs))
+	placed := make(map[objectID]bool, len(bs))
+	for _, o := range as {
+		if name := o.GetName(); name != "" {
+			id := objectID{o.GetNamespace(), name}
+			if i, ok := last[id]; ok {
+				o = bs[i]
+				placed[id] = true
+			}
+		}
+		out = append(out, o)
+	}
+	for _, o := range bs {
+		if o.GetName() == "" {
+			out = append(out, o)
+			continue
+		}
+		id := objectID{o.GetNamespace(), o.GetName()}
+		if !placed[id] {
+			placed[id] = true
+			out = append(out, bs[last[id]])
+		}
+	}
 	return out
 }
 

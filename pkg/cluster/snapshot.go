@@ -83,6 +83,10 @@ type Snapshot struct {
 	// queried are the queries LoadLive made for this snapshot (see Queried).
 	queried []Query
 
+	// unique is the number of objects of each typed kind when s was known
+	// to hold each once (markUnique).
+	unique map[Kind]int
+
 	mu  sync.Mutex // guards idx
 	idx *indexes
 }
