@@ -168,7 +168,7 @@ func (lp *LivePlan) nodePodLists(snap *cluster.Snapshot, unbound []*corev1.Pod) 
 // given what snap holds (scheduling.Engine.Requirements) and this plan has
 // not asked for yet (optional: a forbidden kind is a warning).
 func (lp *LivePlan) RequirementQueries(snap *cluster.Snapshot, pods []*corev1.Pod) []cluster.Query {
-	e := scheduling.NewEngine(snap)
+	e := scheduling.NewPlanner(snap)
 	var qs []cluster.Query
 	for _, p := range pods {
 		for _, r := range e.Requirements(p) {

@@ -47,6 +47,9 @@ type Engine struct {
 	podHost map[string]*nodeInfo
 	// antiTerms: the snapshot pods' parsed required anti-affinity.
 	antiTerms map[*corev1.Pod][]*affinityTerm
+	// podOnNode: some node of the snapshot holds a pod (a Planner's
+	// engine, which has no nodes).
+	podOnNode bool
 
 	// equivalent caches results by equivalenceKey: the Pending replicas of
 	// one workload get the same answer, so it is computed once.

@@ -44,6 +44,48 @@ func (e *Engine) Requirements(pod *corev1.Pod) []Requirement {
 	return append(out, e.preemptionNeeds(pod)...)
 }
 
+// Planner answers Requirements for pods against a snapshot without
+// building an Engine: a loader that asks round by round what to load next
+// would otherwise index every pod (per node, with summed requests) each
+// round, for requirements that read only the pods' required anti-affinity
+// and whether a node holds a pod.
+type Planner struct{ e *Engine }
+
+// NewPlanner indexes of snap what Requirements reads. snap must not change
+// while the Planner is in use.
+func NewPlanner(snap *cluster.Snapshot) *Planner {
+	if snap == nil {
+		snap = &cluster.Snapshot{}
+	}
+	e := &Engine{snap: snap}
+	nodes := make(map[string]bool, len(snap.Nodes))
+	for _, n := range snap.Nodes {
+		if n != nil {
+			nodes[n.Name] = true
+		}
+	}
+	for _, p := range snap.Pods {
+		if p == nil {
+			continue
+		}
+		if hasRequiredAntiAffinity(p) {
+			if e.antiTerms == nil {
+				e.antiTerms = map[*corev1.Pod][]*affinityTerm{}
+			}
+			e.antiTerms[p] = parseAntiTerms(p)
+		}
+		if !e.podOnNode && countsOnNode(p) && nodes[p.Spec.NodeName] {
+			e.podOnNode = true
+		}
+	}
+	return &Planner{e: e}
+}
+
+// Requirements is Engine.Requirements.
+func (pl *Planner) Requirements(pod *corev1.Pod) []Requirement {
+	return pl.e.Requirements(pod)
+}
+
 // missingFor names the kinds a plugin needs for pod that the snapshot
 // records as not loaded. A snapshot without a Loaded map (built in code)
 // has everything.
@@ -223,12 +265,23 @@ func extendedResources(pod *corev1.Pod) []corev1.ResourceName {
 // PodDisruptionBudgets (of any namespace), and explaining a preemption that
 // cannot help names the pods' budgets and the PriorityClasses above them.
 func (e *Engine) preemptionNeeds(*corev1.Pod) []Requirement {
-	for _, ni := range e.nodes {
-		if len(ni.pods) > 0 {
-			return []Requirement{{Plugin: defaultPreemptionName, Kind: cluster.KindPDB}, {Plugin: defaultPreemptionName, Kind: cluster.KindPriorityClass}}
-		}
+	if e.anyPodOnNode() {
+		return []Requirement{{Plugin: defaultPreemptionName, Kind: cluster.KindPDB}, {Plugin: defaultPreemptionName, Kind: cluster.KindPriorityClass}}
 	}
 	return nil
+}
+
+// anyPodOnNode: some node holds a pod.
+func (e *Engine) anyPodOnNode() bool {
+	if e.byName == nil {
+		return e.podOnNode // a Planner's
+	}
+	for _, ni := range e.nodes {
+		if len(ni.pods) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // notSimulated records that a plugin let a node pass only because a check

@@ -134,15 +134,23 @@ func TestRequirementsFollowWhatThePodAndTheClusterUse(t *testing.T) {
 		{"a node with pods: preemption weighs their budgets and priorities", snapshot([]*corev1.Node{node("n1")}, pod("low", onNode("n1"), priority(1))),
 			pod("p", priority(10)), []string{"DefaultPreemption:PodDisruptionBudget/", "DefaultPreemption:PriorityClass/"}},
 		{"empty nodes: nothing to preempt", snapshot([]*corev1.Node{node("n1")}), pod("p", priority(10)), nil},
+		{"a pod bound to a node the snapshot does not hold: nothing to preempt", snapshot([]*corev1.Node{node("n1")}, pod("low", onNode("n2"))), pod("p"), nil},
+		{"a pod that ended holds nothing", snapshot([]*corev1.Node{node("n1")}, pod("done", onNode("n1"), func(p *corev1.Pod) { p.Status.Phase = corev1.PodSucceeded })), pod("p"), nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var got []string
-			for _, r := range NewEngine(tc.snap).Requirements(tc.pod) {
-				got = append(got, r.Plugin+":"+string(r.Kind)+"/"+r.Namespace)
-			}
-			if !slices.Equal(got, tc.want) {
-				t.Errorf("got  %q\nwant %q", got, tc.want)
+			// A Planner, which indexes only what the requirements read,
+			// answers as the Engine does.
+			for name, requirements := range map[string]func(*corev1.Pod) []Requirement{
+				"Engine": NewEngine(tc.snap).Requirements, "Planner": NewPlanner(tc.snap).Requirements,
+			} {
+				var got []string
+				for _, r := range requirements(tc.pod) {
+					got = append(got, r.Plugin+":"+string(r.Kind)+"/"+r.Namespace)
+				}
+				if !slices.Equal(got, tc.want) {
+					t.Errorf("%s: got  %q\nwant %q", name, got, tc.want)
+				}
 			}
 		})
 	}
