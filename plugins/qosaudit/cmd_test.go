@@ -3,6 +3,7 @@ package qosaudit
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strings"
 	"testing"
 
@@ -200,5 +201,25 @@ func TestHelpExamplesAreValidCommands(t *testing.T) {
 	}
 	if n < 5 {
 		t.Errorf("found %d examples", n)
+	}
+}
+
+// closedPipe fails every write, as stdout does once the reader of a pipe
+// has gone (`kubectl qos-audit -o json | head`).
+type closedPipe struct{}
+
+func (closedPipe) Write([]byte) (int, error) { return 0, errBrokenPipe }
+
+var errBrokenPipe = errors.New("write /dev/stdout: broken pipe")
+
+func TestClosedOutputIsOneLineAndExitCode2(t *testing.T) {
+	for _, format := range []string{"table", "wide", "json", "yaml", "sarif", "junit"} {
+		var errOut bytes.Buffer
+		streams := genericiooptions.IOStreams{In: strings.NewReader(""), Out: closedPipe{}, ErrOut: &errOut}
+		cmd := NewCommand(streams)
+		cmd.SetArgs([]string{"-f", "testdata/manifests.yaml", "--local", "-o", format, "--kubeconfig", "/nonexistent/kubeconfig"})
+		if code := cli.Execute(cmd, streams); code != cli.ExitFailure || errOut.String() != "error: write /dev/stdout: broken pipe\n" {
+			t.Errorf("-o %s: exit %d, stderr %q; want exit 2 and the write's error on one line", format, code, errOut.String())
+		}
 	}
 }
