@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"google.golang.org/protobuf/encoding/protowire"
 	corev1 "k8s.io/api/core/v1"
@@ -78,21 +79,73 @@ func podPages(cs kubernetes.Interface, ns string) fetcher {
 }
 
 // podDecoder decodes protobuf pages of pods. What trim drops from every pod
-// anyway, managedFields (a third of a pod's bytes) and the annotations no
-// analysis reads, it leaves out of each encoded pod before the generated
-// Unmarshal decodes it, so that they are never allocated. The pod is copied
-// without them into a buffer reused for every pod; the decoder copies what
-// it keeps, so nothing decoded points into the buffer.
-type podDecoder struct{ pod, meta []byte }
+// whatever its contents (managedFields, a third of a pod's bytes, the
+// annotations and conditions no analysis reads, container probes, security
+// contexts, runtime identifiers...: podFields) it leaves out of each encoded
+// pod before the generated Unmarshal decodes it, so that it is never
+// allocated. The pod is copied without those fields into buffers reused for
+// every pod; the decoder copies what it keeps, so nothing decoded points
+// into them.
+type podDecoder struct {
+	scratch [][]byte // one buffer per depth of nested messages
+}
 
-// Field numbers (k8s.io/api/core/v1 and k8s.io/apimachinery generated.proto).
+// Field numbers of every *List message (k8s.io/apimachinery and
+// k8s.io/api generated.proto).
 const (
-	listMetadata        = 1 // every *List: its ListMeta
-	listItems           = 2 // every *List: its items
-	listMetaContinue    = 3 // ListMeta.continue
-	podMetadata         = 1 // Pod.metadata
-	objectAnnotations   = 12
-	objectManagedFields = 17
+	listMetadata     = 1 // its ListMeta
+	listItems        = 2
+	listMetaContinue = 3 // ListMeta.continue
+)
+
+// fields says which fields of a message to leave out: those in drop, the
+// entries of a repeated or map field that keep refuses, and in the messages
+// of the fields in into, what they say in turn.
+type fields struct {
+	drop []protowire.Number
+	keep map[protowire.Number]func(v []byte) (bool, error)
+	into map[protowire.Number]*fields
+}
+
+// What trim drops of every pod (see trim.go; podpages_slim_test.go checks
+// that decoding without these fields equals decoding whole, then trimming).
+var (
+	containerFields = &fields{drop: []protowire.Number{
+		3, 4, 5, // command, args, workingDir
+		10, 11, 22, 12, // livenessProbe, readinessProbe, startupProbe, lifecycle
+		13, 20, 14, 15, // terminationMessagePath, terminationMessagePolicy, imagePullPolicy, securityContext
+	}}
+	containerStatusFields = &fields{drop: []protowire.Number{
+		7, 8, // imageID, containerID
+		12, 13, 14, // volumeMounts, user, allocatedResourcesStatus
+	}}
+	podFields = &fields{into: map[protowire.Number]*fields{
+		1: {
+			drop: []protowire.Number{17}, // managedFields
+			keep: map[protowire.Number]func([]byte) (bool, error){12: keptAnnotation},
+		},
+		2: { // spec
+			drop: []protowire.Number{
+				4,    // terminationGracePeriodSeconds
+				8, 9, // serviceAccountName, serviceAccount
+				14, // securityContext
+				30, // enableServiceLinks
+			},
+			into: map[protowire.Number]*fields{
+				2:  containerFields,                                          // containers
+				20: containerFields,                                          // initContainers
+				34: {into: map[protowire.Number]*fields{1: containerFields}}, // ephemeralContainers' EphemeralContainerCommon
+			},
+		},
+		3: { // status
+			keep: map[protowire.Number]func([]byte) (bool, error){2: keptCondition},
+			into: map[protowire.Number]*fields{
+				8:  containerStatusFields, // containerStatuses
+				10: containerStatusFields, // initContainerStatuses
+				13: containerStatusFields, // ephemeralContainerStatuses
+			},
+		},
+	}}
 )
 
 // list decodes a PodList. Anything it does not expect, it leaves to the
@@ -127,74 +180,97 @@ func (d *podDecoder) list(raw []byte) (*corev1.PodList, error) {
 	return list, err
 }
 
-// slim returns pod without its managedFields and unkept annotations, or
-// pod itself when it has none or is not as expected.
+// slim returns pod without what podFields leaves out, or pod itself when
+// there is nothing to leave out or it is not as expected.
 func (d *podDecoder) slim(pod []byte) []byte {
-	d.pod = d.pod[:0]
-	slimmed := false
-	err := eachField(pod, func(num protowire.Number, typ protowire.Type, v, field []byte) error {
-		if num == podMetadata && typ == protowire.BytesType {
-			if meta, ok := d.slimMeta(v); ok {
-				d.pod = protowire.AppendTag(d.pod, podMetadata, protowire.BytesType)
-				d.pod = protowire.AppendBytes(d.pod, meta)
-				slimmed = true
-				return nil
-			}
-		}
-		d.pod = append(d.pod, field...)
-		return nil
-	})
+	out, slimmed, err := d.strip(podFields, pod, 0)
 	if err != nil || !slimmed {
 		return pod
 	}
-	return d.pod
+	return out
 }
 
-// slimMeta returns an ObjectMeta without managedFields and unkept
-// annotations; false when there are none, or an annotation is not a
-// well-formed map entry.
-func (d *podDecoder) slimMeta(meta []byte) ([]byte, bool) {
-	d.meta = d.meta[:0]
-	slimmed := false
-	err := eachField(meta, func(num protowire.Number, typ protowire.Type, v, field []byte) error {
+// strip copies msg without what f leaves out into the buffer of depth;
+// slimmed says whether it left anything out.
+func (d *podDecoder) strip(f *fields, msg []byte, depth int) (out []byte, slimmed bool, err error) {
+	if depth == len(d.scratch) {
+		d.scratch = append(d.scratch, nil)
+	}
+	out = d.scratch[depth][:0]
+	err = eachField(msg, func(num protowire.Number, typ protowire.Type, v, field []byte) error {
+		if slices.Contains(f.drop, num) {
+			slimmed = true
+			return nil
+		}
 		if typ == protowire.BytesType {
-			switch num {
-			case objectManagedFields:
-				slimmed = true
-				return nil
-			case objectAnnotations:
-				key, ok := mapKey(v)
-				if !ok {
-					return errNotAsExpected
+			if keep := f.keep[num]; keep != nil {
+				ok, err := keep(v)
+				if err != nil {
+					return err
 				}
-				if !keptAnnotations[key] {
+				if !ok {
+					slimmed = true
+					return nil
+				}
+			}
+			if in := f.into[num]; in != nil {
+				sub, changed, err := d.strip(in, v, depth+1)
+				if err != nil {
+					return err
+				}
+				if changed {
+					out = protowire.AppendTag(out, num, protowire.BytesType)
+					out = protowire.AppendBytes(out, sub)
 					slimmed = true
 					return nil
 				}
 			}
 		}
-		d.meta = append(d.meta, field...)
+		out = append(out, field...)
 		return nil
 	})
-	return d.meta, err == nil && slimmed
+	d.scratch[depth] = out
+	return out, slimmed, err
 }
 
 var errNotAsExpected = errors.New("not as expected")
 
-// mapKey is the key of an encoded map<string, string> entry; false unless
-// the entry is only its key and value, both strings.
-func mapKey(entry []byte) (string, bool) {
-	key := ""
-	err := eachField(entry, func(num protowire.Number, typ protowire.Type, v, _ []byte) error {
-		if typ != protowire.BytesType || (num != 1 && num != 2) {
+// keptAnnotation says whether trim keeps an encoded annotation (a
+// map<string, string> entry).
+func keptAnnotation(entry []byte) (bool, error) {
+	key, err := stringField(entry, 1, true)
+	return keptAnnotations[string(key)], err
+}
+
+// keptCondition says whether trim keeps an encoded PodCondition.
+func keptCondition(cond []byte) (bool, error) {
+	t, err := stringField(cond, 1, false)
+	for kept := range keptPodConditions {
+		if string(kept) == string(t) {
+			return true, err
+		}
+	}
+	return false, err
+}
+
+// stringField is the last value of the string field num of msg; with only,
+// msg may hold nothing but strings numbered 1 and 2 (a map<string, string>
+// entry, which the generated Unmarshal reads without checking).
+func stringField(msg []byte, num protowire.Number, only bool) ([]byte, error) {
+	var s []byte
+	err := eachField(msg, func(n protowire.Number, typ protowire.Type, v, _ []byte) error {
+		switch {
+		case only && (typ != protowire.BytesType || (n != 1 && n != 2)):
+			return errNotAsExpected
+		case n != num:
+			return nil
+		case typ != protowire.BytesType:
 			return errNotAsExpected
 		}
-		if num == 1 {
-			key = string(v)
-		}
+		s = v
 		return nil
 	})
-	return key, err == nil
+	return s, err
 }
 
 // listContinue reads the continue token of an encoded list (any *List
