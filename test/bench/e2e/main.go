@@ -173,7 +173,10 @@ func run(ctx context.Context, o options) error {
 
 	rep := results.Report{Runs: o.runs, RunsSmall: o.runsSmall, Chart: filepath.Base(o.chart), Kubectl: "kubectl-pods", Floor: map[string]string{},
 		Held: map[string]results.Held{"floor-pods-nodes": {ID: "floor-pods-nodes-held",
-			Why: "why-pending and qos-audit answer from every pod of every node at once (the scheduler's filters count and match a node's pods; QoS eviction ranks a node's pods against each other), so they hold the decoded pods too, trimmed of what no analysis reads."}}}
+			Why: "why-pending and qos-audit answer from every pod of every node at once (the scheduler's filters count and match a node's pods; QoS eviction ranks a node's pods against each other), so they hold the decoded pods too, trimmed of what no analysis reads."}},
+		Beyond: map[string]string{"cert-expiry": "Beyond the floor's reading, cert-expiry parses every certificate and checks each one's signature against its issuer: " +
+			"one public-key verification per certificate, the only way to tell a CA that has the right name but not the key that signed. " +
+			"The checks run on every core while the Secrets are still being listed; what is left after the last page is what the cores could not hide."}}
 	var all []contender
 	pendingAt := map[int]int{}
 	for _, n := range o.sizes {

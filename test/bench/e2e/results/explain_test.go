@@ -133,6 +133,7 @@ func TestReportComparesMissedRSSWithHeldFloor(t *testing.T) {
 		{ID: "floor-held", Nodes: 10, Samples: []Sample{sample(1, 120)}},
 	}
 	r := Report{Measurements: ms, Held: map[string]Held{"floor": {ID: "floor-held", Why: "it needs them all."}},
+		Beyond: map[string]string{"p": "It also checks signatures."},
 		Verdicts: []Verdict{
 			EvaluateRatio(ms, RatioTarget{Contender: "p", Baseline: "floor", Metric: MetricRSS, Limit: 2}),
 			EvaluateRatio(ms, RatioTarget{Contender: "p", Baseline: "floor", Metric: MetricWall, Limit: 1.3}),
@@ -145,5 +146,9 @@ func TestReportComparesMissedRSSWithHeldFloor(t *testing.T) {
 	want := "(`floor-held`: managedFields dropped, nothing else) peak at 120 MiB, 3.00× the floor: it needs them all. The plugin peaks at 2.50× that."
 	if strings.Count(out, want) != 1 {
 		t.Errorf("report has %d× %q:\n%s", strings.Count(out, want), want, out)
+	}
+	if strings.Count(out, "It also checks signatures.") != 1 ||
+		!strings.Contains(out, "wall time ≤ 1.3× `floor`** — 2.00× (2.00 vs 1.00 s, 10 nodes). No profile of this contender was written (-profile none). It also checks signatures.") {
+		t.Errorf("the wall time target lacks the work beyond the floor, once:\n%s", out)
 	}
 }

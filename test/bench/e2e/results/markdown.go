@@ -28,7 +28,11 @@ type Report struct {
 	// Held maps a floor's ID to the same floor keeping every object it
 	// decodes: what holding the cluster's typed objects costs, the
 	// reference for a missed peak RSS target.
-	Held     map[string]Held
+	Held map[string]Held
+	// Beyond maps a contender's ID to the work it must do that its floor
+	// does not, in words: added to the explanation of a missed wall time
+	// target.
+	Beyond   map[string]string
 	Verdicts []Verdict
 	Profiles []Profile
 	Chart    string // file name of the SVG, relative to the report
@@ -92,6 +96,9 @@ func WriteMarkdown(w io.Writer, r Report) error {
 			if pr.ID == v.Contender {
 				why = pr.Explain(v)
 			}
+		}
+		if b, ok := r.Beyond[v.Contender]; ok && v.Metric == MetricWall {
+			why += " " + b
 		}
 		if v.Metric == MetricRSS {
 			if h, ok := r.Held[v.Baseline]; ok {
