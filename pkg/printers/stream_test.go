@@ -145,8 +145,10 @@ type streamNested struct {
 	Inner  []streamPod `json:"inner"`
 	Count  int         `json:"count"`
 	Hidden string      `json:"-"`
-	BadTag int         `json:"bad\"tag,omitempty"`
-	Dash   string      `json:"-,"`
+	//lint:ignore SA5008 a malformed name, which encoding/json ignores: the stream must too
+	BadTag int `json:"bad\"tag,omitempty"`
+	//lint:ignore SA5008 a field named "-", which the stream must name as encoding/json does
+	Dash string `json:"-,"`
 }
 
 // streamMarshaler encodes itself, by value.
