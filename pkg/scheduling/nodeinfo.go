@@ -112,12 +112,7 @@ func NewEngine(snap *cluster.Snapshot) *Engine {
 		if p == nil {
 			continue
 		}
-		if hasRequiredAntiAffinity(p) {
-			if e.antiTerms == nil {
-				e.antiTerms = map[*corev1.Pod][]*affinityTerm{}
-			}
-			e.antiTerms[p] = parseAntiTerms(p)
-		}
+		e.indexAntiTerms(p)
 		if p.Spec.NodeName == "" && p.Status.NominatedNodeName != "" &&
 			p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
 			if e.nominated == nil {
@@ -231,4 +226,16 @@ func incomingPodRequests(p *corev1.Pod) resources {
 	var r resources
 	r.setMax(resourcehelper.PodRequests(p, resourcehelper.PodResourcesOptions{}))
 	return r
+}
+
+// indexAntiTerms records p's required anti-affinity terms, if it has any:
+// every incoming pod is checked against them.
+func (e *Engine) indexAntiTerms(p *corev1.Pod) {
+	if !hasRequiredAntiAffinity(p) {
+		return
+	}
+	if e.antiTerms == nil {
+		e.antiTerms = map[*corev1.Pod][]*affinityTerm{}
+	}
+	e.antiTerms[p] = parseAntiTerms(p)
 }

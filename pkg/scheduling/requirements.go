@@ -68,12 +68,7 @@ func NewPlanner(snap *cluster.Snapshot) *Planner {
 		if p == nil {
 			continue
 		}
-		if hasRequiredAntiAffinity(p) {
-			if e.antiTerms == nil {
-				e.antiTerms = map[*corev1.Pod][]*affinityTerm{}
-			}
-			e.antiTerms[p] = parseAntiTerms(p)
-		}
+		e.indexAntiTerms(p)
 		if !e.podOnNode && countsOnNode(p) && nodes[p.Spec.NodeName] {
 			e.podOnNode = true
 		}
