@@ -195,8 +195,12 @@ func (f *filler) str() string {
 	if f.r.IntN(3) == 0 {
 		return streamStrings[f.r.IntN(len(streamStrings))]
 	}
-	const letters = "abcdefghijklmnopqrstuvwxyz0123456789-./ "
-	b := make([]byte, 1+f.r.IntN(30))
+	return f.word("abcdefghijklmnopqrstuvwxyz0123456789-./ ", 30)
+}
+
+// word is 1 to most bytes drawn from letters.
+func (f *filler) word(letters string, most int) string {
+	b := make([]byte, 1+f.r.IntN(most))
 	for i := range b {
 		b[i] = letters[f.r.IntN(len(letters))]
 	}
@@ -214,12 +218,7 @@ func (f *filler) key() string {
 	if f.r.IntN(2) == 0 {
 		return streamKeys[f.r.IntN(len(streamKeys))]
 	}
-	const letters = "abcdefghijklmnopqrstuvwxyz-./ "
-	b := make([]byte, 1+f.r.IntN(20))
-	for i := range b {
-		b[i] = letters[f.r.IntN(len(letters))]
-	}
-	return string(b)
+	return f.word("abcdefghijklmnopqrstuvwxyz-./ ", 20)
 }
 
 // anyValue is a value as JSON decoding would give one, or a typed one.
